@@ -1,0 +1,64 @@
+# Two commands: `make run` and `make test`. Both create .venv and install pinned versions first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+# Prefect keeps its state inside the project (git-ignored), migrated once during set-up, with a
+# generous start-up timeout: a fresh temporary server otherwise fails first runs on this machine.
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_LOGGING_LEVEL ?= WARNING
+export UV_PYTHON_DOWNLOADS := never
+
+SOURCES ?= sources.yaml
+OUT ?= data
+
+.PHONY: run test lint typecheck pytest install docs samples reference clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	mkdir -p $(PREFECT_HOME)
+	$(BIN)/prefect server database upgrade -y > /dev/null
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/aggregator run --sources $(SOURCES) --out $(OUT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+docs: install
+	$(BIN)/aggregator docs
+
+samples: install
+	$(BIN)/python scripts/make_samples.py
+
+# Needs ../shared/data/reference (see scripts/build_reference.py).
+reference: install
+	$(BIN)/python scripts/build_reference.py
+
+# Regenerate the pinned versions after changing pyproject.toml.
+lock: install
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .prefect .mypy_cache .ruff_cache .pytest_cache

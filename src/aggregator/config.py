@@ -1,0 +1,238 @@
+"""Load and validate ``sources.yaml`` into typed models, resolving ``${ENV}`` secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aggregator.secrets import Secrets
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+URL_SCHEMES = ("http", "https", "file")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the file and the field path."""
+
+
+class HttpSettings(BaseModel):
+    """How sources are fetched; shared by all sources unless a source overrides it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: float = Field(30.0, gt=0, description="Connect and read timeout, in seconds.")
+    retries: int = Field(3, ge=0, le=10, description="Retries on connection errors, 429 and 5xx.")
+    backoff_s: float = Field(1.0, ge=0, description="Base of the exponential backoff between retries.")
+    max_bytes: int = Field(20_000_000, gt=0, description="Largest response body accepted, in bytes.")
+    user_agent: str = Field(
+        "aggregator/0.1 (+https://github.com/aggregator/aggregator; events statistics)",
+        description="User-Agent sent with every request; name the project and a contact URL.",
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+
+
+class SourceConfig(BaseModel):
+    """Settings every source has, whatever its kind; adapters subclass it with their own settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Slug naming the source: lowercase letters, digits, '-' and '_'.")
+    kind: str = Field(description="Adapter that reads the source (see the registry of kinds).")
+    url: str = Field(description="http(s) URL, file:// URL or path relative to sources.yaml.")
+    name: str | None = Field(None, description="Human-readable name of the source.")
+    enabled: bool = True
+    priority: int = Field(50, ge=0, le=100, description="Higher wins when merging duplicates.")
+    timezone: str = Field("Europe/Paris", description="IANA zone for times given without offset.")
+    region: str | None = Field(None, description="Region the source covers (code or name).")
+    departement: str | None = Field(None, description="Département the source covers (code or name).")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                f"{value!r} is not a slug (lowercase letters, digits, '-' or '_', 1-64 characters)"
+            )
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+        if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+            raise ValueError(f"scheme {scheme.group(1)!r} not supported; use http, https or file")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class Config(BaseModel):
+    """A validated ``sources.yaml``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: Path
+    sources: list[SourceConfig]
+    secrets: Secrets = Field(default_factory=Secrets, exclude=True, repr=False)
+
+    @property
+    def enabled_sources(self) -> list[SourceConfig]:
+        """The sources to run, in file order."""
+        return [s for s in self.sources if s.enabled]
+
+
+def _resolve_env(value: Any, path: str, env: Mapping[str, str], secrets: Secrets) -> Any:
+    """Replace ``${VAR}`` in every string of ``value``; remember resolved values as secrets."""
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            secrets.add(env[name])
+            return env[name]
+
+        return ENV_REF.sub(sub, value)
+    if isinstance(value, list):
+        return [_resolve_env(v, f"{path}[{i}]", env, secrets) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, f"{path}.{k}" if path else str(k), env, secrets) for k, v in value.items()}
+    return value
+
+
+def _format_loc(prefix: str, loc: tuple[int | str, ...]) -> str:
+    out = prefix
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _merge(defaults: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(defaults)
+    for key, value in source.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_config(
+    data: Any, path: Path, env: Mapping[str, str] | None = None
+) -> Config:
+    """Validate already-loaded YAML data.
+
+    Args:
+        data: The YAML document as Python objects.
+        path: Where it came from; relative source paths are resolved against its folder.
+        env: Environment used for ``${VAR}`` references (defaults to ``os.environ``).
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        ConfigError: With a one-line message ``file: sources[i] (id=x).field: problem``.
+    """
+    from aggregator.sources import KINDS
+
+    env = os.environ if env is None else env
+    where = str(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping with a 'sources:' list")
+    unknown = set(data) - {"defaults", "sources"}
+    if unknown:
+        raise ConfigError(f"{where}: {sorted(unknown)[0]}: unknown top-level key (expected defaults, sources)")
+    secrets = Secrets()
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{where}: defaults: expected a mapping")
+    allowed_defaults = set(SourceConfig.model_fields) - {"id", "kind", "url", "name"}
+    for key in defaults:
+        if key not in allowed_defaults:
+            raise ConfigError(
+                f"{where}: defaults.{key}: not a shared setting (allowed: {', '.join(sorted(allowed_defaults))})"
+            )
+    defaults = _resolve_env(defaults, "defaults", env, secrets)
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, list) or not raw_sources:
+        raise ConfigError(f"{where}: sources: expected a non-empty list of sources")
+
+    sources: list[SourceConfig] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_sources):
+        loc = f"sources[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: {loc}: expected a mapping")
+        if "id" in raw:
+            loc += f" (id={raw['id']})"
+        try:
+            raw = _resolve_env(raw, "", env, secrets)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {loc}.{exc}") from None
+        kind = raw.get("kind")
+        if kind is None:
+            raise ConfigError(f"{where}: {loc}.kind: field required (valid kinds: {', '.join(sorted(KINDS))})")
+        if kind not in KINDS:
+            raise ConfigError(
+                f"{where}: {loc}.kind: unknown kind {kind!r} (valid kinds: {', '.join(sorted(KINDS))})"
+            )
+        model = KINDS[kind].settings
+        try:
+            source = model.model_validate(_merge(defaults, raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = _format_loc("", tuple(err["loc"]))
+            msg = secrets.redact(str(err["msg"]))
+            more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            raise ConfigError(f"{where}: {loc}.{field}: {msg}{more}") from None
+        if source.id in seen:
+            raise ConfigError(
+                f"{where}: {loc}.id: duplicate id {source.id!r} (first used by sources[{seen[source.id]}])"
+            )
+        seen[source.id] = i
+        sources.append(source)
+    return Config(path=path, sources=sources, secrets=secrets)
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a ``sources.yaml`` file.
+
+    Args:
+        path: The YAML file.
+        env: Environment used for ``${VAR}`` references (defaults to ``os.environ``).
+
+    Raises:
+        ConfigError: When the file is missing, is not YAML, or does not validate.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{at} not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data, path, env)

@@ -1,0 +1,65 @@
+"""Text cleaning: HTML to plain text, entities decoded, Unicode NFC, whitespace collapsed."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+import warnings
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
+WHITESPACE = re.compile(r"\s+")
+TAG = re.compile(r"<[A-Za-z/!][^>]*>")
+TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|xtor|_hs(enc|mi))$", re.IGNORECASE)
+
+
+def clean_text(value: object) -> str | None:
+    """Return ``value`` as one line of plain text, or None when nothing is left.
+
+    HTML tags are removed (block elements become spaces), entities decoded, the result put in
+    Unicode NFC with runs of whitespace (including no-break spaces) collapsed to one space.
+    Idempotent: ``clean_text(clean_text(x)) == clean_text(x)``.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    if TAG.search(text):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            text = BeautifulSoup(text, "html.parser").get_text(" ")
+    # Decoding may reveal markup written as entities ("&lt;b&gt;"): it stays as text, by design.
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
+    text = WHITESPACE.sub(" ", text).strip()
+    if not text:
+        return None
+    # A second pass makes the function idempotent on text whose unescaping produced new entities.
+    again = html.unescape(text)
+    if again != text:
+        return clean_text(again)
+    return text
+
+
+def fold(value: object) -> str:
+    """Comparison key: accents removed, lowercase, punctuation as spaces, whitespace collapsed."""
+    if not isinstance(value, str) or not value:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", value)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = stripped.casefold().replace("œ", "oe").replace("æ", "ae")
+    return WHITESPACE.sub(" ", re.sub(r"[^0-9a-z]+", " ", stripped)).strip()
+
+
+def clean_url(value: str | None) -> str | None:
+    """Strip whitespace and tracking parameters (utm_*, fbclid, ...) from an http(s) URL."""
+    if not value:
+        return None
+    value = value.strip()
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return None
+    query = [(k, v) for k, v in parse_qsl(parsed.query, keep_blank_values=True) if not TRACKING.match(k)]
+    return urlunparse(parsed._replace(query=urlencode(query), fragment=parsed.fragment))

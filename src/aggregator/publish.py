@@ -1,0 +1,79 @@
+"""The only writer: validated tables to Parquet, stats to Parquet and CSV, JSON and Markdown, atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aggregator.schema import Table
+from aggregator.validation import validate
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+
+    A reader sees the old file or the new one, never half a file; on error the temporary file is removed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], None]) -> None:
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle:
+        writer(handle)
+
+
+def write_table(frame: pd.DataFrame, table: Table, path: Path) -> None:
+    """Validate ``frame`` against ``table`` and write it as zstd Parquet with the table's schema."""
+    validate(frame, table)
+    arrow = pa.Table.from_pandas(frame, schema=table.arrow_schema(), preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(arrow, tmp, compression="zstd", row_group_size=128 * 1024)
+
+
+def write_stat(frame: pd.DataFrame, directory: Path, name: str) -> None:
+    """Write one summary table as ``name.parquet`` and ``name.csv`` (UTF-8, comma-separated)."""
+    with atomic_path(directory / f"{name}.parquet") as tmp:
+        frame.to_parquet(tmp, index=False, compression="zstd")
+    _write_with(directory / f"{name}.csv", "w", lambda h: frame.to_csv(h, index=False, lineterminator="\n"))
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write ``data`` as indented UTF-8 JSON."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+    _write_with(path, "w", lambda h: h.write(text))
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write ``text`` as UTF-8."""
+    _write_with(path, "w", lambda h: h.write(text))
+
+
+def read_previous(path: Path) -> pd.DataFrame | None:
+    """The previously published table at ``path``, or None when there is none or it is unreadable."""
+    if not path.exists():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except (OSError, pa.ArrowException):
+        return None

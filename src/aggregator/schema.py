@@ -1,0 +1,214 @@
+"""The one definition of every published table: column names, Arrow types, nullability, meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0"
+
+ATTENDANCE_MODES = ("in_person", "online", "hybrid", "unknown")
+EVENT_STATUSES = ("scheduled", "cancelled", "postponed", "rescheduled", "moved_online")
+EVENT_TYPES = (
+    "atelier",
+    "conference",
+    "table_ronde",
+    "webinaire",
+    "formation",
+    "exposition",
+    "visite",
+    "demonstration",
+    "hackathon",
+    "debat_citoyen",
+    "autre",
+)
+GEO_PRECISIONS = (
+    "commune",
+    "postal_code",
+    "city_name",
+    "departement",
+    "region",
+    "coordinates",
+    "source_default",
+    "none",
+)
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+STRING_LIST = pa.list_(pa.string())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a published table.
+
+    Attributes:
+        name: Column name, stable across releases.
+        type: Arrow type written to Parquet.
+        nullable: Whether missing values are allowed.
+        description: Meaning of the column, copied to the Parquet field metadata and the data dictionary.
+        allowed: Closed set of values, when the column is an enumeration.
+        pattern: Regular expression every non-null value must match in full.
+    """
+
+    name: str
+    type: pa.DataType
+    nullable: bool
+    description: str
+    allowed: tuple[str, ...] | None = None
+    pattern: str | None = None
+
+    @property
+    def pandas_dtype(self) -> str:
+        """The pandas dtype this column has in memory and after ``pd.read_parquet``."""
+        if pa.types.is_timestamp(self.type):
+            return "datetime64[us, UTC]"
+        if pa.types.is_string(self.type):
+            return "str"
+        if pa.types.is_boolean(self.type):
+            return "bool" if not self.nullable else "boolean"
+        if pa.types.is_integer(self.type):
+            return "int64" if not self.nullable else "Int64"
+        if pa.types.is_floating(self.type):
+            return "float64"
+        return "object"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A published table: a name, a purpose and ordered columns."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """Return the column called ``name``."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema used to write this table, with descriptions as field metadata."""
+        fields = [
+            pa.field(c.name, c.type, nullable=c.nullable, metadata={"description": c.description})
+            for c in self.columns
+        ]
+        return pa.schema(
+            fields,
+            metadata={"table": self.name, "schema_version": SCHEMA_VERSION},
+        )
+
+    def empty_frame(self) -> pd.DataFrame:
+        """An empty DataFrame with this table's columns and dtypes."""
+        return pd.DataFrame({c.name: pd.Series([], dtype=c.pandas_dtype) for c in self.columns})
+
+
+def _c(
+    name: str,
+    type_: pa.DataType,
+    nullable: bool,
+    description: str,
+    *,
+    allowed: Iterable[str] | None = None,
+    pattern: str | None = None,
+) -> Column:
+    return Column(
+        name, type_, nullable, description, tuple(allowed) if allowed else None, pattern
+    )
+
+
+_S = pa.string()
+
+# Fields that describe an event; shared by `listings` (as one source said it) and `events` (merged).
+EVENT_FIELDS: tuple[Column, ...] = (
+    _c("title", _S, False, "Title, plain text, whitespace collapsed, Unicode NFC."),
+    _c("description", _S, True, "Description as plain text (HTML removed, entities decoded)."),
+    _c("start_at", UTC_TIMESTAMP, False, "Start instant in UTC. For all-day events: local midnight."),
+    _c(
+        "end_at",
+        UTC_TIMESTAMP,
+        True,
+        "End instant in UTC (exclusive). For all-day events: local midnight after the last day.",
+    ),
+    _c("timezone", _S, False, "IANA time zone of the event's place, used to read local times."),
+    _c("all_day", pa.bool_(), False, "True when the source gave dates without times."),
+    _c(
+        "attendance_mode",
+        _S,
+        False,
+        "How people attend: in_person, online, hybrid or unknown.",
+        allowed=ATTENDANCE_MODES,
+    ),
+    _c("event_type", _S, False, "Kind of event, from the documented French taxonomy.", allowed=EVENT_TYPES),
+    _c("status", _S, False, "scheduled, cancelled, postponed, rescheduled or moved_online.", allowed=EVENT_STATUSES),
+    _c("venue_name", _S, True, "Name of the place (building, room, third place)."),
+    _c("street_address", _S, True, "Street address of the place."),
+    _c("postal_code", _S, True, "French postal code, five digits, as a string.", pattern=r"\d{5}"),
+    _c("city", _S, True, "City name as the source wrote it, cleaned."),
+    _c("commune_insee", _S, True, "INSEE code of the commune (COG), e.g. '33063', '2A004'.", pattern=r"[0-9][0-9AB][0-9]{3}"),
+    _c("departement_code", _S, True, "INSEE code of the département: '01', '2A', '974'.", pattern=r"0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6]"),
+    _c("departement_name", _S, True, "Official name of the département (COG 2025)."),
+    _c("region_code", _S, True, "INSEE code of the region (COG 2025), e.g. '75'.", pattern=r"[0-9]{2}"),
+    _c("region_name", _S, True, "Official name of the region (COG 2025), e.g. 'Nouvelle-Aquitaine'."),
+    _c("geo_precision", _S, False, "Which evidence decided the place: " + ", ".join(GEO_PRECISIONS) + ".", allowed=GEO_PRECISIONS),
+    _c("latitude", pa.float64(), True, "Latitude in decimal degrees (WGS 84)."),
+    _c("longitude", pa.float64(), True, "Longitude in decimal degrees (WGS 84)."),
+    _c("organizer", _S, True, "Organising body or person."),
+    _c("url", _S, True, "Absolute URL of the event's page."),
+    _c("registration_url", _S, True, "Absolute URL where people register."),
+    _c("online_url", _S, True, "Absolute URL to join online, when the event is online or hybrid."),
+)
+
+LISTINGS = Table(
+    "listings",
+    "Every normalised row as one source published it, with the event it was merged into.",
+    (
+        _c("listing_id", _S, False, "Stable id of this listing: hash of source id and the source's own id."),
+        _c("source_id", _S, False, "Id of the source in sources.yaml."),
+        _c("source_kind", _S, False, "Kind of the source's adapter (html, ical, json, ...)."),
+        _c("source_uid", _S, True, "The source's own identifier for the item, when it has one."),
+        _c("event_id", _S, False, "Id of the deduplicated event this listing belongs to."),
+        *EVENT_FIELDS,
+        _c("page_url", _S, True, "URL of the page or file the listing was read from."),
+        _c("fetched_at", UTC_TIMESTAMP, False, "When the source was fetched (UTC)."),
+    ),
+)
+
+EVENTS = Table(
+    "events",
+    "One row per real event, merged from every listing that describes it.",
+    (
+        _c("event_id", _S, False, "Stable id of the event, kept across nightly runs.", pattern=r"ev-[0-9a-f]{16}"),
+        *EVENT_FIELDS,
+        _c("source_ids", STRING_LIST, False, "Ids of the sources that list this event, by priority."),
+        _c("source_urls", STRING_LIST, False, "Event URLs given by those sources (may be fewer than sources)."),
+        _c("n_sources", pa.int64(), False, "Number of distinct sources listing this event."),
+        _c("n_listings", pa.int64(), False, "Number of listings merged into this event."),
+        _c("first_seen_at", UTC_TIMESTAMP, False, "Run time (UTC) at which the event was first published."),
+        _c("last_seen_at", UTC_TIMESTAMP, False, "Run time (UTC) of the latest run that saw the event."),
+    ),
+)
+
+REJECTS = Table(
+    "rejects",
+    "Rows that could not be normalised, kept with their source and reason instead of being dropped.",
+    (
+        _c("source_id", _S, False, "Id of the source in sources.yaml."),
+        _c("source_uid", _S, True, "The source's own identifier for the item, when it has one."),
+        _c("reason", _S, False, "Why the row was rejected, e.g. 'missing title' or 'unparsable start: ...'."),
+        _c("raw", _S, False, "The row's raw values as JSON, exactly as the adapter read them."),
+        _c("page_url", _S, True, "URL of the page or file the row was read from."),
+        _c("fetched_at", UTC_TIMESTAMP, False, "When the source was fetched (UTC)."),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS)}

@@ -1,0 +1,30 @@
+"""The registry of source kinds: ``kind:`` in sources.yaml -> adapter."""
+
+from __future__ import annotations
+
+from aggregator.sources.base import Adapter
+from aggregator.sources.html import HtmlAdapter
+from aggregator.sources.ical import IcalAdapter
+from aggregator.sources.json_api import JsonAdapter
+
+KINDS: dict[str, Adapter] = {
+    "html": HtmlAdapter(),
+    "ical": IcalAdapter(),
+    "json": JsonAdapter(),
+}
+
+
+class UnknownKindError(KeyError):
+    """No adapter is registered for a kind."""
+
+
+def get_adapter(kind: str) -> Adapter:
+    """Return the adapter for ``kind``.
+
+    Raises:
+        UnknownKindError: Naming the valid kinds.
+    """
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise UnknownKindError(f"unknown kind {kind!r} (valid kinds: {', '.join(sorted(KINDS))})") from None

@@ -1,0 +1,102 @@
+"""The adapter Protocol every source kind implements, and the raw record it produces."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urljoin, urlparse
+
+from aggregator.config import SourceConfig
+from aggregator.http import Fetched, HttpClient
+
+# Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
+RAW_FIELDS: tuple[str, ...] = (
+    "uid",
+    "title",
+    "description",
+    "start",
+    "end",
+    "timezone",
+    "venue_name",
+    "street_address",
+    "postal_code",
+    "city",
+    "commune_insee",
+    "departement",
+    "region",
+    "latitude",
+    "longitude",
+    "organizer",
+    "url",
+    "registration_url",
+    "online_url",
+    "event_type",
+    "attendance_mode",
+    "status",
+    "keywords",
+    "page_url",
+)
+
+# A record: RAW_FIELDS keys (missing means unknown), plus "raw" (JSON of what was read) and,
+# for items the adapter could not read at all, "reject_reason".
+Record = dict[str, str | None]
+
+
+class ParseError(ValueError):
+    """A whole page could not be parsed; the message says what was wrong."""
+
+
+class Adapter(Protocol):
+    """What a source kind provides: its settings model, a fetcher and a pure parser."""
+
+    kind: ClassVar[str]
+    settings: ClassVar[type[SourceConfig]]
+
+    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
+        """Download every page of the source (following pagination) and return their bytes."""
+        ...
+
+    def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
+        """Turn one page's bytes into records; never touches the network."""
+        ...
+
+
+def to_text(value: Any) -> str | None:
+    """Render a scalar, list or mapping read from a source as a string (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def raw_json(value: Any) -> str:
+    """Serialise what was read from the source, for the rejects table and debugging."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def check_field_names(fields: dict[str, str]) -> dict[str, str]:
+    """Validate that a field mapping only names known raw fields (used by adapters' settings)."""
+    unknown = sorted(set(fields) - set(RAW_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r} (valid fields: {', '.join(RAW_FIELDS)})")
+    return fields
+
+
+URL_FIELDS = ("url", "registration_url", "online_url")
+
+
+def absolutise_urls(record: Record, base: str) -> None:
+    """Make the record's URL fields absolute against the page URL; drop values that are not http(s)."""
+    for name in URL_FIELDS:
+        value = record.get(name)
+        if not value:
+            continue
+        joined = urljoin(base, value.strip())
+        record[name] = joined if urlparse(joined).scheme in ("http", "https") else None

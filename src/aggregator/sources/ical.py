@@ -1,0 +1,113 @@
+"""Kind ``ical``: iCalendar feeds (RFC 5545) read with the icalendar library."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+import icalendar
+
+from aggregator.config import SourceConfig
+from aggregator.http import Fetched, HttpClient
+from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
+
+POSTAL_CITY = re.compile(r"\b(\d{5})\s+([^\d,;]+?)\s*(?:,|;|$)")
+STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
+
+
+class IcalSource(SourceConfig):
+    """Settings of an ``ical`` source: nothing beyond ``id``, ``kind`` and ``url``."""
+
+    kind: Literal["ical"] = "ical"
+
+
+def _iso(value: date | datetime) -> str:
+    """Datetimes keep their offset (floating ones have none); dates stay dates."""
+    return value.isoformat()
+
+
+def _text(component: icalendar.Component, name: str) -> str | None:
+    value = component.get(name)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _categories(component: icalendar.Component) -> str | None:
+    cats = component.get("CATEGORIES")
+    if cats is None:
+        return None
+    items = cats if isinstance(cats, list) else [cats]
+    words = [str(c) for item in items for c in getattr(item, "cats", [item])]
+    return ", ".join(words) or None
+
+
+def _event(component: icalendar.Component, default_tz: str | None) -> Record:
+    start = component.decoded("DTSTART")
+    record: Record = {
+        "uid": _text(component, "UID"),
+        "title": _text(component, "SUMMARY"),
+        "description": _text(component, "DESCRIPTION"),
+        "start": _iso(start),
+        "url": _text(component, "URL"),
+        "keywords": _categories(component),
+        "status": STATUS.get((_text(component, "STATUS") or "").upper()),
+    }
+    end: Any = component.decoded("DTEND") if "DTEND" in component else None
+    if end is None and "DURATION" in component:
+        end = start + component.decoded("DURATION")
+    if isinstance(end, date) and not isinstance(end, datetime):
+        # DTEND of a date is exclusive in iCalendar; raw records carry the last day inclusive.
+        end = end - timedelta(days=1)
+        if end < start:
+            end = start
+    record["end"] = _iso(end) if end is not None else None
+    if isinstance(start, datetime) and start.tzinfo is None and default_tz:
+        record["timezone"] = default_tz
+    location = _text(component, "LOCATION")
+    if location:
+        record["venue_name"] = location.split(",")[0].strip() or None
+        match = POSTAL_CITY.search(location)
+        if match:
+            record["postal_code"], record["city"] = match.group(1), match.group(2).strip()
+        record["street_address"] = location
+    organizer = component.get("ORGANIZER")
+    if organizer is not None:
+        record["organizer"] = organizer.params.get("CN") or str(organizer).removeprefix("mailto:")
+    geo = component.get("GEO")
+    if geo is not None:
+        record["latitude"], record["longitude"] = to_text(geo.latitude), to_text(geo.longitude)
+    return record
+
+
+class IcalAdapter:
+    """One record per VEVENT; a VEVENT that cannot be read is rejected alone."""
+
+    kind: ClassVar[str] = "ical"
+    settings: ClassVar[type[SourceConfig]] = IcalSource
+
+    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
+        """Fetch the calendar file."""
+        return [http.get(url)]
+
+    def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
+        """Read every VEVENT of the calendar."""
+        try:
+            calendar = icalendar.Calendar.from_ical(page.content)
+        except Exception as exc:  # icalendar raises ValueError and others on malformed input
+            raise ParseError(f"{page.url}: not a valid iCalendar file ({exc})") from None
+        default_tz = _text(calendar, "X-WR-TIMEZONE")
+        out: list[Record] = []
+        for component in calendar.walk("VEVENT"):
+            try:
+                record = _event(component, default_tz)
+            except Exception as exc:  # one broken VEVENT never discards the others
+                record = {"uid": _text(component, "UID"), "reject_reason": f"cannot read VEVENT: {exc}"}
+            record["page_url"] = page.url
+            record["raw"] = raw_json(component.to_ical().decode("utf-8", "replace"))
+            absolutise_urls(record, page.url)
+            out.append(record)
+        return out

@@ -1,0 +1,109 @@
+"""Summary tables: events per region, département, type, attendance mode, day and source."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from aggregator import reference
+from aggregator.schema import ATTENDANCE_MODES, EVENT_TYPES
+
+MODE_COLUMNS = list(ATTENDANCE_MODES)
+
+
+def _mode_counts(events: pd.DataFrame, key: str) -> pd.DataFrame:
+    counts = pd.crosstab(events[key], events["attendance_mode"]) if len(events) else pd.DataFrame()
+    return counts.reindex(columns=MODE_COLUMNS, fill_value=0)
+
+
+def by_region(events: pd.DataFrame) -> pd.DataFrame:
+    """All 18 regions, zeros included: events in total and per attendance mode."""
+    regions = reference.regions()[["region_code", "region_name"]].copy()
+    counts = _mode_counts(events, "region_code")
+    out = regions.join(counts, on="region_code").fillna({m: 0 for m in MODE_COLUMNS})
+    out[MODE_COLUMNS] = out[MODE_COLUMNS].astype("int64")
+    out.insert(2, "events", out[MODE_COLUMNS].sum(axis=1).astype("int64"))
+    return out.reset_index(drop=True)
+
+
+def by_departement(events: pd.DataFrame) -> pd.DataFrame:
+    """All 101 départements, zeros included, with their region."""
+    deps = reference.departements()[["departement_code", "departement_name", "region_code"]].copy()
+    counts = events["departement_code"].value_counts()
+    deps["events"] = deps["departement_code"].map(counts).fillna(0).astype("int64")
+    return deps.reset_index(drop=True)
+
+
+def _closed_counts(series: pd.Series, values: tuple[str, ...], name: str) -> pd.DataFrame:
+    counts = series.value_counts().reindex(list(values), fill_value=0)
+    return pd.DataFrame({name: list(values), "events": counts.to_numpy().astype("int64")})
+
+
+def by_event_type(events: pd.DataFrame) -> pd.DataFrame:
+    """Every type of the taxonomy, zeros included."""
+    return _closed_counts(events["event_type"], EVENT_TYPES, "event_type")
+
+
+def by_attendance_mode(events: pd.DataFrame) -> pd.DataFrame:
+    """in_person, online, hybrid and unknown, zeros included."""
+    return _closed_counts(events["attendance_mode"], ATTENDANCE_MODES, "attendance_mode")
+
+
+def local_dates(events: pd.DataFrame) -> pd.Series:
+    """The start date of each event in its own time zone (an 23:30 UTC start in Paris is the next day)."""
+    out = pd.Series(pd.NaT, index=events.index, dtype="datetime64[s]")
+    for tz, rows in events.groupby("timezone"):
+        local = rows["start_at"].dt.tz_convert(str(tz)).dt.tz_localize(None).dt.normalize()
+        out[rows.index] = local.astype("datetime64[s]")
+    return out.dt.date
+
+
+def by_day(events: pd.DataFrame) -> pd.DataFrame:
+    """Events starting each local day, for days that have any."""
+    if events.empty:
+        return pd.DataFrame({"date": pd.Series([], dtype="object"), "events": pd.Series([], dtype="int64")})
+    counts = local_dates(events).value_counts().sort_index()
+    return pd.DataFrame({"date": counts.index.map(str), "events": counts.to_numpy().astype("int64")})
+
+
+def by_source(
+    listings: pd.DataFrame, events: pd.DataFrame, rejects: pd.DataFrame, sources: pd.DataFrame
+) -> pd.DataFrame:
+    """Per source: status, listings, events it contributes to, events only it lists, rejects.
+
+    Args:
+        listings: Published listings.
+        events: Published events.
+        rejects: Rejected rows.
+        sources: One row per configured source: ``source_id``, ``kind``, ``status``.
+    """
+    out = sources[["source_id", "kind", "status"]].copy()
+    out["listings"] = out["source_id"].map(listings["source_id"].value_counts()).fillna(0).astype("int64")
+    contributes = events[["event_id", "source_ids"]].explode("source_ids")
+    out["events"] = out["source_id"].map(contributes["source_ids"].value_counts()).fillna(0).astype("int64")
+    only = events.loc[events["n_sources"] == 1, "source_ids"].str[0].value_counts()
+    out["events_only_here"] = out["source_id"].map(only).fillna(0).astype("int64")
+    out["rejects"] = out["source_id"].map(rejects["source_id"].value_counts()).fillna(0).astype("int64")
+    return out.reset_index(drop=True)
+
+
+def by_geo_precision(listings: pd.DataFrame) -> pd.DataFrame:
+    """Listings per source and ``geo_precision``, with each source's share resolved to a region."""
+    counts = pd.crosstab(listings["source_id"], listings["geo_precision"]) if len(listings) else pd.DataFrame()
+    counts = counts.reset_index().melt(id_vars="source_id", var_name="geo_precision", value_name="listings")
+    counts = counts[counts["listings"] > 0].astype({"listings": "int64"})
+    return counts.sort_values(["source_id", "geo_precision"]).reset_index(drop=True)
+
+
+def all_tables(
+    listings: pd.DataFrame, events: pd.DataFrame, rejects: pd.DataFrame, sources: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Every summary table, by file name."""
+    return {
+        "by_region": by_region(events),
+        "by_departement": by_departement(events),
+        "by_event_type": by_event_type(events),
+        "by_attendance_mode": by_attendance_mode(events),
+        "by_day": by_day(events),
+        "by_source": by_source(listings, events, rejects, sources),
+        "by_geo_precision": by_geo_precision(listings),
+    }

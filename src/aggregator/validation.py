@@ -1,0 +1,73 @@
+"""Validation of DataFrames against the published schema, built with pandera from ``schema.py``."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from aggregator.schema import Column, Table
+
+
+class SchemaError(ValueError):
+    """A table does not match its published schema."""
+
+
+def _is_list_of_str(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
+def _checks(col: Column) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if col.allowed is not None:
+        checks.append(pa.Check.isin(list(col.allowed)))
+    if col.pattern is not None:
+        checks.append(pa.Check.str_matches(rf"^(?:{col.pattern})$"))
+    if col.pandas_dtype == "object":
+        checks.append(pa.Check(lambda s: s.map(_is_list_of_str), element_wise=False, name="list_of_str"))
+    return checks
+
+
+@cache
+def pandera_schema(table: Table) -> pa.DataFrameSchema:
+    """The pandera schema derived from ``table``: dtypes, nullability, enumerations, patterns."""
+    columns = {
+        c.name: pa.Column(
+            None if c.pandas_dtype == "object" else c.pandas_dtype,
+            checks=_checks(c),
+            nullable=c.nullable,
+            required=True,
+        )
+        for c in table.columns
+    }
+    return pa.DataFrameSchema(columns, strict=True, ordered=True, name=table.name)
+
+
+def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Return ``frame`` restricted to the table's columns, in order, cast to the documented dtypes.
+
+    Missing nullable columns are added as nulls, so that stages only fill what they know.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for col in table.columns:
+        if col.name in frame.columns:
+            series = frame[col.name]
+        else:
+            series = pd.Series(None, index=frame.index, dtype="object")
+        if col.pandas_dtype == "object":
+            out[col.name] = series
+        elif col.pandas_dtype.startswith("datetime64"):
+            out[col.name] = pd.to_datetime(series, utc=True).astype(col.pandas_dtype)
+        else:
+            out[col.name] = series.astype(col.pandas_dtype)
+    return out.reset_index(drop=True)
+
+
+def validate(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Check ``frame`` against ``table`` and return it; raise ``SchemaError`` listing every failure."""
+    try:
+        return pandera_schema(table).validate(frame, lazy=True)
+    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+        raise SchemaError(f"table {table.name!r} does not match its schema:\n{exc}") from exc
