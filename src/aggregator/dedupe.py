@@ -26,7 +26,7 @@ def match_key(listings: pd.DataFrame) -> pd.Series:
     """
     title = listings["title"].map(fold)
     start = listings["start_at"].dt.strftime("%Y-%m-%dT%H:%M")
-    city = listings["city"].map(fold, na_action="ignore").fillna("")
+    city = listings["city"].astype("object").map(fold)
     return title + "|" + start + "|" + city
 
 

@@ -155,7 +155,7 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
         Listings conforming to the ``listings`` table (``event_id`` still empty) and rejects.
     """
     frame = raw.copy()
-    for name in (*RAW_FIELDS, "raw", "reject_reason"):
+    for name in ("source_id", "source_kind", "fetched_at", *RAW_FIELDS, "raw", "reject_reason"):
         if name not in frame:
             frame[name] = None
         frame[name] = frame[name].astype("object").where(frame[name].notna(), None)

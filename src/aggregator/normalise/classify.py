@@ -60,6 +60,7 @@ def attendance_mode(structured: str | None, text: str) -> str:
         mode = ATTENDANCE_VALUES.get(key) or ATTENDANCE_VALUES.get(_last_segment(structured))
         if mode:
             return mode
+        text = f"{structured} {text}"  # free text in a structured field ("Hybride (sur place...)")
     folded = fold(text)
     if HYBRID_WORDS.search(folded):
         return "hybrid"

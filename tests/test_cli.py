@@ -1,0 +1,94 @@
+"""The command line as a user runs it: exit codes, one-line errors, run.json, no secret printed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import FIXTURES, write_config
+
+
+def _cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator.cli", *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("sources:\n  - {id: a, kind: rss, url: x}\n", "sources[0] (id=a).kind: unknown kind 'rss' (valid kinds: html, ical, json)"),
+        ("sources:\n  - {id: a, kind: ical}\n", "sources[0] (id=a).url: Field required"),
+        ("sources:\n  - {id: A B, kind: ical, url: x}\n", "sources[0] (id=A B).id: Value error"),
+        ("sources:\n  - {id: a, kind: ical, url: x}\n  - {id: a, kind: ical, url: y}\n", "sources[1] (id=a).id: duplicate id 'a'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_broken_config_fails_fast_with_one_line(tmp_path, body, expected, command):
+    path = write_config(tmp_path, body)
+    extra = ["--engine", "local", "--out", str(tmp_path / "out")] if command == "run" else []
+    proc = _cli(command, "--sources", str(path), *extra)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0]
+    assert str(path) in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_lists_sources_without_secrets(tmp_path):
+    path = write_config(tmp_path, "sources:\n  - {id: a, kind: ical, url: 'https://x.example.org/c.ics?key=${K}'}\n")
+    proc = _cli("validate", "--sources", str(path), env={**__import__("os").environ, "K": "hush-hush-42"})
+    assert proc.returncode == 0
+    assert "hush-hush-42" not in proc.stdout + proc.stderr
+
+
+def test_a_failing_source_does_not_stop_the_others(tmp_path, httpserver):
+    httpserver.expect_request("/broken.ics").respond_with_data("oops", status=500)
+    body = f"""
+sources:
+  - id: lab
+    kind: ical
+    url: {FIXTURES / "ical" / "lab-calendar.ics"}
+  - id: broken
+    kind: ical
+    url: "{httpserver.url_for("/broken.ics")}?token=${{TOKEN}}"
+    http: {{retries: 0}}
+"""
+    path = write_config(tmp_path, body)
+    out = tmp_path / "out"
+    env = {**__import__("os").environ, "TOKEN": "tok-secret-123"}
+    proc = _cli("run", "--sources", str(path), "--out", str(out), "--engine", "local", env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert "source failed: broken" in proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "partial"
+    by_id = {s["id"]: s for s in run["sources"]}
+    assert by_id["lab"]["status"] == "ok" and by_id["lab"]["listings"] == 5
+    assert by_id["broken"]["status"] == "failed" and "HTTP 500" in by_id["broken"]["error"]
+    assert run["counts"]["events"] == 5
+    assert len(pd.read_parquet(out / "events.parquet")) == 5
+    everything = proc.stdout + proc.stderr + "".join(p.read_text(errors="ignore") for p in out.rglob("*") if p.is_file())
+    assert "tok-secret-123" not in everything
+    assert "token=***" in (out / "run.json").read_text()
+
+
+def test_nothing_collected_is_a_failure(tmp_path):
+    path = write_config(tmp_path, f"sources:\n  - {{id: a, kind: ical, url: {tmp_path / 'absent.ics'}}}\n")
+    proc = _cli("run", "--sources", str(path), "--out", str(tmp_path / "out"), "--engine", "local")
+    assert proc.returncode == 1
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["status"] == "failed"
+    assert not (tmp_path / "out" / "events.parquet").exists()
+
+
+def test_docs_check_detects_a_stale_dictionary(tmp_path):
+    stale = tmp_path / "dd.md"
+    stale.write_text("old")
+    assert _cli("docs", "--check", "--path", str(stale)).returncode == 1
+    assert _cli("docs", "--path", str(stale)).returncode == 0
+    assert _cli("docs", "--check", "--path", str(stale)).returncode == 0
+    assert Path(stale).read_text().startswith("# Data dictionary")

@@ -1,0 +1,100 @@
+"""The one schema: Parquet types, validation, the generated dictionary, atomic writes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from aggregator.dictionary import render
+from aggregator.publish import write_table, write_text
+from aggregator.schema import EVENTS, REJECTS
+from aggregator.validation import SchemaError, conform, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _event(**overrides):
+    row = {
+        "event_id": "ev-0123456789abcdef", "title": "Atelier", "start_at": pd.Timestamp("2026-11-03T13:00Z"),
+        "timezone": "Europe/Paris", "all_day": False, "attendance_mode": "in_person", "event_type": "atelier",
+        "status": "scheduled", "geo_precision": "postal_code", "departement_code": "2A", "region_code": "94",
+        "postal_code": "20000", "source_ids": ["a"], "source_urls": [], "n_sources": 1, "n_listings": 1,
+        "first_seen_at": pd.Timestamp("2026-11-25T02:00Z"), "last_seen_at": pd.Timestamp("2026-11-25T02:00Z"),
+    }  # fmt: skip
+    row.update(overrides)
+    return conform(pd.DataFrame([row]), EVENTS)
+
+
+def test_data_dictionary_is_up_to_date():
+    committed = (ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
+    assert committed == render(), "docs/data-dictionary.md is stale: run `aggregator docs`"
+
+
+def test_every_column_is_described():
+    for table in (EVENTS, REJECTS):
+        for column in table.columns:
+            assert column.description.strip(), column.name
+
+
+def test_parquet_round_trip_keeps_documented_types_and_metadata(tmp_path):
+    path = tmp_path / "events.parquet"
+    write_table(_event(), EVENTS, path)
+    frame = pd.read_parquet(path)
+    assert str(frame["start_at"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["departement_code"].dtype) == "str"
+    assert frame.loc[0, "departement_code"] == "2A"
+    assert list(frame.loc[0, "source_ids"]) == ["a"]
+    schema = pq.read_schema(path)
+    assert schema.metadata[b"schema_version"] == b"1.0"
+    assert schema.field("region_code").metadata[b"description"].startswith(b"INSEE code of the region")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("attendance_mode", "offline"), ("departement_code", "20"), ("postal_code", "3300"), ("event_id", "x")],
+)
+def test_validation_refuses_values_outside_the_schema(column, value):
+    with pytest.raises(SchemaError, match=column):
+        validate(_event(**{column: value}), EVENTS)
+
+
+def test_invalid_table_is_never_written(tmp_path):
+    path = tmp_path / "events.parquet"
+    write_table(_event(), EVENTS, path)
+    before = path.read_bytes()
+    with pytest.raises(SchemaError):
+        write_table(_event(title=None), EVENTS, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["events.parquet"]  # no temporary left behind
+
+
+def test_a_write_killed_halfway_leaves_the_previous_file(tmp_path):
+    target = tmp_path / "totals.md"
+    write_text("previous\n", target)
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from aggregator.publish import atomic_path\n"
+        f"with atomic_path(Path({str(target)!r})) as tmp:\n"
+        "    tmp.write_text('half of the new')\n"
+        "    os._exit(9)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], check=False)
+    assert proc.returncode == 9
+    assert target.read_text() == "previous\n"
+
+
+def test_library_never_imports_prefect():
+    code = (
+        "import sys, pkgutil, importlib, aggregator\n"
+        "for m in pkgutil.walk_packages(aggregator.__path__, 'aggregator.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print('prefect' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "False"
