@@ -52,9 +52,10 @@ def build(source: Path, target: Path) -> None:
         .reset_index()
         .rename(columns={"departement_code": "departement_codes"})
     )
-    postal = postal[postal["departement_codes"].isin(set(deps["departement_code"])) | postal[
-        "departement_codes"
-    ].str.contains("|", regex=False)]
+    postal = postal[
+        postal["departement_codes"].isin(set(deps["departement_code"]))
+        | postal["departement_codes"].str.contains("|", regex=False)
+    ]
 
     target.mkdir(parents=True, exist_ok=True)
     regions.sort_values("region_code").to_csv(target / "regions.csv", index=False)

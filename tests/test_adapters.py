@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from conftest import fixture_bytes
 
 from aggregator.config import HttpSettings, parse_config
 from aggregator.http import HttpClient
 from aggregator.sources import KINDS, UnknownKindError, get_adapter
 from aggregator.sources.base import ParseError
-from conftest import fixture_bytes
 
 
 def _source(httpserver, **fields):
@@ -91,7 +91,10 @@ def test_ical_events_times_and_locations(httpserver):
     assert by_uid["utc-2@fixture"]["start"] == "2026-11-04T10:00:00+00:00"
     assert by_uid["utc-2@fixture"]["title"] == "Webinaire : les données publiques en pratique"  # folded line
     allday = by_uid["allday-3@fixture"]
-    assert (allday["start"], allday["end"]) == ("2026-11-16", "2026-11-18")  # DTEND exclusive -> last day
+    assert (allday["start"], allday["end"]) == (
+        "2026-11-16",
+        "2026-11-18",
+    )  # DTEND exclusive -> last day
     floating = by_uid["floating-4@fixture"]
     assert (floating["start"], floating["timezone"]) == ("2026-11-20T09:00:00", "Europe/Paris")
     assert by_uid["cancelled-5@fixture"]["status"] == "cancelled"
@@ -147,8 +150,13 @@ def test_json_page_number_pagination_stops_on_an_empty_page(httpserver):
         )
     source = _source(
         httpserver,
-        id="p", kind="json", url="x", records="items", page_param="page",
-        params={"size": "2"}, fields={"title": "t"},
+        id="p",
+        kind="json",
+        url="x",
+        records="items",
+        page_param="page",
+        params={"size": "2"},
+        fields={"title": "t"},
     )
     pages, records = _collect(source, httpserver.url_for("/list"))
     assert [r["title"] for r in records] == ["A", "B", "C"]

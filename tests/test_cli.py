@@ -7,23 +7,32 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import FIXTURES, write_config
 
 
 def _cli(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "aggregator.cli", *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", "aggregator.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("sources:\n  - {id: a, kind: rss, url: x}\n", "sources[0] (id=a).kind: unknown kind 'rss' (valid kinds: html, ical, json)"),
+        (
+            "sources:\n  - {id: a, kind: rss, url: x}\n",
+            "sources[0] (id=a).kind: unknown kind 'rss' (valid kinds: html, ical, json)",
+        ),
         ("sources:\n  - {id: a, kind: ical}\n", "sources[0] (id=a).url: Field required"),
         ("sources:\n  - {id: A B, kind: ical, url: x}\n", "sources[0] (id=A B).id: Value error"),
-        ("sources:\n  - {id: a, kind: ical, url: x}\n  - {id: a, kind: ical, url: y}\n", "sources[1] (id=a).id: duplicate id 'a'"),
+        (
+            "sources:\n  - {id: a, kind: ical, url: x}\n  - {id: a, kind: ical, url: y}\n",
+            "sources[1] (id=a).id: duplicate id 'a'",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "run"])
@@ -71,7 +80,9 @@ sources:
     assert by_id["broken"]["status"] == "failed" and "HTTP 500" in by_id["broken"]["error"]
     assert run["counts"]["events"] == 5
     assert len(pd.read_parquet(out / "events.parquet")) == 5
-    everything = proc.stdout + proc.stderr + "".join(p.read_text(errors="ignore") for p in out.rglob("*") if p.is_file())
+    everything = (
+        proc.stdout + proc.stderr + "".join(p.read_text(errors="ignore") for p in out.rglob("*") if p.is_file())
+    )
     assert "tok-secret-123" not in everything
     assert "token=***" in (out / "run.json").read_text()
 

@@ -15,7 +15,11 @@ def test_minimal_ical_source_needs_only_id_kind_url():
     config = _parse({"sources": [{"id": "lab", "kind": "ical", "url": "https://lab.example.org/agenda.ics"}]})
     (source,) = config.sources
     assert (source.id, source.kind, source.enabled, source.priority, source.timezone) == (
-        "lab", "ical", True, 50, "Europe/Paris"
+        "lab",
+        "ical",
+        True,
+        50,
+        "Europe/Paris",
     )
 
 
@@ -38,8 +42,20 @@ def test_kind_specific_settings_are_typed():
     config = _parse(
         {
             "sources": [
-                {"id": "h", "kind": "html", "url": "x.html", "item": "li", "fields": {"title": "h2"}},
-                {"id": "j", "kind": "json", "url": "x.json", "records": "data", "next": "links.next"},
+                {
+                    "id": "h",
+                    "kind": "html",
+                    "url": "x.html",
+                    "item": "li",
+                    "fields": {"title": "h2"},
+                },
+                {
+                    "id": "j",
+                    "kind": "json",
+                    "url": "x.json",
+                    "records": "data",
+                    "next": "links.next",
+                },
             ]
         }
     )
@@ -51,18 +67,39 @@ def test_kind_specific_settings_are_typed():
 @pytest.mark.parametrize(
     ("sources", "expected"),
     [
-        ([{"id": "a", "kind": "xml", "url": "u"}], "sources[0] (id=a).kind: unknown kind 'xml' (valid kinds: html, ical, json)"),
+        (
+            [{"id": "a", "kind": "xml", "url": "u"}],
+            "sources[0] (id=a).kind: unknown kind 'xml' (valid kinds: html, ical, json)",
+        ),
         ([{"id": "a", "kind": "ical"}], "sources[0] (id=a).url: Field required"),
-        ([{"id": "Bad Id!", "kind": "ical", "url": "u"}], "sources[0] (id=Bad Id!).id: Value error, 'Bad Id!' is not a slug"),
+        (
+            [{"id": "Bad Id!", "kind": "ical", "url": "u"}],
+            "sources[0] (id=Bad Id!).id: Value error, 'Bad Id!' is not a slug",
+        ),
         (
             [{"id": "a", "kind": "ical", "url": "u"}, {"id": "a", "kind": "ical", "url": "v"}],
             "sources[1] (id=a).id: duplicate id 'a' (first used by sources[0])",
         ),
-        ([{"id": "a", "kind": "ical", "url": "ftp://x/y"}], "sources[0] (id=a).url: Value error, scheme 'ftp'"),
-        ([{"id": "a", "kind": "ical", "url": "u", "colour": "red"}], "sources[0] (id=a).colour: Extra inputs"),
-        ([{"id": "a", "kind": "html", "url": "u", "item": "li", "fields": {"titel": "h2"}}], "fields: Value error, unknown field 'titel'"),
-        ([{"id": "a", "kind": "ical", "url": "u", "timezone": "Europe/Pariss"}], "timezone: Value error, unknown time zone"),
-        ([{"id": "a", "kind": "ical", "url": "u", "http": {"timeout_s": -1}}], "sources[0] (id=a).http.timeout_s: Input should be greater than 0"),
+        (
+            [{"id": "a", "kind": "ical", "url": "ftp://x/y"}],
+            "sources[0] (id=a).url: Value error, scheme 'ftp'",
+        ),
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "colour": "red"}],
+            "sources[0] (id=a).colour: Extra inputs",
+        ),
+        (
+            [{"id": "a", "kind": "html", "url": "u", "item": "li", "fields": {"titel": "h2"}}],
+            "fields: Value error, unknown field 'titel'",
+        ),
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "timezone": "Europe/Pariss"}],
+            "timezone: Value error, unknown time zone",
+        ),
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "http": {"timeout_s": -1}}],
+            "sources[0] (id=a).http.timeout_s: Input should be greater than 0",
+        ),
     ],
 )
 def test_errors_name_the_file_source_and_field(sources, expected):
@@ -75,7 +112,10 @@ def test_errors_name_the_file_source_and_field(sources, expected):
 
 
 def test_missing_kind_lists_valid_kinds():
-    with pytest.raises(ConfigError, match=r"sources\[0\] \(id=a\)\.kind: field required \(valid kinds: html, ical, json\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"sources\[0\] \(id=a\)\.kind: field required \(valid kinds: html, ical, json\)",
+    ):
         _parse({"sources": [{"id": "a", "url": "u"}]})
 
 
@@ -90,13 +130,30 @@ def test_env_references_are_resolved_and_remembered_as_secrets():
 
 
 def test_missing_env_variable_is_named_but_no_value_printed():
-    with pytest.raises(ConfigError, match=r"sources\[0\] \(id=a\)\.http\.headers\.Authorization: environment variable TOKEN is not set"):
-        _parse({"sources": [{"id": "a", "kind": "ical", "url": "u", "http": {"headers": {"Authorization": "Bearer ${TOKEN}"}}}]})
+    with pytest.raises(
+        ConfigError,
+        match=r"sources\[0\] \(id=a\)\.http\.headers\.Authorization: environment variable TOKEN is not set",
+    ):
+        _parse(
+            {
+                "sources": [
+                    {
+                        "id": "a",
+                        "kind": "ical",
+                        "url": "u",
+                        "http": {"headers": {"Authorization": "Bearer ${TOKEN}"}},
+                    }
+                ]
+            }
+        )
 
 
 def test_secret_in_an_invalid_field_is_not_echoed():
     with pytest.raises(ConfigError) as info:
-        _parse({"sources": [{"id": "a", "kind": "ical", "url": "u", "priority": "${PRIO}"}]}, env={"PRIO": "topsecret99"})
+        _parse(
+            {"sources": [{"id": "a", "kind": "ical", "url": "u", "priority": "${PRIO}"}]},
+            env={"PRIO": "topsecret99"},
+        )
     assert "topsecret99" not in str(info.value)
     assert "priority" in str(info.value)
 
@@ -108,7 +165,10 @@ def test_secret_in_an_invalid_field_is_not_echoed():
         ("[]", "expected a mapping"),
         ("sources: []", "sources: expected a non-empty list"),
         ("source:\n  - id: a", "source: unknown top-level key"),
-        ("defaults: {id: x}\nsources: [{id: a, kind: ical, url: u}]", "defaults.id: not a shared setting"),
+        (
+            "defaults: {id: x}\nsources: [{id: a, kind: ical, url: u}]",
+            "defaults.id: not a shared setting",
+        ),
     ],
 )
 def test_file_level_errors(tmp_path, text, expected):

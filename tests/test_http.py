@@ -56,7 +56,9 @@ def test_connection_refused_is_a_fetch_error():
 
 
 def test_charset_from_header(httpserver):
-    httpserver.expect_request("/p").respond_with_data("é".encode("cp1252"), content_type="text/html; charset=windows-1252")
+    httpserver.expect_request("/p").respond_with_data(
+        "é".encode("cp1252"), content_type="text/html; charset=windows-1252"
+    )
     assert _client().get(httpserver.url_for("/p")).charset == "windows-1252"
 
 

@@ -55,7 +55,12 @@ def test_parquet_round_trip_keeps_documented_types_and_metadata(tmp_path):
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("attendance_mode", "offline"), ("departement_code", "20"), ("postal_code", "3300"), ("event_id", "x")],
+    [
+        ("attendance_mode", "offline"),
+        ("departement_code", "20"),
+        ("postal_code", "3300"),
+        ("event_id", "x"),
+    ],
 )
 def test_validation_refuses_values_outside_the_schema(column, value):
     with pytest.raises(SchemaError, match=column):

@@ -65,13 +65,24 @@ def test_normalise_types_places_and_rejects():
     first = rows.loc["1"]
     assert first["title"] == "Atelier : design"
     assert first["start_at"] == pd.Timestamp("2026-11-03T13:00Z")
-    assert (first["departement_code"], first["region_name"], first["geo_precision"]) == ("33", "Nouvelle-Aquitaine", "postal_code")
+    assert (first["departement_code"], first["region_name"], first["geo_precision"]) == (
+        "33",
+        "Nouvelle-Aquitaine",
+        "postal_code",
+    )
     assert first["url"] == "https://x.fr/e"
     assert first["event_type"] == "atelier"
     online = rows.loc["5"]
-    assert (online["attendance_mode"], online["region_code"], online["geo_precision"]) == ("online", "75", "source_default")
+    assert (online["attendance_mode"], online["region_code"], online["geo_precision"]) == (
+        "online",
+        "75",
+        "source_default",
+    )
     reunion = rows.loc["6"]
-    assert (reunion["timezone"], reunion["start_at"]) == ("Indian/Reunion", pd.Timestamp("2026-11-05T10:00Z"))
+    assert (reunion["timezone"], reunion["start_at"]) == (
+        "Indian/Reunion",
+        pd.Timestamp("2026-11-05T10:00Z"),
+    )
     expo = rows.loc["7"]
     assert expo["all_day"]
     assert expo["start_at"] == pd.Timestamp("2026-11-15T23:00Z")
@@ -117,7 +128,10 @@ def test_dedupe_merges_spellings_keeps_occurrences_and_prefers_priority():
     merged = events[events["n_sources"] == 2].iloc[0]
     assert merged["title"] == "Atelier : Design des services"  # priority 80 wins
     assert merged["description"] == "Version régionale"  # gap filled from the other source
-    assert (merged["postal_code"], merged["region_code"]) == ("33000", "75")  # the placed listing's place
+    assert (merged["postal_code"], merged["region_code"]) == (
+        "33000",
+        "75",
+    )  # the placed listing's place
     assert list(merged["source_ids"]) == ["nat", "reg"]
     assert list(merged["source_urls"]) == ["https://nat.fr/1"]
     ids = out_listings.set_index("source_uid")["event_id"]
@@ -155,9 +169,17 @@ def test_stats_cover_every_region_and_value_and_totals_read_in_french():
     assert region.loc["75", "events"] == 1 and region.loc["04", "events"] == 1 and region.loc["11", "events"] == 0
     assert len(tables["by_departement"]) == 101
     assert tables["by_event_type"]["events"].sum() == 3
-    assert set(tables["by_attendance_mode"]["attendance_mode"]) == {"in_person", "online", "hybrid", "unknown"}
+    assert set(tables["by_attendance_mode"]["attendance_mode"]) == {
+        "in_person",
+        "online",
+        "hybrid",
+        "unknown",
+    }
     # Local days: 23:30 in Paris is still the 3rd; 23:30 in Réunion is the 4th.
-    assert by_day(events).set_index("date")["events"].to_dict() == {"2026-11-03": 1, "2026-11-04": 2}
+    assert by_day(events).set_index("date")["events"].to_dict() == {
+        "2026-11-03": 1,
+        "2026-11-04": 2,
+    }
     assert tables["by_source"].set_index("source_id").loc["nat", "listings"] == 2
     totals = build_totals(events, listings, rejects, tables["by_region"], tables["by_departement"], RUN_AT)
     assert totals["events"] == 3 and totals["attendance"]["online"] == 1
@@ -169,9 +191,7 @@ def test_stats_cover_every_region_and_value_and_totals_read_in_french():
     assert "Données au 25 novembre 2026 à 03 h 05" in text
 
 
-@pytest.mark.parametrize(
-    ("value", "text"), [(12345, "12\u202f345"), (2.5, "2,5"), (7, "7")]
-)
+@pytest.mark.parametrize(("value", "text"), [(12345, "12\u202f345"), (2.5, "2,5"), (7, "7")])
 def test_french_numbers(value, text):
     assert number(value) == text
 

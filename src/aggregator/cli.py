@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +26,7 @@ err = Console(stderr=True)
 SourcesOpt = Annotated[Path, typer.Option("--sources", "-s", help="The sources file.")]
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     """Where the stages run."""
 
     prefect = "prefect"
@@ -52,7 +52,13 @@ def validate(sources: SourcesOpt = Path("sources.yaml")) -> None:
     for column in ("id", "kind", "enabled", "priority", "url"):
         table.add_column(column)
     for s in config.sources:
-        table.add_row(s.id, s.kind, "yes" if s.enabled else "no", str(s.priority), config.secrets.redact(s.url))
+        table.add_row(
+            s.id,
+            s.kind,
+            "yes" if s.enabled else "no",
+            str(s.priority),
+            config.secrets.redact(s.url),
+        )
     out.print(table)
 
 
@@ -80,15 +86,22 @@ def run(
     source_ids = {s["id"] for s in report["sources"]}
     for source in report["sources"]:
         if source["status"] == "failed":
-            err.print(f"[yellow]source failed:[/yellow] {source['id']}: {source['error']}", highlight=False)
+            err.print(
+                f"[yellow]source failed:[/yellow] {source['id']}: {source['error']}",
+                highlight=False,
+            )
     for error in report["errors"]:
         if error.split(":", 1)[0] not in source_ids:
             err.print(f"[red]error:[/red] {error}", highlight=False)
     if report["status"] == "failed":
         err.print(f"[red]run failed[/red]; see {out_dir / 'run.json'}")
         raise typer.Exit(EXIT_FAILED)
-    out.print(f"Sorties dans {out_dir.resolve()}/ : events.parquet, listings.parquet, rejects.parquet, "
-              "stats/, totals.json, totals.md, run.json", highlight=False, soft_wrap=True)
+    out.print(
+        f"Sorties dans {out_dir.resolve()}/ : events.parquet, listings.parquet, rejects.parquet, "
+        "stats/, totals.json, totals.md, run.json",
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print(report["headline"], highlight=False, soft_wrap=True)
     if report["status"] == "partial":
         raise typer.Exit(EXIT_PARTIAL)

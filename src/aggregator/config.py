@@ -58,9 +58,7 @@ class SourceConfig(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
-            raise ValueError(
-                f"{value!r} is not a slug (lowercase letters, digits, '-' or '_', 1-64 characters)"
-            )
+            raise ValueError(f"{value!r} is not a slug (lowercase letters, digits, '-' or '_', 1-64 characters)")
         return value
 
     @field_validator("url")
@@ -137,9 +135,7 @@ def _merge(defaults: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, 
     return merged
 
 
-def parse_config(
-    data: Any, path: Path, env: Mapping[str, str] | None = None
-) -> Config:
+def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Validate already-loaded YAML data.
 
     Args:
@@ -193,9 +189,7 @@ def parse_config(
         if kind is None:
             raise ConfigError(f"{where}: {loc}.kind: field required (valid kinds: {', '.join(sorted(KINDS))})")
         if kind not in KINDS:
-            raise ConfigError(
-                f"{where}: {loc}.kind: unknown kind {kind!r} (valid kinds: {', '.join(sorted(KINDS))})"
-            )
+            raise ConfigError(f"{where}: {loc}.kind: unknown kind {kind!r} (valid kinds: {', '.join(sorted(KINDS))})")
         model = KINDS[kind].settings
         try:
             source = model.model_validate(_merge(defaults, raw))

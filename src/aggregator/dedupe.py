@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import cast
 
 import pandas as pd
 
 from aggregator.normalise.text import fold
 from aggregator.schema import EVENT_FIELDS, EVENTS, LISTINGS
 from aggregator.validation import conform
-
 
 PLACE_FIELDS = (
     "venue_name", "street_address", "postal_code", "city", "commune_insee", "departement_code",
@@ -27,7 +27,7 @@ def match_key(listings: pd.DataFrame) -> pd.Series:
     title = listings["title"].map(fold)
     start = listings["start_at"].dt.strftime("%Y-%m-%dT%H:%M")
     city = listings["city"].astype("object").map(fold)
-    return title + "|" + start + "|" + city
+    return cast(pd.Series, title + "|" + start + "|" + city)
 
 
 def event_ids(keys: pd.Series) -> pd.Series:

@@ -122,17 +122,14 @@ class HttpClient:
                 declared = resp.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
                     raise FetchError(
-                        f"{resp.url}: response of {declared} bytes exceeds the limit of "
-                        f"{self.settings.max_bytes} bytes"
+                        f"{resp.url}: response of {declared} bytes exceeds the limit of {self.settings.max_bytes} bytes"
                     )
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in resp.iter_content(chunk_size=65536):
                     size += len(chunk)
                     if size > self.settings.max_bytes:
-                        raise FetchError(
-                            f"{resp.url}: response exceeds the limit of {self.settings.max_bytes} bytes"
-                        )
+                        raise FetchError(f"{resp.url}: response exceeds the limit of {self.settings.max_bytes} bytes")
                     chunks.append(chunk)
                 return Fetched(
                     url=resp.url,

@@ -167,24 +167,23 @@ def collect_or_fail(source: SourceConfig, config_path: Path) -> SourceResult:
 
 
 def build_outputs(
-    results: list[SourceResult], config: Config, run_at: pd.Timestamp, previous_events: pd.DataFrame | None
+    results: list[SourceResult],
+    config: Config,
+    run_at: pd.Timestamp,
+    previous_events: pd.DataFrame | None,
 ) -> Outputs:
     """Normalise, deduplicate and summarise the collected sources (pure: no I/O)."""
     frames = [r.records for r in results if r.status == "ok" and len(r.records)]
     raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_id", "source_kind"])
     by_id = {s.id: s for s in config.sources}
     normalised = normalise(raw, by_id)
-    listings, events = dedupe(
-        normalised.listings, {s.id: s.priority for s in config.sources}, run_at, previous_events
-    )
+    listings, events = dedupe(normalised.listings, {s.id: s.priority for s in config.sources}, run_at, previous_events)
     source_table = pd.DataFrame(
         [{"source_id": r.source_id, "kind": r.kind, "status": r.status} for r in results],
         columns=["source_id", "kind", "status"],
     )
     tables = stats.all_tables(listings, events, normalised.rejects, source_table)
-    totals = build_totals(
-        events, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at
-    )
+    totals = build_totals(events, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
     return Outputs(listings, events, normalised.rejects, tables, totals)
 
 
@@ -192,7 +191,11 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     """Write every output under ``out_dir``; returns output name -> path. Each file is atomic."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
-    for table, frame in ((EVENTS, outputs.events), (LISTINGS, outputs.listings), (REJECTS, outputs.rejects)):
+    for table, frame in (
+        (EVENTS, outputs.events),
+        (LISTINGS, outputs.listings),
+        (REJECTS, outputs.rejects),
+    ):
         path = out_dir / f"{table.name}.parquet"
         write_table(frame, table, path)
         written[table.name] = str(path)

@@ -38,8 +38,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], None]) -> None:
-    with atomic_path(path) as tmp, open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle:
+def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object]) -> None:
+    with (
+        atomic_path(path) as tmp,
+        open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle,
+    ):
         writer(handle)
 
 

@@ -99,8 +99,7 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema used to write this table, with descriptions as field metadata."""
         fields = [
-            pa.field(c.name, c.type, nullable=c.nullable, metadata={"description": c.description})
-            for c in self.columns
+            pa.field(c.name, c.type, nullable=c.nullable, metadata={"description": c.description}) for c in self.columns
         ]
         return pa.schema(
             fields,
@@ -121,9 +120,7 @@ def _c(
     allowed: Iterable[str] | None = None,
     pattern: str | None = None,
 ) -> Column:
-    return Column(
-        name, type_, nullable, description, tuple(allowed) if allowed else None, pattern
-    )
+    return Column(name, type_, nullable, description, tuple(allowed) if allowed else None, pattern)
 
 
 _S = pa.string()
@@ -132,7 +129,12 @@ _S = pa.string()
 EVENT_FIELDS: tuple[Column, ...] = (
     _c("title", _S, False, "Title, plain text, whitespace collapsed, Unicode NFC."),
     _c("description", _S, True, "Description as plain text (HTML removed, entities decoded)."),
-    _c("start_at", UTC_TIMESTAMP, False, "Start instant in UTC. For all-day events: local midnight."),
+    _c(
+        "start_at",
+        UTC_TIMESTAMP,
+        False,
+        "Start instant in UTC. For all-day events: local midnight.",
+    ),
     _c(
         "end_at",
         UTC_TIMESTAMP,
@@ -148,18 +150,59 @@ EVENT_FIELDS: tuple[Column, ...] = (
         "How people attend: in_person, online, hybrid or unknown.",
         allowed=ATTENDANCE_MODES,
     ),
-    _c("event_type", _S, False, "Kind of event, from the documented French taxonomy.", allowed=EVENT_TYPES),
-    _c("status", _S, False, "scheduled, cancelled, postponed, rescheduled or moved_online.", allowed=EVENT_STATUSES),
+    _c(
+        "event_type",
+        _S,
+        False,
+        "Kind of event, from the documented French taxonomy.",
+        allowed=EVENT_TYPES,
+    ),
+    _c(
+        "status",
+        _S,
+        False,
+        "scheduled, cancelled, postponed, rescheduled or moved_online.",
+        allowed=EVENT_STATUSES,
+    ),
     _c("venue_name", _S, True, "Name of the place (building, room, third place)."),
     _c("street_address", _S, True, "Street address of the place."),
     _c("postal_code", _S, True, "French postal code, five digits, as a string.", pattern=r"\d{5}"),
     _c("city", _S, True, "City name as the source wrote it, cleaned."),
-    _c("commune_insee", _S, True, "INSEE code of the commune (COG), e.g. '33063', '2A004'.", pattern=r"[0-9][0-9AB][0-9]{3}"),
-    _c("departement_code", _S, True, "INSEE code of the département: '01', '2A', '974'.", pattern=r"0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6]"),
+    _c(
+        "commune_insee",
+        _S,
+        True,
+        "INSEE code of the commune (COG), e.g. '33063', '2A004'.",
+        pattern=r"[0-9][0-9AB][0-9]{3}",
+    ),
+    _c(
+        "departement_code",
+        _S,
+        True,
+        "INSEE code of the département: '01', '2A', '974'.",
+        pattern=r"0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6]",
+    ),
     _c("departement_name", _S, True, "Official name of the département (COG 2025)."),
-    _c("region_code", _S, True, "INSEE code of the region (COG 2025), e.g. '75'.", pattern=r"[0-9]{2}"),
-    _c("region_name", _S, True, "Official name of the region (COG 2025), e.g. 'Nouvelle-Aquitaine'."),
-    _c("geo_precision", _S, False, "Which evidence decided the place: " + ", ".join(GEO_PRECISIONS) + ".", allowed=GEO_PRECISIONS),
+    _c(
+        "region_code",
+        _S,
+        True,
+        "INSEE code of the region (COG 2025), e.g. '75'.",
+        pattern=r"[0-9]{2}",
+    ),
+    _c(
+        "region_name",
+        _S,
+        True,
+        "Official name of the region (COG 2025), e.g. 'Nouvelle-Aquitaine'.",
+    ),
+    _c(
+        "geo_precision",
+        _S,
+        False,
+        "Which evidence decided the place: " + ", ".join(GEO_PRECISIONS) + ".",
+        allowed=GEO_PRECISIONS,
+    ),
     _c("latitude", pa.float64(), True, "Latitude in decimal degrees (WGS 84)."),
     _c("longitude", pa.float64(), True, "Longitude in decimal degrees (WGS 84)."),
     _c("organizer", _S, True, "Organising body or person."),
@@ -172,7 +215,12 @@ LISTINGS = Table(
     "listings",
     "Every normalised row as one source published it, with the event it was merged into.",
     (
-        _c("listing_id", _S, False, "Stable id of this listing: hash of source id and the source's own id."),
+        _c(
+            "listing_id",
+            _S,
+            False,
+            "Stable id of this listing: hash of source id and the source's own id.",
+        ),
         _c("source_id", _S, False, "Id of the source in sources.yaml."),
         _c("source_kind", _S, False, "Kind of the source's adapter (html, ical, json, ...)."),
         _c("source_uid", _S, True, "The source's own identifier for the item, when it has one."),
@@ -187,14 +235,40 @@ EVENTS = Table(
     "events",
     "One row per real event, merged from every listing that describes it.",
     (
-        _c("event_id", _S, False, "Stable id of the event, kept across nightly runs.", pattern=r"ev-[0-9a-f]{16}"),
+        _c(
+            "event_id",
+            _S,
+            False,
+            "Stable id of the event, kept across nightly runs.",
+            pattern=r"ev-[0-9a-f]{16}",
+        ),
         *EVENT_FIELDS,
-        _c("source_ids", STRING_LIST, False, "Ids of the sources that list this event, by priority."),
-        _c("source_urls", STRING_LIST, False, "Event URLs given by those sources (may be fewer than sources)."),
+        _c(
+            "source_ids",
+            STRING_LIST,
+            False,
+            "Ids of the sources that list this event, by priority.",
+        ),
+        _c(
+            "source_urls",
+            STRING_LIST,
+            False,
+            "Event URLs given by those sources (may be fewer than sources).",
+        ),
         _c("n_sources", pa.int64(), False, "Number of distinct sources listing this event."),
         _c("n_listings", pa.int64(), False, "Number of listings merged into this event."),
-        _c("first_seen_at", UTC_TIMESTAMP, False, "Run time (UTC) at which the event was first published."),
-        _c("last_seen_at", UTC_TIMESTAMP, False, "Run time (UTC) of the latest run that saw the event."),
+        _c(
+            "first_seen_at",
+            UTC_TIMESTAMP,
+            False,
+            "Run time (UTC) at which the event was first published.",
+        ),
+        _c(
+            "last_seen_at",
+            UTC_TIMESTAMP,
+            False,
+            "Run time (UTC) of the latest run that saw the event.",
+        ),
     ),
 )
 
@@ -204,7 +278,12 @@ REJECTS = Table(
     (
         _c("source_id", _S, False, "Id of the source in sources.yaml."),
         _c("source_uid", _S, True, "The source's own identifier for the item, when it has one."),
-        _c("reason", _S, False, "Why the row was rejected, e.g. 'missing title' or 'unparsable start: ...'."),
+        _c(
+            "reason",
+            _S,
+            False,
+            "Why the row was rejected, e.g. 'missing title' or 'unparsable start: ...'.",
+        ),
         _c("raw", _S, False, "The row's raw values as JSON, exactly as the adapter read them."),
         _c("page_url", _S, True, "URL of the page or file the row was read from."),
         _c("fetched_at", UTC_TIMESTAMP, False, "When the source was fetched (UTC)."),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 
 from aggregator import reference
@@ -54,7 +56,7 @@ def local_dates(events: pd.DataFrame) -> pd.Series:
     for tz, rows in events.groupby("timezone"):
         local = rows["start_at"].dt.tz_convert(str(tz)).dt.tz_localize(None).dt.normalize()
         out[rows.index] = local.astype("datetime64[s]")
-    return out.dt.date
+    return cast(pd.Series, out.dt.date)
 
 
 def by_day(events: pd.DataFrame) -> pd.DataFrame:

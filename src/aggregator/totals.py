@@ -90,27 +90,28 @@ def build_totals(
     modes = events["attendance_mode"].value_counts()
     attendance = {m: int(modes.get(m, 0)) for m in ("in_person", "online", "hybrid", "unknown")}
     located = int(events["region_code"].notna().sum())
-    regions = [
+    regions: list[dict[str, Any]] = [
         {
-            "code": row.region_code,
-            "name": row.region_name,
-            "events": int(row.events),
-            "sentence": f"{events_word(int(row.events))} {REGION_IN.get(row.region_code, 'en ' + row.region_name)}",
+            "code": str(row["region_code"]),
+            "name": str(row["region_name"]),
+            "events": int(row["events"]),
+            "sentence": f"{events_word(int(row['events']))} "
+            f"{REGION_IN.get(str(row['region_code']), 'en ' + str(row['region_name']))}",
         }
-        for row in by_region.itertuples(index=False)
+        for row in by_region.to_dict("records")
     ]
     top = by_departement[by_departement["events"] > 0].sort_values(
         ["events", "departement_code"], ascending=[False, True]
     )
     top_deps = [
-        {"code": r.departement_code, "name": r.departement_name, "events": int(r.events)}
-        for r in top.head(5).itertuples(index=False)
+        {"code": str(r["departement_code"]), "name": str(r["departement_name"]), "events": int(r["events"])}
+        for r in top.head(5).to_dict("records")
     ]
     leader = max(regions, key=lambda r: (r["events"], -int(r["code"])))
     online = attendance["online"]
     headline = (
-        f"{events_word(n_events)} ({plural(n_listings, 'annonce', 'annonces')} avant dédoublonnage) · {leader['name']} : {number(leader['events'])} · "
-        f"en ligne : {number(online)}"
+        f"{events_word(n_events)} ({plural(n_listings, 'annonce', 'annonces')} avant dédoublonnage)"
+        f" · {leader['name']} : {number(leader['events'])} · en ligne : {number(online)}"
     )
     share_online = online / n_events if n_events else 0.0
     share_located = located / n_events if n_events else 0.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pandera.pandas as pa
@@ -52,16 +52,14 @@ def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     """
     out = pd.DataFrame(index=frame.index)
     for col in table.columns:
-        if col.name in frame.columns:
-            series = frame[col.name]
-        else:
-            series = pd.Series(None, index=frame.index, dtype="object")
+        missing = pd.Series(None, index=frame.index, dtype="object")
+        series = frame[col.name] if col.name in frame.columns else missing
         if col.pandas_dtype == "object":
             out[col.name] = series
         elif col.pandas_dtype.startswith("datetime64"):
-            out[col.name] = pd.to_datetime(series, utc=True).astype(col.pandas_dtype)
+            out[col.name] = pd.to_datetime(series, utc=True).astype(cast(Any, col.pandas_dtype))
         else:
-            out[col.name] = series.astype(col.pandas_dtype)
+            out[col.name] = series.astype(cast(Any, col.pandas_dtype))
     return out.reset_index(drop=True)
 
 

@@ -88,9 +88,7 @@ def _reject_frame(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
             "reason": reasons,
             "raw": rows["raw"].where(
                 rows["raw"].notna(),
-                rows[list(RAW_FIELDS)].apply(lambda r: raw_json(r.dropna().to_dict()), axis=1)
-                if len(rows)
-                else None,
+                rows[list(RAW_FIELDS)].apply(lambda r: raw_json(r.dropna().to_dict()), axis=1) if len(rows) else None,
             ),
             "page_url": rows["page_url"],
             "fetched_at": rows["fetched_at"],
@@ -190,9 +188,7 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
 
     dates = _dates(frame)
     failed = dates["error"].notna()
-    rejects.append(
-        _reject_frame(frame[failed], dates.loc[failed, "error"])
-    )
+    rejects.append(_reject_frame(frame[failed], dates.loc[failed, "error"]))
     frame, dates, place = frame[~failed], dates[~failed], place[~failed]
 
     text = (
@@ -215,11 +211,19 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
             "all_day": dates["all_day"],
             "attendance_mode": [
                 classify.attendance_mode(s, t)
-                for s, t in zip(frame["attendance_mode"], text + " " + frame["venue_name"].fillna(""), strict=True)
+                for s, t in zip(
+                    frame["attendance_mode"],
+                    text + " " + frame["venue_name"].fillna(""),
+                    strict=True,
+                )
             ],
             "event_type": [
                 classify.event_type(s, t)
-                for s, t in zip(frame["event_type"], frame["title"] + " " + frame["keywords"].fillna(""), strict=True)
+                for s, t in zip(
+                    frame["event_type"],
+                    frame["title"] + " " + frame["keywords"].fillna(""),
+                    strict=True,
+                )
             ],
             "status": [classify.status(s, t) for s, t in zip(frame["status"], frame["title"], strict=True)],
             "venue_name": frame["venue_name"],
@@ -229,7 +233,16 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
             "commune_insee": frame["commune_insee"].where(
                 frame["commune_insee"].str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False)
             ),
-            **{name: place[name] for name in ("departement_code", "departement_name", "region_code", "region_name", "geo_precision")},
+            **{
+                name: place[name]
+                for name in (
+                    "departement_code",
+                    "departement_name",
+                    "region_code",
+                    "region_name",
+                    "geo_precision",
+                )
+            },
             "latitude": frame["latitude"].map(lambda v: _coordinate(v, 90.0)).astype("float64"),
             "longitude": frame["longitude"].map(lambda v: _coordinate(v, 180.0)).astype("float64"),
             "organizer": frame["organizer"],
@@ -243,5 +256,9 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
     )
     listings["listing_id"] = _listing_ids(listings) if len(listings) else pd.Series(dtype="object")
     listings["event_id"] = ""
-    reject_frame = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(len(r) for r in rejects) else REJECTS.empty_frame()
+    reject_frame = (
+        pd.concat([r for r in rejects if len(r)], ignore_index=True)
+        if any(len(r) for r in rejects)
+        else REJECTS.empty_frame()
+    )
     return Normalised(conform(listings, LISTINGS), conform(reject_frame, REJECTS))

@@ -26,10 +26,19 @@ TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("hackathon", r"\b(hackathon|simplificathon|datathon|game jam|marathon du code)\b"),
         ("webinaire", r"\b(webinaire|webinar|web conference)\b"),
         ("table_ronde", r"\b(table ronde|tables rondes|panel)\b"),
-        ("debat_citoyen", r"\b(debat|debats|concertation|consultation citoyenne|convention citoyenne)\b"),
+        (
+            "debat_citoyen",
+            r"\b(debat|debats|concertation|consultation citoyenne|convention citoyenne)\b",
+        ),
         ("formation", r"\b(formation|mooc|apprendre a|initiation)\b"),
-        ("atelier", r"\b(atelier|ateliers|workshop|design sprint|co construction|coconstruction|fresque)\b"),
-        ("conference", r"\b(conference|conferences|keynote|colloque|seminaire|rencontre|rencontres)\b"),
+        (
+            "atelier",
+            r"\b(atelier|ateliers|workshop|design sprint|co construction|coconstruction|fresque)\b",
+        ),
+        (
+            "conference",
+            r"\b(conference|conferences|keynote|colloque|seminaire|rencontre|rencontres)\b",
+        ),
         ("exposition", r"\b(exposition|expo)\b"),
         ("visite", r"\b(visite|visites|portes ouvertes|porte ouverte)\b"),
         ("demonstration", r"\b(demonstration|demo|showroom|presentation de|salon)\b"),
@@ -84,9 +93,7 @@ def event_type(structured: str | None, text: str) -> str:
 def status(structured: str | None, title: str) -> str:
     """Event status from a structured value, or 'ANNULÉ' written at the start of the title."""
     if isinstance(structured, str) and structured:
-        found = STATUS_VALUES.get(fold(structured).replace(" ", "_")) or STATUS_VALUES.get(
-            _last_segment(structured)
-        )
+        found = STATUS_VALUES.get(fold(structured).replace(" ", "_")) or STATUS_VALUES.get(_last_segment(structured))
         if found:
             return found
     return "cancelled" if CANCELLED_WORDS.match(fold(title)) else "scheduled"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
 MONTHS = {
     "janvier": 1, "janv": 1, "jan": 1,
     "fevrier": 2, "fevr": 2, "fev": 2,

@@ -105,7 +105,10 @@ class IcalAdapter:
             try:
                 record = _event(component, default_tz)
             except Exception as exc:  # one broken VEVENT never discards the others
-                record = {"uid": _text(component, "UID"), "reject_reason": f"cannot read VEVENT: {exc}"}
+                record = {
+                    "uid": _text(component, "UID"),
+                    "reject_reason": f"cannot read VEVENT: {exc}",
+                }
             record["page_url"] = page.url
             record["raw"] = raw_json(component.to_ical().decode("utf-8", "replace"))
             absolutise_urls(record, page.url)

@@ -25,9 +25,7 @@ class JsonSource(SourceConfig):
 
     kind: Literal["json"] = "json"
     records: str = Field("", description="Dotted path to the list of records ('' for the root).")
-    fields: dict[str, str] = Field(
-        default_factory=dict, description="Raw field name -> dotted path inside a record."
-    )
+    fields: dict[str, str] = Field(default_factory=dict, description="Raw field name -> dotted path inside a record.")
     params: dict[str, str] = Field(default_factory=dict, description="Query parameters.")
     next: str | None = Field(None, description="Dotted path to the next page's URL in a response.")
     page_param: str | None = Field(None, description="Query parameter carrying the page number.")

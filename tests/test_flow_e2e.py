@@ -1,0 +1,173 @@
+"""The nightly Prefect flow on the bundled samples, checked against counts made here independently.
+
+The expected figures are computed by reading the sample files with plain regular expressions and
+json, not with the library, so that a bug in an adapter or a normaliser cannot hide itself.
+"""
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+# The départements the samples use, with their regions (INSEE codes), written out by hand.
+REGION_OF = {
+    "33": "75", "86": "75", "87": "75", "64": "75", "17": "75", "24": "75", "75": "11", "31": "76",
+    "34": "76", "30": "76", "66": "76", "21": "27", "67": "44", "59": "32", "44": "52", "35": "53",
+    "2A": "94", "974": "04", "971": "01", "69": "84", "13": "93", "14": "28", "45": "24",
+}  # fmt: skip
+SOURCE_REGION = {
+    "programme-national": None,
+    "nouvelle-aquitaine-actualites": "75",
+    "laboc-agenda": "76",
+}
+
+
+def _key(title: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c)).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", plain.replace("œ", "oe")))
+
+
+def _dep(postal: str | None) -> str | None:
+    if not postal:
+        return None
+    if postal.startswith("97"):
+        return postal[:3]
+    if postal.startswith("20"):
+        return "2A" if postal < "20200" else "2B"
+    return postal[:2]
+
+
+def _expected():
+    items = []  # (source, title, local start "YYYY-MM-DDTHH:MM" or date, city, postal)
+    for page in sorted(SAMPLES.glob("programme-national-p*.json")):
+        for e in json.loads(page.read_text())["events"]:
+            items.append(
+                (
+                    "programme-national",
+                    e["name"],
+                    e["dates"]["start"][:16],
+                    e["place"]["city"],
+                    e["place"]["postalCode"],
+                )
+            )
+    html = (SAMPLES / "nouvelle-aquitaine-actualites.html").read_text()
+    rejected = 0
+    for block in re.findall(r'<article class="evenement".*?</article>', html, re.S):
+        title = re.search(r"<h3><a [^>]*>(.*?)</a>", block).group(1)
+        when = re.search(r'datetime="([^"]+)"', block)
+        if not when:
+            rejected += 1
+            continue
+        city = re.search(r'class="ville">([^<]+)', block)
+        postal = re.search(r'class="cp">(\d{5})', block)
+        items.append(("nouvelle-aquitaine-actualites", title.replace("&#x27;", "'"), when.group(1),
+                      city and city.group(1), postal and postal.group(1)))  # fmt: skip
+    ics = (SAMPLES / "laboc-agenda.ics").read_text().replace("\r\n ", "")
+    for block in re.findall(r"BEGIN:VEVENT(.*?)END:VEVENT", ics, re.S):
+        summary = re.search(r"^SUMMARY:(.*)$", block, re.M).group(1).replace("\\,", ",").strip()
+        start = re.search(r"^DTSTART[^:]*:(\d{8})(?:T(\d{4}))?", block, re.M)
+        day = f"{start.group(1)[:4]}-{start.group(1)[4:6]}-{start.group(1)[6:]}"
+        when = f"{day}T{start.group(2)[:2]}:{start.group(2)[2:]}" if start.group(2) else day
+        place = (
+            re.search(r"(\d{5}) ([^\r\n]+)", block.split("LOCATION:")[1].splitlines()[0])
+            if "LOCATION:" in block
+            else None
+        )
+        items.append(
+            (
+                "laboc-agenda",
+                summary,
+                when,
+                place and place.group(2).strip(),
+                place and place.group(1),
+            )
+        )
+
+    events: dict[tuple[str, str, str], list[tuple]] = {}
+    for item in items:
+        _source, title, when, city, _postal = item
+        events.setdefault((_key(title), when[:16], _key(city or "")), []).append(item)
+    regions: dict[str, int] = {}
+    for members in events.values():
+        postal_region = next((REGION_OF[_dep(m[4])] for m in members if m[4]), None)
+        region = postal_region or next((SOURCE_REGION[m[0]] for m in members if SOURCE_REGION[m[0]]), None)
+        if region:
+            regions[region] = regions.get(region, 0) + 1
+    merged = sum(1 for members in events.values() if len(members) > 1)
+    return {
+        "listings": len(items),
+        "rejects": rejected,
+        "events": len(events),
+        "regions": regions,
+        "merged": merged,
+    }
+
+
+@pytest.mark.prefect
+def test_nightly_flow_on_the_samples(prefect_harness, tmp_path):
+    from flows.nightly import nightly
+
+    expected = _expected()
+    assert expected["merged"] >= 5  # the samples do give dedup some work
+    report = nightly(sources=str(ROOT / "sources.yaml"), out=str(tmp_path))
+    assert report["status"] == "success", report["errors"]
+    assert report["engine"] == "prefect"
+
+    events = pd.read_parquet(tmp_path / "events.parquet")
+    listings = pd.read_parquet(tmp_path / "listings.parquet")
+    rejects = pd.read_parquet(tmp_path / "rejects.parquet")
+    assert len(listings) == expected["listings"]
+    assert len(rejects) == expected["rejects"]
+    assert len(events) == expected["events"]
+    assert set(listings["event_id"]) == set(events["event_id"])
+    assert events["n_listings"].sum() == len(listings)
+    assert str(events["start_at"].dtype) == "datetime64[us, UTC]"
+    assert str(events["region_code"].dtype) == "str"
+
+    by_region = pd.read_csv(tmp_path / "stats" / "by_region.csv", dtype={"region_code": str})
+    assert len(by_region) == 18
+    counted = {code: n for code, n in zip(by_region["region_code"], by_region["events"], strict=True) if n}
+    assert counted == expected["regions"]
+    for name in ("by_departement", "by_event_type", "by_attendance_mode", "by_day", "by_source"):
+        assert (tmp_path / "stats" / f"{name}.parquet").exists()
+        assert (tmp_path / "stats" / f"{name}.csv").exists()
+
+    totals = json.loads((tmp_path / "totals.json").read_text())
+    assert totals["events"] == expected["events"]
+    assert totals["listings"] == expected["listings"]
+    na = next(r for r in totals["regions"] if r["code"] == "75")
+    assert na["events"] == expected["regions"]["75"]
+    md = (tmp_path / "totals.md").read_text()
+    assert f"{expected['regions']['75']} événements en Nouvelle-Aquitaine." in md
+    assert totals["headline"].startswith(f"{expected['events']} événements ({expected['listings']} annonces")
+
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert {s["id"]: s["status"] for s in run["sources"]} == dict.fromkeys(SOURCE_REGION, "ok")
+    assert run["counts"] == {
+        "listings": expected["listings"],
+        "events": expected["events"],
+        "rejects": expected["rejects"],
+    }
+
+
+@pytest.mark.prefect
+def test_flow_records_a_failing_source_and_publishes_the_others(prefect_harness, tmp_path):
+    from flows import nightly as module
+
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        f"sources:\n"
+        f"  - {{id: lab, kind: ical, url: {ROOT / 'data' / 'samples' / 'laboc-agenda.ics'}}}\n"
+        f"  - {{id: gone, kind: ical, url: {tmp_path / 'missing.ics'}}}\n"
+    )
+    module.collect.retry_delay_seconds = [0, 0]  # keep the retries, skip the waiting
+    report = module.nightly(sources=str(config), out=str(tmp_path / "out"))
+    assert report["status"] == "partial"
+    gone = next(s for s in report["sources"] if s["id"] == "gone")
+    assert gone["status"] == "failed" and "cannot read file" in gone["error"]
+    assert len(pd.read_parquet(tmp_path / "out" / "events.parquet")) > 0
