@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from aggregator.normalise.text import place_key
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "reference"
 TARGET = ROOT / "src" / "aggregator" / "data"
@@ -34,34 +36,65 @@ def build(source: Path, target: Path) -> None:
     )
     deps["timezone"] = deps["departement_code"].map(OVERSEAS_TZ).fillna("Europe/Paris")
 
-    communes = pd.read_parquet(source / "cog-communes-2025.parquet")
-    dep_of_commune = dict(zip(communes["code"], communes["department_code"], strict=False))
-    poste = pd.read_csv(source / "laposte-hexasmal-2020.csv", sep=";", **read)
-    poste = poste.rename(columns={"Code_commune_INSEE": "commune_insee", "Code_postal": "postal_code"})
-    # The 2020 postal file predates some mergers: a commune code missing from the COG 2025 still
-    # tells the département by its prefix (2A/2B and 97x included).
-    poste["departement_code"] = poste["commune_insee"].map(dep_of_commune)
-    missing = poste["departement_code"].isna()
-    prefix3 = poste["commune_insee"].str[:3]
-    poste.loc[missing, "departement_code"] = prefix3.where(
-        prefix3.str.startswith("97"), poste["commune_insee"].str[:2]
-    )[missing]
-    postal = (
-        poste.groupby("postal_code")["departement_code"]
-        .agg(lambda s: "|".join(sorted(set(s))))
-        .reset_index()
-        .rename(columns={"departement_code": "departement_codes"})
+    cog = pd.read_parquet(source / "cog-communes-2025.parquet")
+    communes = cog[["code", "type_code", "name", "parent_code", "department_code", "region_code"]].rename(
+        columns={"code": "commune_insee", "type_code": "type", "department_code": "departement_code"}
     )
-    postal = postal[
-        postal["departement_codes"].isin(set(deps["departement_code"]))
-        | postal["departement_codes"].str.contains("|", regex=False)
-    ]
+    communes["parent_code"] = communes["parent_code"].fillna(communes["commune_insee"])
+    communes["name_key"] = communes["name"].map(place_key)
+
+    # Centroids: the 2024 compilation (COM, ARM, some COMD), else the mean of La Poste's points.
+    coords = pd.read_csv(source / "communes-2024-coordinates.csv", dtype=str, keep_default_na=False)
+    coords = coords[coords["lat"] != ""].drop_duplicates("insee_com").set_index("insee_com")
+    poste = pd.read_csv(source / "laposte-hexasmal-2020.csv", sep=";", **read)
+    poste = poste.rename(
+        columns={
+            "Code_commune_INSEE": "commune_insee",
+            "Code_postal": "postal_code",
+            "Nom_commune": "poste_name",
+            "Ligne_5": "ligne_5",
+        }
+    )
+    gps = poste["coordonnees_gps"].str.split(",", expand=True)
+    poste["lat"] = pd.to_numeric(gps[0], errors="coerce")
+    poste["lon"] = pd.to_numeric(gps[1], errors="coerce")
+    poste_centroid = poste.groupby("commune_insee")[["lat", "lon"]].mean()
+    communes["latitude"] = pd.to_numeric(communes["commune_insee"].map(coords["lat"]), errors="coerce")
+    communes["longitude"] = pd.to_numeric(communes["commune_insee"].map(coords["lng"]), errors="coerce")
+    communes["latitude"] = communes["latitude"].fillna(communes["commune_insee"].map(poste_centroid["lat"]))
+    communes["longitude"] = communes["longitude"].fillna(communes["commune_insee"].map(poste_centroid["lon"]))
+    communes = communes.sort_values(["commune_insee", "type"]).reset_index(drop=True)
+
+    # Postal codes: one row per (postal code, commune). The 2020 file predates some mergers: a
+    # commune code missing from the COG 2025 is kept, its département read from its prefix.
+    dep_of = communes.drop_duplicates("commune_insee").set_index("commune_insee")["departement_code"]
+    poste["departement_code"] = poste["commune_insee"].map(dep_of)
+    prefix = (
+        poste["commune_insee"]
+        .str[:2]
+        .where(~poste["commune_insee"].str.startswith("97"), poste["commune_insee"].str[:3])
+    )
+    poste["departement_code"] = poste["departement_code"].fillna(prefix)
+    poste["in_cog"] = poste["commune_insee"].isin(set(communes["commune_insee"]))
+    poste = poste[poste["departement_code"].isin(set(deps["departement_code"]))]
+    postal = (
+        poste[["postal_code", "commune_insee", "poste_name", "ligne_5", "departement_code", "in_cog"]]
+        .assign(name_key=lambda f: f["poste_name"].map(place_key), ligne_5_key=lambda f: f["ligne_5"].map(place_key))
+        .drop_duplicates(["postal_code", "commune_insee", "ligne_5"])
+        .sort_values(["postal_code", "commune_insee", "ligne_5"])
+        .reset_index(drop=True)
+    )
 
     target.mkdir(parents=True, exist_ok=True)
     regions.sort_values("region_code").to_csv(target / "regions.csv", index=False)
     deps.sort_values("departement_code").to_csv(target / "departements.csv", index=False)
-    postal.sort_values("postal_code").to_csv(target / "postal_codes.csv", index=False)
-    print(f"regions: {len(regions)}, départements: {len(deps)}, postal codes: {len(postal)} -> {target}")
+    communes.to_parquet(target / "communes.parquet", index=False, compression="zstd")
+    postal.to_parquet(target / "postal_codes.parquet", index=False, compression="zstd")
+    (target / "postal_codes.csv").unlink(missing_ok=True)
+    print(
+        f"regions: {len(regions)}, départements: {len(deps)}, communes: {len(communes)}, "
+        f"postal code rows: {len(postal)} ({postal['postal_code'].nunique()} codes) -> {target}"
+    )
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.normalise import classify, geo
+from aggregator.normalise import classify
 from aggregator.normalise.dates import DateParseError, parse_local, to_utc
 from aggregator.normalise.text import clean_text, clean_url, fold
 
@@ -94,42 +94,6 @@ def test_parse_local_gives_a_date_or_a_clean_error(text):
 )
 def test_to_utc(text, tz, utc):
     assert to_utc(parse_local(text).value, tz).isoformat() == utc
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        ("33", "33"), ("1", "01"), ("Gironde (33)", "33"), ("75008", "75"), ("Département de Paris", "75"),
-        ("somme", "80"), ("2a", "2A"), ("Corse-du-Sud", "2A"), ("Haute-Corse", "2B"), ("974", "974"),
-        ("La Réunion", "974"), ("Côtes-d'Armor", "22"), ("cotes d armor", "22"), ("xx", None), ("", None),
-        ("96", None), ("20", None),
-    ],
-)  # fmt: skip
-def test_departement_from_text(text, code):
-    assert geo.departement_from_text(text) == code
-
-
-@pytest.mark.parametrize(
-    ("postal", "hint", "code"),
-    [
-        ("33000", None, "33"), ("20000", None, "2A"), ("20200", None, "2B"), ("20090", None, "2A"),
-        ("20600", None, "2B"), ("97400", None, "974"), ("97100", None, "971"), ("97300", None, "973"),
-        ("97600", None, "976"), ("75116", None, "75"), ("69003", None, "69"), ("13001", None, "13"),
-        ("01200", None, None), ("01200", "74", "74"), ("01200", "33", None), ("33913", None, "33"),
-        ("3300", None, None), ("ABCDE", None, None),
-    ],
-)  # fmt: skip
-def test_departement_from_postal_code(postal, hint, code):
-    assert geo.departement_from_postal_code(postal, hint) == code
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [("Ile-de-France", "11"), ("Île-de-France", "11"), ("IDF", "11"), ("PACA", "93"), ("Nouvelle Aquitaine", "75"),
-     ("Région Bretagne", "53"), ("75", "75"), ("La Réunion", "04"), ("Grand-Est", "44"), ("Atlantide", None)],
-)  # fmt: skip
-def test_region_from_text(text, code):
-    assert geo.region_from_text(text) == code
 
 
 @pytest.mark.parametrize(

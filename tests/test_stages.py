@@ -91,7 +91,7 @@ def test_normalise_types_places_and_rejects():
     assert str(result.listings["start_at"].dtype) == "datetime64[us, UTC]"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.fixed_dictionaries({
     "title": st.one_of(st.none(), st.text(max_size=30)),
     "start": st.one_of(st.none(), st.text(max_size=25), st.sampled_from(["2026-11-03", "2026-11-03T10:00"])),
@@ -202,3 +202,29 @@ def test_french_percent_and_rounded_totals():
     assert rounded_total(400) == "400 événements"
     assert rounded_total(1) == "1 événement"
     assert rounded_total(1234) == "Plus de 1\u202f200 événements"
+
+
+def test_geo_quality_reports_share_resolved_per_source_and_overall():
+    listings = _listings([
+        {"source_id": "nat", "uid": "1", "title": "A", "start": "2026-11-03T10:00", "postal_code": "33000"},
+        {"source_id": "nat", "uid": "2", "title": "B", "start": "2026-11-03T10:00"},
+        {"source_id": "reg", "uid": "3", "title": "C", "start": "2026-11-03T10:00"},
+    ])  # fmt: skip
+    listings, events = dedupe(listings, {}, RUN_AT)
+    quality = all_tables(
+        listings, events, REJECTS.empty_frame(), pd.DataFrame(columns=["source_id", "kind", "status"])
+    )["geo_quality"].set_index("scope")
+    assert quality.loc["nat", "share_resolved"] == 0.5
+    assert (quality.loc["nat", "postal_code"], quality.loc["nat", "none"]) == (1, 1)
+    assert quality.loc["reg", "source_default"] == 1
+    assert quality.loc["all_listings", "resolved_region"] == 2
+    assert quality.loc["all_events", "rows"] == 3
+
+
+def test_former_region_names_are_reported_as_warnings():
+    result = normalise(
+        _raw([{"source_id": "nat", "uid": "1", "title": "A", "start": "2026-11-03T10:00", "region": "Limousin"}]),
+        _sources(),
+    )
+    assert result.listings.loc[0, "region_code"] == "75"
+    assert result.warnings == ["former region name 'Limousin' read as Nouvelle-Aquitaine (regions merged in 2016)"]

@@ -18,6 +18,15 @@ PLACE_FIELDS = (
 )  # fmt: skip
 
 
+# Strongest evidence first.
+PRECISION_RANK = {
+    name: rank
+    for rank, name in enumerate(
+        ("commune", "postal_code", "city_name", "coordinates", "departement", "region", "source_default", "none")
+    )
+}
+
+
 def match_key(listings: pd.DataFrame) -> pd.Series:
     """Exact match key: folded title, start minute (UTC) and folded city.
 
@@ -75,10 +84,10 @@ def dedupe(
     )
     grouped = ranked.groupby("event_id", sort=False)
     events = grouped[fields].first()
-    # Place fields travel together: they come from the best-ranked listing that is placed at all,
-    # so that a city from one source never sits beside another source's region.
-    placed = ranked.assign(_placed=ranked["geo_precision"] != "none").sort_values(
-        "_placed", ascending=False, kind="stable"
+    # Place fields travel together, from the listing with the most precise place (then by rank), so
+    # that a city from one source never sits beside another source's region.
+    placed = ranked.assign(_precision=ranked["geo_precision"].map(PRECISION_RANK)).sort_values(
+        "_precision", kind="stable"
     )
     place = placed.groupby("event_id", sort=False).head(1).set_index("event_id")[list(PLACE_FIELDS)]
     events[list(PLACE_FIELDS)] = place.reindex(events.index)

@@ -49,6 +49,7 @@ class Outputs:
     rejects: pd.DataFrame
     stats: dict[str, pd.DataFrame]
     totals: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class RunReport:
     finished_at: pd.Timestamp | None = None
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     headline: str = ""
 
     @property
@@ -91,6 +93,7 @@ class RunReport:
             "headline": self.headline,
             "sources": self.sources,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
         return _redact(data, secrets)  # type: ignore[no-any-return]
 
@@ -184,7 +187,7 @@ def build_outputs(
     )
     tables = stats.all_tables(listings, events, normalised.rejects, source_table)
     totals = build_totals(events, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
-    return Outputs(listings, events, normalised.rejects, tables, totals)
+    return Outputs(listings, events, normalised.rejects, tables, totals, normalised.warnings)
 
 
 def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
@@ -262,6 +265,7 @@ def finish(
             "rejects": len(outputs.rejects),
         }
         report.headline = str(outputs.totals["headline"])
+        report.warnings = list(outputs.warnings)
     except Exception as exc:
         report.errors.append(f"{type(exc).__name__}: {exc}")
     report.sources = [source_entry(r, outputs) for r in results]

@@ -7,7 +7,7 @@ from typing import cast
 import pandas as pd
 
 from aggregator import reference
-from aggregator.schema import ATTENDANCE_MODES, EVENT_TYPES
+from aggregator.schema import ATTENDANCE_MODES, EVENT_TYPES, GEO_PRECISIONS
 
 MODE_COLUMNS = list(ATTENDANCE_MODES)
 
@@ -88,12 +88,29 @@ def by_source(
     return out.reset_index(drop=True)
 
 
-def by_geo_precision(listings: pd.DataFrame) -> pd.DataFrame:
-    """Listings per source and ``geo_precision``, with each source's share resolved to a region."""
-    counts = pd.crosstab(listings["source_id"], listings["geo_precision"]) if len(listings) else pd.DataFrame()
-    counts = counts.reset_index().melt(id_vars="source_id", var_name="geo_precision", value_name="listings")
-    counts = counts[counts["listings"] > 0].astype({"listings": "int64"})
-    return counts.sort_values(["source_id", "geo_precision"]).reset_index(drop=True)
+def geo_quality(listings: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """How well places are resolved: per source (its listings), all listings, and all events.
+
+    Columns: ``scope`` (a source id, ``all_listings`` or ``all_events``), ``rows``,
+    ``resolved_region``, ``share_resolved`` (0-1), then one count column per ``geo_precision`` value.
+    A drop in ``share_resolved`` or a rise of ``none`` shows a geography regression.
+    """
+
+    def summary(scope: str, frame: pd.DataFrame) -> dict[str, object]:
+        counts = frame["geo_precision"].value_counts()
+        resolved = int(frame["region_code"].notna().sum())
+        row: dict[str, object] = {
+            "scope": scope,
+            "rows": len(frame),
+            "resolved_region": resolved,
+            "share_resolved": round(resolved / len(frame), 4) if len(frame) else 0.0,
+        }
+        row.update({p: int(counts.get(p, 0)) for p in GEO_PRECISIONS})
+        return row
+
+    rows = [summary(str(source), group) for source, group in listings.groupby("source_id", sort=True)]
+    rows += [summary("all_listings", listings), summary("all_events", events)]
+    return pd.DataFrame(rows)
 
 
 def all_tables(
@@ -107,5 +124,5 @@ def all_tables(
         "by_attendance_mode": by_attendance_mode(events),
         "by_day": by_day(events),
         "by_source": by_source(listings, events, rejects, sources),
-        "by_geo_precision": by_geo_precision(listings),
+        "geo_quality": geo_quality(listings, events),
     }

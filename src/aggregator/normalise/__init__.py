@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +30,7 @@ class Normalised:
 
     listings: pd.DataFrame
     rejects: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
 
 
 def _clean_series(series: pd.Series, func: object) -> pd.Series:
@@ -177,7 +178,7 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
     source_of = frame["source_id"]
     frame["default_departement"] = source_of.map({k: s.departement for k, s in sources.items()})
     frame["default_region"] = source_of.map({k: s.region for k, s in sources.items()})
-    place = geo.resolve(frame)
+    place, geo_warnings = geo.resolve(frame)
     # Time zone: the département's (overseas), else what the source said, else the source's setting.
     source_tz = source_of.map({k: s.timezone for k, s in sources.items()})
     frame["timezone"] = place["timezone_geo"].where(
@@ -230,9 +231,7 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
             "street_address": frame["street_address"],
             "postal_code": frame["postal_code"],
             "city": frame["city"],
-            "commune_insee": frame["commune_insee"].where(
-                frame["commune_insee"].str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False)
-            ),
+            "commune_insee": place["commune_insee"],
             **{
                 name: place[name]
                 for name in (
@@ -261,4 +260,4 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
         if any(len(r) for r in rejects)
         else REJECTS.empty_frame()
     )
-    return Normalised(conform(listings, LISTINGS), conform(reject_frame, REJECTS))
+    return Normalised(conform(listings, LISTINGS), conform(reject_frame, REJECTS), geo_warnings)

@@ -1,48 +1,64 @@
-"""Place each listing in a département and region from the best evidence it carries."""
+"""Place each listing in a commune, département and region from the best evidence it carries.
+
+Evidence, strongest first (the first that decides is recorded in ``geo_precision``):
+INSEE commune code, postal code (with the city name to choose among communes), city name alone,
+département text, region text, coordinates (nearest commune centroid), the source's territory
+defaults. Everything is done with joins against the reference tables and with functions applied
+once per distinct value, never per row. See docs/normalisation.md.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from aggregator import reference
-from aggregator.normalise.text import fold
+from aggregator.normalise.text import fold, place_key
 
+EARTH_RADIUS_KM = 6371.0
+# A point farther than this from every commune centroid is not taken to be in France.
+MAX_CENTROID_KM = 20.0
 DEP_CODE = re.compile(r"^(?:0?[1-9]|[1-8][0-9]|9[0-5]|2[ab]|97[1-6])$")
 DEP_IN_TEXT = re.compile(r"\((\d{2,3}|2[AaBb])\)|\b(\d{5})\b")
 DEP_PREFIXES = ("departement de la ", "departement de l ", "departement du ", "departement des ",
-                "departement de ", "departement d ", "dept ", "dep ")  # fmt: skip
+                "departement de ", "departement d ", "departement ", "dept ", "dep ")  # fmt: skip
 # Names people write for regions that are not the official COG 2025 name.
 REGION_ALIASES = {
-    "idf": "11",
-    "ile de france": "11",
-    "paca": "93",
-    "region sud": "93",
-    "sud": "93",
-    "provence alpes cote d azur": "93",
-    "aura": "84",
-    "bfc": "27",
-    "cvl": "24",
-    "hdf": "32",
-    "reunion": "04",
-}
+    "idf": "11", "ile de france": "11", "paris region": "11",
+    "paca": "93", "region sud": "93", "sud": "93", "provence alpes cote d azur": "93",
+    "aura": "84", "auvergne rhone alpes": "84",
+    "bfc": "27", "bourgogne franche comte": "27",
+    "cvl": "24", "centre": "24", "centre val de loire": "24",
+    "hdf": "32", "hauts de france": "32",
+    "grand est": "44", "pays de la loire": "52", "pdl": "52",
+    "nouvelle aquitaine": "75", "occitanie": "76", "bretagne": "53", "normandie": "28", "corse": "94",
+    "reunion": "04", "la reunion": "04", "guyane": "03", "mayotte": "06", "guadeloupe": "01", "martinique": "02",
+}  # fmt: skip
+# Regions merged on 1 January 2016: the old name maps to today's region, with a warning.
+FORMER_REGIONS = {
+    "aquitaine": "75", "limousin": "75", "poitou charentes": "75",
+    "midi pyrenees": "76", "languedoc roussillon": "76",
+    "alsace": "44", "lorraine": "44", "champagne ardenne": "44",
+    "nord pas de calais": "32", "picardie": "32",
+    "basse normandie": "28", "haute normandie": "28",
+    "auvergne": "84", "rhone alpes": "84",
+    "bourgogne": "27", "franche comte": "27",
+    "nord pas de calais picardie": "32", "alsace champagne ardenne lorraine": "44",
+    "aquitaine limousin poitou charentes": "75", "languedoc roussillon midi pyrenees": "76",
+}  # fmt: skip
+OUTPUT_COLUMNS = (
+    "commune_insee", "departement_code", "departement_name", "region_code", "region_name",
+    "geo_precision", "timezone_geo",
+)  # fmt: skip
 
 
-@cache
-def _dep_by_name() -> dict[str, str]:
-    deps = reference.departements()
-    return {fold(name): code for code, name in zip(deps["departement_code"], deps["departement_name"], strict=True)}
-
-
-@cache
-def _region_by_name() -> dict[str, str]:
-    regs = reference.regions()
-    names = {fold(name): code for code, name in zip(regs["region_code"], regs["region_name"], strict=True)}
-    names.update(REGION_ALIASES)
-    names.update({code: code for code in regs["region_code"]})
-    return names
+# --- reference lookups, built once --------------------------------------------------------------
 
 
 @cache
@@ -51,25 +67,86 @@ def _dep_codes() -> frozenset[str]:
 
 
 @cache
-def _postal() -> dict[str, str]:
-    table = reference.postal_codes()
-    return dict(zip(table["postal_code"], table["departement_codes"], strict=True))
+def _dep_by_name() -> dict[str, str]:
+    deps = reference.departements()
+    return {fold(n): c for c, n in zip(deps["departement_code"], deps["departement_name"], strict=True)}
+
+
+@cache
+def _region_by_name() -> dict[str, str]:
+    regs = reference.regions()
+    names = {fold(n): c for c, n in zip(regs["region_code"], regs["region_name"], strict=True)}
+    names.update(REGION_ALIASES)
+    names.update({code: code for code in regs["region_code"]})
+    return names
+
+
+@cache
+def _communes_by_code() -> pd.DataFrame:
+    """One row per INSEE code: the current commune it designates (delegated communes -> parent)."""
+    communes = reference.communes()
+    order = {"COM": 0, "ARM": 1, "COMD": 2, "COMA": 3}
+    ranked = communes.assign(_rank=communes["type"].map(order)).sort_values(["commune_insee", "_rank"])
+    first = ranked.drop_duplicates("commune_insee")
+    current = first["parent_code"].where(first["type"].isin(["COMD", "COMA"]), first["commune_insee"])
+    return pd.DataFrame(
+        {
+            "commune_insee": first["commune_insee"].to_numpy(),
+            "resolved": current.to_numpy(),
+            "departement_code": first["departement_code"].to_numpy(),
+        }
+    ).set_index("commune_insee")
+
+
+@cache
+def _communes_by_name() -> pd.DataFrame:
+    """Name key -> current commune; delegated and associated communes lead to their parent."""
+    communes = reference.communes()
+    current = communes["parent_code"].where(communes["type"].isin(["COMD", "COMA"]), communes["commune_insee"])
+    table = pd.DataFrame(
+        {
+            "name_key": communes["name_key"],
+            "commune": current,
+            "departement_code": communes["departement_code"],
+            "region_code": communes["region_code"],
+            "is_current": communes["type"].isin(["COM", "ARM"]),
+        }
+    )
+    return table.drop_duplicates(["name_key", "commune"])
+
+
+@cache
+def _centroids() -> tuple[Any, pd.DataFrame]:
+    communes = reference.communes()
+    usable = communes[communes["type"].isin(["COM", "ARM"]) & communes["latitude"].notna()].reset_index(drop=True)
+    usable = usable[~((usable["type"] == "COM") & usable["commune_insee"].isin(["75056", "13055", "69123"]))]
+    usable = usable.reset_index(drop=True)
+    return cKDTree(_unit_vectors(usable["latitude"].to_numpy(), usable["longitude"].to_numpy())), usable
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+
+
+# --- single values, applied once per distinct value -------------------------------------------
 
 
 def departement_from_postal_code(postal_code: str | None, hint: str | None = None) -> str | None:
-    """Département of a French postal code; ``hint`` (a département code) settles shared codes.
+    """Département of a postal code; ``hint`` (a département code) settles codes shared by two.
 
-    Corsica's ``20xxx`` codes go to 2A or 2B and overseas ``97xxx`` codes to their three-digit
-    département, from La Poste's table; codes missing from it (CEDEX) fall back to the prefix.
+    Codes missing from La Poste's table (CEDEX codes) fall back to their prefix: ``97x`` overseas,
+    ``200``/``201`` Corse-du-Sud, ``202``-``206`` Haute-Corse.
     """
     if not postal_code or not re.fullmatch(r"\d{5}", postal_code):
         return None
-    known = _postal().get(postal_code)
+    known = reference.postal_departements().get(postal_code)
     if known is not None:
-        options = known.split("|")
-        if len(options) == 1:
-            return options[0]
-        return hint if hint in options else None
+        return known[0] if len(known) == 1 else (hint if hint in known else None)
+    return _prefix_departement(postal_code)
+
+
+def _prefix_departement(postal_code: str) -> str | None:
     if postal_code.startswith("97"):
         code = postal_code[:3]
     elif postal_code.startswith("20"):
@@ -88,10 +165,8 @@ def departement_from_text(value: str | None) -> str | None:
         code = text.upper().zfill(2)
         return code if code in _dep_codes() else None
     match = DEP_IN_TEXT.search(text)
-    if match and match.group(1):
-        code = match.group(1).upper()
-        if code in _dep_codes():
-            return code
+    if match and match.group(1) and match.group(1).upper() in _dep_codes():
+        return match.group(1).upper()
     if match and match.group(2):
         return departement_from_postal_code(match.group(2))
     key = fold(text)
@@ -100,91 +175,232 @@ def departement_from_text(value: str | None) -> str | None:
     return _dep_by_name().get(key)
 
 
-def region_from_text(value: str | None) -> str | None:
-    """Region code from a code, an official name or a common variant ('Ile-de-France', 'PACA')."""
-    if not value:
-        return None
-    key = fold(value).removeprefix("region ")
-    return _region_by_name().get(key)
-
-
-def _first(candidates: list[tuple[pd.Series, str]], index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    value = pd.Series(None, index=index, dtype="object")
-    precision = pd.Series("none", index=index, dtype="object")
-    for candidate, label in candidates:
-        take = value.isna() & candidate.notna()
-        value[take] = candidate[take]
-        precision[take] = label
-    return value, precision
-
-
-def resolve(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill département, region and ``geo_precision`` for every row.
-
-    Args:
-        frame: Listings with ``commune_insee``, ``postal_code``, ``departement``, ``region`` and the
-            source defaults ``default_departement`` / ``default_region`` (all optional strings).
+def region_from_text(value: str | None) -> tuple[str | None, str | None]:
+    """Region code from a code, an official name or a variant, and a warning for a pre-2016 name.
 
     Returns:
-        A frame on the same index with ``departement_code``, ``departement_name``, ``region_code``,
-        ``region_name``, ``geo_precision`` and ``timezone_geo`` (the département's zone, if any).
+        ``(code, warning)``; ``warning`` is set when a former region name was mapped.
+    """
+    if not value:
+        return None, None
+    key = fold(value).removeprefix("region ").strip()
+    code = _region_by_name().get(key)
+    if code is not None:
+        return code, None
+    if key in FORMER_REGIONS:
+        code = FORMER_REGIONS[key]
+        name = str(reference.regions().set_index("region_code").loc[code, "region_name"])
+        return code, f"former region name {value!r} read as {name} (regions merged in 2016)"
+    return None, None
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame:
+        series = frame[name].astype("object")
+        return series.where(series.notna(), None)
+    return pd.Series(None, index=frame.index, dtype="object")
+
+
+def _per_value(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """``series.map(func)`` computed once per distinct value."""
+    table = {value: func(value) for value in series.dropna().unique()}
+    mapped = series.map(table).astype("object")
+    return mapped.where(mapped.notna(), None)
+
+
+def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
+    table = _communes_by_code()
+    code = insee.where(insee.str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False))
+    commune = code.map(table["resolved"])
+    dep = code.map(table["departement_code"])
+    # Codes of communes merged since (the postal file of 2020 still has them): the prefix tells the département.
+    old = code.notna() & commune.isna() & code.isin(reference.postal_codes()["commune_insee"])
+    dep[old] = code[old].map(lambda c: c[:3] if c.startswith("97") else c[:2])
+    return commune.astype("object"), dep.astype("object")
+
+
+def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Commune and département from postal code + city name, by joins on La Poste's table."""
+    index = postal.index
+    keys = pd.DataFrame({"postal_code": postal, "city_key": city_key.fillna(""), "hint": hint.fillna("")})
+    uniques = keys[keys["postal_code"].notna()].drop_duplicates().reset_index(drop=True)
+    uniques["_u"] = np.arange(len(uniques))
+    cand = uniques.merge(reference.postal_codes(), on="postal_code", how="inner")
+    cog_key = cand["commune_insee"].map(reference.commune_name_keys())
+    cand["named"] = (cand["city_key"] != "") & (
+        (cand["city_key"] == cand["name_key"])
+        | (cand["city_key"] == cand["ligne_5_key"])
+        | (cand["city_key"] == cog_key)
+    )
+    cand["current"] = cand["commune_insee"].map(_communes_by_code()["resolved"])
+    grouped = cand.groupby("_u")
+    n_deps = grouped["departement_code"].nunique()
+    named = cand[cand["named"]]
+    named_communes = named.groupby("_u")["commune_insee"].nunique()
+    all_communes = grouped["commune_insee"].nunique()
+
+    commune = pd.Series(None, index=uniques.index, dtype="object")
+    dep = pd.Series(None, index=uniques.index, dtype="object")
+    first = grouped.first()
+    one_dep = n_deps[n_deps == 1].index
+    dep[one_dep] = first.loc[one_dep, "departement_code"]
+    single = all_communes[all_communes == 1].index
+    commune[single] = first.loc[single, "current"]
+    by_name = named_communes[named_communes == 1].index
+    named_first = named.groupby("_u").first()
+    commune[by_name] = named_first.loc[by_name, "current"]
+    dep[by_name] = named_first.loc[by_name, "departement_code"]
+    # A code shared by two départements and no name to tell them apart: the hint decides, or nothing.
+    shared = n_deps[n_deps > 1].index.difference(by_name)
+    hinted = cand[cand["_u"].isin(shared) & (cand["departement_code"] == cand["hint"])]
+    dep[hinted["_u"].unique()] = hinted.groupby("_u")["departement_code"].first()
+    # Codes absent from the table (CEDEX, new codes): the prefix, and the city name inside that département.
+    missing = uniques.index.difference(pd.Index(cand["_u"].unique()))
+    dep[missing] = uniques.loc[missing, "postal_code"].map(_prefix_departement)
+    if len(missing):
+        names = _communes_by_name()
+        lookup = uniques.loc[missing].assign(departement_code=dep[missing]).reset_index()
+        # Corsican CEDEX codes do not follow the 2A/2B ranges: look the city up in both.
+        corsica = lookup["postal_code"].str.startswith("20")
+        lookup = pd.concat(
+            [
+                lookup[~corsica],
+                lookup[corsica].assign(departement_code="2A"),
+                lookup[corsica].assign(departement_code="2B"),
+            ]
+        )
+        found = lookup.merge(names, left_on=["city_key", "departement_code"], right_on=["name_key", "departement_code"])
+        found = found.groupby("index").filter(lambda g: g["commune"].nunique() == 1).groupby("index").first()
+        commune[found.index] = found["commune"]
+        dep[found.index] = found["departement_code"]
+    commune = commune.where(commune.notna(), None)
+    position = keys.merge(uniques, on=["postal_code", "city_key", "hint"], how="left")["_u"]
+    out_commune = pd.Series(position.map(commune).to_numpy(), index=index, dtype="object")
+    out_dep = pd.Series(position.map(dep).to_numpy(), index=index, dtype="object")
+    return out_commune.where(out_commune.notna(), None), out_dep.where(out_dep.notna(), None)
+
+
+def _by_city(city_key: pd.Series, hint_dep: pd.Series, hint_region: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Commune from a city name alone; an ambiguous name is settled by the hints or left unresolved."""
+    index = city_key.index
+    keys = pd.DataFrame({"city_key": city_key, "hint_dep": hint_dep.fillna(""), "hint_region": hint_region.fillna("")})
+    uniques = keys[keys["city_key"].fillna("") != ""].drop_duplicates().reset_index(drop=True)
+    uniques["_u"] = np.arange(len(uniques))
+    cand = uniques.merge(_communes_by_name(), left_on="city_key", right_on="name_key", how="inner")
+    # Current communes first: an old delegated name only counts when no current commune bears it.
+    has_current = cand.groupby("_u")["is_current"].transform("any")
+    cand = cand[cand["is_current"] | ~has_current]
+    for hint, column in (("hint_dep", "departement_code"), ("hint_region", "region_code")):
+        many = cand.groupby("_u")["commune"].transform("nunique") > 1
+        matches = cand[hint] == cand[column]
+        keep = ~many | matches | ~matches.groupby(cand["_u"]).transform("any")
+        cand = cand[keep]
+    counts = cand.groupby("_u")["commune"].nunique()
+    unique = counts[counts == 1].index
+    chosen = cand[cand["_u"].isin(unique)].groupby("_u").first()
+    position = keys.merge(uniques, on=["city_key", "hint_dep", "hint_region"], how="left")["_u"]
+    commune = pd.Series(position.map(chosen["commune"]).to_numpy(), index=index, dtype="object")
+    dep = pd.Series(position.map(chosen["departement_code"]).to_numpy(), index=index, dtype="object")
+    return commune.where(commune.notna(), None), dep.where(dep.notna(), None)
+
+
+def _by_coordinates(lat: pd.Series, lon: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Nearest commune centroid (Paris, Lyon, Marseille: their arrondissements), within 20 km."""
+    index = lat.index
+    commune = pd.Series(None, index=index, dtype="object")
+    dep = pd.Series(None, index=index, dtype="object")
+    lat_f = pd.to_numeric(lat, errors="coerce")
+    lon_f = pd.to_numeric(lon, errors="coerce")
+    ok = lat_f.between(-90, 90) & lon_f.between(-180, 180)
+    if not ok.any():
+        return commune, dep
+    tree, usable = _centroids()
+    distance, nearest = tree.query(_unit_vectors(lat_f[ok].to_numpy(), lon_f[ok].to_numpy()))
+    inside = distance * EARTH_RADIUS_KM <= MAX_CENTROID_KM
+    rows = lat_f[ok].index[inside]
+    commune[rows] = usable["commune_insee"].to_numpy()[nearest[inside]]
+    dep[rows] = usable["departement_code"].to_numpy()[nearest[inside]]
+    return commune, dep
+
+
+def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Fill commune, département, region and ``geo_precision`` for every row.
+
+    Args:
+        frame: Listings with any of ``commune_insee``, ``postal_code``, ``city``, ``departement``,
+            ``region``, ``latitude``, ``longitude`` and the source defaults ``default_departement``
+            and ``default_region`` (strings; missing columns count as empty).
+
+    Returns:
+        A frame on the same index with ``commune_insee``, ``departement_code``, ``departement_name``,
+        ``region_code``, ``region_name``, ``geo_precision`` and ``timezone_geo`` (the département's
+        zone), and the distinct warnings raised (former region names).
     """
     index = frame.index
-
-    def col(name: str) -> pd.Series:
-        return frame[name] if name in frame else pd.Series(None, index=index, dtype="object")
-
-    def mapped(series: pd.Series, func: object) -> pd.Series:
-        uniques = series.dropna().unique()
-        table = {u: func(u) for u in uniques}  # type: ignore[operator]
-        return series.map(table).astype("object")
-
-    insee = col("commune_insee")
-    from_insee = insee.where(insee.str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False)).map(
-        lambda c: c[:3] if str(c).startswith("97") else c[:2], na_action="ignore"
-    )
-    from_insee = from_insee.where(from_insee.isin(_dep_codes()))
-    hint = col("departement").map(departement_from_text, na_action="ignore")
-    default_dep = col("default_departement").map(departement_from_text, na_action="ignore")
-    postal = col("postal_code")
-    pairs = pd.DataFrame({"p": postal, "h": hint.fillna(default_dep)})
-    from_postal = pd.Series(
-        [departement_from_postal_code(p, h) if isinstance(p, str) else None for p, h in pairs.itertuples(index=False)],
-        index=index,
-        dtype="object",
-    )
-    dep, precision = _first(
-        [
-            (from_insee, "commune"),
-            (from_postal, "postal_code"),
-            (hint, "departement"),
-        ],
-        index,
-    )
-    region_given = mapped(col("region"), region_from_text)
-    default_region = mapped(col("default_region"), region_from_text)
+    city_key = _per_value(_column(frame, "city"), place_key)
+    hint_dep = _per_value(_column(frame, "departement"), departement_from_text)
+    default_dep = _per_value(_column(frame, "default_departement"), departement_from_text)
+    region_read = _per_value(_column(frame, "region"), region_from_text)
+    region_given = region_read.map(lambda pair: pair[0], na_action="ignore")
+    warnings = sorted({pair[1] for pair in region_read.dropna() if pair[1]})
+    default_region = _per_value(_column(frame, "default_region"), lambda v: region_from_text(v)[0])
 
     deps = reference.departements().set_index("departement_code")
+    any_dep = hint_dep.fillna(default_dep)
+    any_region = region_given.fillna(default_region).fillna(any_dep.map(deps["region_code"]))
+
+    commune = pd.Series(None, index=index, dtype="object")
+    dep = pd.Series(None, index=index, dtype="object")
+    region = pd.Series(None, index=index, dtype="object")
+    precision = pd.Series("none", index=index, dtype="object")
+
+    def take(label: str, found_dep: pd.Series, found_commune: pd.Series | None = None) -> None:
+        rows = dep.isna() & region.isna() & found_dep.notna()
+        dep[rows] = found_dep[rows]
+        if found_commune is not None:
+            commune[rows] = found_commune[rows]
+        precision[rows] = label
+
+    insee_commune, insee_dep = _by_insee(_column(frame, "commune_insee").str.upper())
+    take("commune", insee_dep, insee_commune)
+    todo = dep.isna()
+    postal = _column(frame, "postal_code")
+    if todo.any():
+        found_commune, found_dep = _by_postal(postal[todo], city_key[todo], any_dep[todo])
+        take("postal_code", found_dep.reindex(index), found_commune.reindex(index))
+    todo = dep.isna()
+    if todo.any():
+        found_commune, found_dep = _by_city(city_key[todo], any_dep[todo], any_region[todo])
+        take("city_name", found_dep.reindex(index), found_commune.reindex(index))
+    take("departement", hint_dep)
+    rows = dep.isna() & region.isna() & region_given.notna()
+    region[rows], precision[rows] = region_given[rows], "region"
+    todo = dep.isna() & region.isna()
+    if todo.any():
+        found_commune, found_dep = _by_coordinates(_column(frame, "latitude")[todo], _column(frame, "longitude")[todo])
+        take("coordinates", found_dep.reindex(index), found_commune.reindex(index))
+    take("source_default", default_dep)
+    rows = dep.isna() & region.isna() & default_region.notna()
+    region[rows], precision[rows] = default_region[rows], "source_default"
+
     regs = reference.regions().set_index("region_code")
-    region = dep.map(deps["region_code"])
-    take = region.isna() & region_given.notna()
-    region[take] = region_given[take]
-    precision[take] = "region"
-    take = region.isna() & default_dep.notna()
-    dep[take] = default_dep[take]
-    region[take] = default_dep[take].map(deps["region_code"])
-    precision[take] = "source_default"
-    take = region.isna() & default_region.notna()
-    region[take] = default_region[take]
-    precision[take] = "source_default"
-    return pd.DataFrame(
+    region = region.where(region.notna(), dep.map(deps["region_code"]))
+    # A one-département region (the overseas ones) tells the time zone even without the département.
+    single = deps.reset_index().groupby("region_code").filter(lambda g: len(g) == 1).set_index("region_code")
+    timezone = dep.map(deps["timezone"]).fillna(region.map(single["timezone"]))
+    out = pd.DataFrame(
         {
+            "commune_insee": commune,
             "departement_code": dep,
             "departement_name": dep.map(deps["departement_name"]),
             "region_code": region,
             "region_name": region.map(regs["region_name"]),
             "geo_precision": precision,
-            "timezone_geo": dep.map(deps["timezone"]),
+            "timezone_geo": timezone,
         },
         index=index,
     )
+    return out.astype("object").where(out.notna(), None), warnings

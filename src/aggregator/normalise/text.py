@@ -63,3 +63,20 @@ def clean_url(value: str | None) -> str | None:
         return None
     query = [(k, v) for k, v in parse_qsl(parsed.query, keep_blank_values=True) if not TRACKING.match(k)]
     return urlunparse(parsed._replace(query=urlencode(query), fragment=parsed.fragment))
+
+
+PLACE_WORDS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+
+
+def place_key(value: object) -> str:
+    """Key to compare place names: folded, 'St'/'Ste' spelled out, leading article and 'Cedex' dropped.
+
+    ``place_key("St-Emilion") == place_key("Saint-Émilion") == "saint emilion"``;
+    ``place_key("Bordeaux Cedex 9") == "bordeaux"``.
+    """
+    words = fold(value).split()
+    if words and words[0] in ("l", "le", "la", "les") and len(words) > 1:
+        words = words[1:]
+    while len(words) > 1 and (words[-1] == "cedex" or (words[-1].isdigit() and words[-2] == "cedex")):
+        words = words[:-1] if words[-1] == "cedex" else words[:-2]
+    return " ".join(PLACE_WORDS.get(w, w) for w in words)
