@@ -143,7 +143,7 @@ def test_nightly_flow_on_the_samples(prefect_harness, tmp_path):
     na = next(r for r in totals["regions"] if r["code"] == "75")
     assert na["events"] == expected["regions"]["75"]
     md = (tmp_path / "totals.md").read_text()
-    assert f"{expected['regions']['75']} événements en Nouvelle-Aquitaine." in md
+    assert f"- {expected['regions']['75']} événements en Nouvelle-Aquitaine" in md
     assert totals["headline"].startswith(f"{expected['events']} événements ({expected['listings']} annonces")
 
     run = json.loads((tmp_path / "run.json").read_text())

@@ -84,7 +84,7 @@ def build_totals(
     Keys: ``schema_version``, ``data_as_of`` (ISO UTC), ``data_as_of_fr``, ``events``,
     ``listings``, ``rejects``, ``duplicates_merged``, ``attendance`` (counts per mode),
     ``online_share``, ``located_in_region``, ``located_share``, ``regions`` (18 rows: code, name,
-    events, sentence), ``top_departements`` (5 rows), ``headline``, ``sentences``.
+    events, online, sentence), ``top_departements`` (5 rows), ``headline``, ``sentences``.
     """
     n_events, n_listings = len(events), len(listings)
     modes = events["attendance_mode"].value_counts()
@@ -95,8 +95,10 @@ def build_totals(
             "code": str(row["region_code"]),
             "name": str(row["region_name"]),
             "events": int(row["events"]),
+            "online": int(row["online"]),
             "sentence": f"{events_word(int(row['events']))} "
-            f"{REGION_IN.get(str(row['region_code']), 'en ' + str(row['region_name']))}",
+            f"{REGION_IN.get(str(row['region_code']), 'en ' + str(row['region_name']))}"
+            + (f", dont {number(int(row['online']))} en ligne" if int(row["online"]) else ""),
         }
         for row in by_region.to_dict("records")
     ]
