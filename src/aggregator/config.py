@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,6 +53,9 @@ class SourceConfig(BaseModel):
     timezone: str = Field("Europe/Paris", description="IANA zone for times given without offset.")
     region: str | None = Field(None, description="Region the source covers (code or name).")
     departement: str | None = Field(None, description="Département the source covers (code or name).")
+    reference_date: date | None = Field(
+        None, description="Date used to infer missing years in French dates (default: the run's date)."
+    )
     http: HttpSettings = Field(default_factory=HttpSettings)
 
     @field_validator("id")

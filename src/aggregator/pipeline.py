@@ -179,7 +179,7 @@ def build_outputs(
     frames = [r.records for r in results if r.status == "ok" and len(r.records)]
     raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_id", "source_kind"])
     by_id = {s.id: s for s in config.sources}
-    normalised = normalise(raw, by_id)
+    normalised = normalise(raw, by_id, reference=run_at.tz_convert("Europe/Paris").date())
     listings, events = dedupe(normalised.listings, {s.id: s.priority for s in config.sources}, run_at, previous_events)
     source_table = pd.DataFrame(
         [{"source_id": r.source_id, "kind": r.kind, "status": r.status} for r in results],

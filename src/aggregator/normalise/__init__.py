@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -13,13 +13,14 @@ import pandas as pd
 from aggregator.config import SourceConfig
 from aggregator.normalise import classify, geo
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
+from aggregator.normalise.prose import parse_french
 from aggregator.normalise.text import clean_text, clean_url
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.sources.base import RAW_FIELDS, raw_json
 from aggregator.validation import conform
 
 TEXT_FIELDS = (
-    "uid", "title", "description", "venue_name", "street_address", "city", "organizer",
+    "uid", "title", "description", "when", "venue_name", "street_address", "city", "organizer",
     "event_type", "attendance_mode", "status", "keywords", "departement", "region", "commune_insee",
 )  # fmt: skip
 
@@ -97,40 +98,57 @@ def _reject_frame(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     )
 
 
-def _dates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Parse start and end in each row's zone; returns start_at, end_at, all_day, error."""
-    cache: dict[tuple[str, str], tuple[datetime | None, bool, str | None]] = {}
+Read = tuple[datetime | None, datetime | None, bool, str | None]
 
-    def read(text: str | None, tz: str, is_end: bool) -> tuple[datetime | None, bool, str | None]:
-        if text is None or (isinstance(text, float)):
-            return None, False, None
-        key = (text, tz + ("|end" if is_end else ""))
+
+def _read_span(text: str, tz: str, reference: date) -> Read:
+    """(start UTC, end UTC, all_day, error) from ISO/numeric dates, else French prose."""
+    try:
+        try:
+            local = parse_local(text)
+            start, end, all_day = local.value, None, local.all_day
+        except DateParseError:
+            span = parse_french(text, reference)
+            start, end, all_day = span.start, span.end, span.all_day
+        if all_day:
+            return to_utc(start, tz), to_utc(next_day(end or start), tz), True, None
+        return to_utc(start, tz), to_utc(end, tz) if end is not None else None, False, None
+    except DateParseError as exc:
+        return None, None, False, str(exc)
+    except (OverflowError, ValueError) as exc:
+        return None, None, False, f"date out of range {text!r}: {exc}"
+
+
+def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
+    """Parse start and end in each row's zone; returns start_at, end_at, all_day, error."""
+    cache: dict[tuple[str, str, date], Read] = {}
+
+    def read(text: object, tz: str, reference: date) -> Read:
+        if not isinstance(text, str) or not text.strip():
+            return None, None, False, None
+        key = (text, tz, reference)
         if key not in cache:
-            try:
-                local = parse_local(text)
-                value = to_utc(next_day(local.value) if is_end and local.all_day else local.value, tz)
-                cache[key] = (value, local.all_day, None)
-            except DateParseError as exc:
-                cache[key] = (None, False, str(exc))
-            except (OverflowError, ValueError) as exc:
-                cache[key] = (None, False, f"date out of range {text!r}: {exc}")
+            cache[key] = _read_span(text, tz, reference)
         return cache[key]
 
     starts, ends, all_day, errors = [], [], [], []
-    for start_text, end_text, tz in zip(frame["start"], frame["end"], frame["timezone"], strict=True):
-        start, start_all_day, error = read(start_text, tz, False)
-        end, _, _ = read(end_text, tz, True)
+    rows = zip(frame["start"], frame["when"], frame["end"], frame["timezone"], references, strict=True)
+    for start_text, when_text, end_text, tz, reference in rows:
+        text = start_text if isinstance(start_text, str) and start_text.strip() else when_text
+        start, end, is_all_day, error = read(text, tz, reference)
         if start is None and error is None:
             error = "missing start"
         elif error is not None:
             error = f"unparsable start: {error}"
-        if start is not None and start_all_day and end is None:
-            end = to_utc(next_day(parse_local(start_text).value), tz)
+        explicit_end = read(end_text, tz, reference)
+        if explicit_end[0] is not None:
+            # An all-day end names its last day: the event runs until the midnight after it.
+            end = explicit_end[1] if explicit_end[2] else explicit_end[0]
         if start is not None and end is not None and end < start:
             end = None  # an end before the start is a typo; the start is the reliable part
         starts.append(start)
         ends.append(end)
-        all_day.append(start_all_day)
+        all_day.append(is_all_day)
         errors.append(error)
     return pd.DataFrame(
         {
@@ -142,13 +160,15 @@ def _dates(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normalised:
+def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference: date | None = None) -> Normalised:
     """Normalise raw records from every source.
 
     Args:
         raw: One row per record, with ``source_id``, ``source_kind``, ``fetched_at``, ``raw`` and
             any of ``RAW_FIELDS`` (strings); ``reject_reason`` marks records the adapter could not read.
         sources: Source settings by id (time zone and territory defaults).
+        reference: Date used to infer missing years in French prose dates, unless a source sets
+            ``reference_date`` (default: today).
 
     Returns:
         Listings conforming to the ``listings`` table (``event_id`` still empty) and rejects.
@@ -187,7 +207,9 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig]) -> Normali
     )
     frame["timezone"] = _clean_series(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
 
-    dates = _dates(frame)
+    run_day = reference or date.today()
+    references = source_of.map({k: s.reference_date or run_day for k, s in sources.items()}).fillna(run_day)
+    dates = _dates(frame, references)
     failed = dates["error"].notna()
     rejects.append(_reject_frame(frame[failed], dates.loc[failed, "error"]))
     frame, dates, place = frame[~failed], dates[~failed], place[~failed]

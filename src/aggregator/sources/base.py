@@ -10,12 +10,15 @@ from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
 
 # Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
+# "start"/"end" hold ISO dates or French prose; "when" holds free text to read a date from when
+# there is no "start" (a feed item's text, a card's caption).
 RAW_FIELDS: tuple[str, ...] = (
     "uid",
     "title",
     "description",
     "start",
     "end",
+    "when",
     "timezone",
     "venue_name",
     "street_address",
