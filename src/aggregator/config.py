@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
