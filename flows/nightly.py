@@ -24,9 +24,9 @@ FETCH_RETRIES = 2
     cache_policy=NO_CACHE,
     task_run_name="collect-{source.id}",
 )
-def collect(source: SourceConfig, config_path: Path) -> pipeline.SourceResult:
+def collect(source: SourceConfig, config_path: Path, state_dir: Path) -> pipeline.SourceResult:
     """Fetch and parse one source; raising makes Prefect retry it."""
-    result = pipeline.collect_source(source, config_path)
+    result = pipeline.collect_source(source, config_path, state_dir)
     get_run_logger().info("%s: %d records from %d pages", source.id, len(result.records), result.pages)
     return result
 
@@ -43,9 +43,10 @@ def publish(outputs: pipeline.Outputs, out_dir: Path) -> dict[str, str]:
     return pipeline.publish(outputs, out_dir)
 
 
-def _collect_all(config: Config) -> list[pipeline.SourceResult]:
+def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:
     logger = get_run_logger()
-    futures = [(s, collect.submit(s, config.path)) for s in config.enabled_sources]
+    state = pipeline.state_dir(out_dir)
+    futures = [(s, collect.submit(s, config.path, state)) for s in config.enabled_sources]
     results = []
     for source, future in futures:
         state = future.wait() or future.state
@@ -74,7 +75,7 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> dict[str, Any]:
 
 def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
     report = pipeline.new_report(config, out_dir, engine="prefect")
-    results = _collect_all(config)
+    results = _collect_all(config, out_dir)
     report = pipeline.finish(
         report,
         results,

@@ -25,7 +25,7 @@ def _cli(*args, env=None):
     [
         (
             "sources:\n  - {id: a, kind: rss, url: x}\n",
-            "sources[0] (id=a).kind: unknown kind 'rss' (valid kinds: html, ical, json)",
+            "sources[0] (id=a).kind: unknown kind 'rss' (valid kinds: csv, datatourisme, feed, html, ical, json, jsonld, openagenda, opendatasoft)",
         ),
         ("sources:\n  - {id: a, kind: ical}\n", "sources[0] (id=a).url: Field required"),
         ("sources:\n  - {id: A B, kind: ical, url: x}\n", "sources[0] (id=A B).id: Value error"),

@@ -69,7 +69,7 @@ def test_kind_specific_settings_are_typed():
     [
         (
             [{"id": "a", "kind": "xml", "url": "u"}],
-            "sources[0] (id=a).kind: unknown kind 'xml' (valid kinds: html, ical, json)",
+            "sources[0] (id=a).kind: unknown kind 'xml' (valid kinds: csv, datatourisme, feed, html, ical, json, jsonld, openagenda, opendatasoft)",
         ),
         ([{"id": "a", "kind": "ical"}], "sources[0] (id=a).url: Field required"),
         (
@@ -114,7 +114,7 @@ def test_errors_name_the_file_source_and_field(sources, expected):
 def test_missing_kind_lists_valid_kinds():
     with pytest.raises(
         ConfigError,
-        match=r"sources\[0\] \(id=a\)\.kind: field required \(valid kinds: html, ical, json\)",
+        match=r"sources\[0\] \(id=a\)\.kind: field required \(valid kinds: csv, datatourisme, feed, html, ical, json, jsonld, openagenda, opendatasoft\)",
     ):
         _parse({"sources": [{"id": "a", "url": "u"}]})
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 import requests
@@ -101,7 +103,9 @@ class HttpClient:
         """Release pooled connections."""
         self.session.close()
 
-    def get(self, url: str, params: dict[str, str] | None = None) -> Fetched:
+    def get(
+        self, url: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> Fetched:
         """Fetch ``url`` (http, https or file) and return its bytes.
 
         Raises:
@@ -114,6 +118,7 @@ class HttpClient:
             with self.session.get(
                 url,
                 params=params,
+                headers=dict(headers) if headers else None,
                 timeout=(self.settings.timeout_s, self.settings.timeout_s),
                 stream=True,
             ) as resp:

@@ -14,7 +14,7 @@ import pandas as pd
 from aggregator import stats
 from aggregator.config import Config, SourceConfig
 from aggregator.dedupe import dedupe
-from aggregator.http import HttpClient, resolve_url
+from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.normalise import normalise
 from aggregator.publish import read_previous, write_json, write_stat, write_table, write_text
 from aggregator.schema import EVENTS, LISTINGS, REJECTS
@@ -108,13 +108,20 @@ def _redact(value: Any, secrets: Secrets) -> Any:
     return value
 
 
+def state_dir(out_dir: Path) -> Path:
+    """Where sources keep state between runs (incremental reads), inside the output folder."""
+    return out_dir / ".state" / "sources"
+
+
 def source_url(source: SourceConfig, config_path: Path) -> str:
     """The source's URL, with paths made absolute against the config file's folder."""
     return resolve_url(source.url, str(config_path.resolve()))
 
 
-def collect_source(source: SourceConfig, config_path: Path) -> SourceResult:
+def collect_source(source: SourceConfig, config_path: Path, state_dir: Path | None = None) -> SourceResult:
     """Fetch and parse one source. Raises on any failure, so that callers may retry.
+
+    ``state_dir`` is where a source that reads incrementally keeps what it read between runs.
 
     Raises:
         FetchError: When the source cannot be downloaded.
@@ -125,11 +132,21 @@ def collect_source(source: SourceConfig, config_path: Path) -> SourceResult:
     started = time.monotonic()
     fetched_at = pd.Timestamp.now(tz="UTC")
     http = HttpClient(source.http)
+    incremental = getattr(adapter, "collect_incremental", None)
     try:
-        pages = adapter.fetch(source, url, http)
+        if incremental is not None and getattr(source, "incremental", False) and state_dir is not None:
+            records, n_pages = incremental(source, url, http, state_dir / source.id)
+            pages: list[Fetched] = []
+        else:
+            pages = adapter.fetch(source, url, http)
+            parse_all = getattr(adapter, "parse_all", None)
+            if parse_all is not None:  # adapters whose pages complete each other (detail pages)
+                records = parse_all(pages, source)
+            else:
+                records = [record for page in pages for record in adapter.parse(page, source)]
+            n_pages = len(pages)
     finally:
         http.close()
-    records = [record for page in pages for record in adapter.parse(page, source)]
     frame = pd.DataFrame.from_records(records, columns=[*RAW_FIELDS, "raw", "reject_reason"])
     frame.insert(0, "source_id", source.id)
     frame.insert(1, "source_kind", source.kind)
@@ -141,7 +158,7 @@ def collect_source(source: SourceConfig, config_path: Path) -> SourceResult:
         status="ok",
         records=frame,
         fetched_at=fetched_at,
-        pages=len(pages),
+        pages=n_pages,
         bytes=sum(len(p.content) for p in pages),
         duration_s=time.monotonic() - started,
     )
@@ -161,10 +178,10 @@ def failed_result(source: SourceConfig, config_path: Path, error: BaseException 
     )
 
 
-def collect_or_fail(source: SourceConfig, config_path: Path) -> SourceResult:
+def collect_or_fail(source: SourceConfig, config_path: Path, state_dir: Path | None = None) -> SourceResult:
     """``collect_source`` that turns any exception into a failed result: one source never stops a run."""
     try:
-        return collect_source(source, config_path)
+        return collect_source(source, config_path, state_dir)
     except Exception as exc:
         return failed_result(source, config_path, exc)
 
@@ -278,7 +295,7 @@ def finish(
 def run(config: Config, out_dir: Path, engine: str = "local") -> RunReport:
     """Run every enabled source through every stage in this process, without Prefect."""
     report = new_report(config, out_dir, engine)
-    results = [collect_or_fail(s, config.path) for s in config.enabled_sources]
+    results = [collect_or_fail(s, config.path, state_dir(out_dir)) for s in config.enabled_sources]
     previous = read_previous(out_dir / "events.parquet")
     return finish(
         report,

@@ -13,7 +13,7 @@ import pandas as pd
 from aggregator.config import SourceConfig
 from aggregator.normalise import classify, geo
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
-from aggregator.normalise.prose import parse_french
+from aggregator.normalise.prose import find_french, parse_french
 from aggregator.normalise.text import clean_text, clean_url
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.sources.base import RAW_FIELDS, raw_json
@@ -101,14 +101,17 @@ def _reject_frame(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
 Read = tuple[datetime | None, datetime | None, bool, str | None]
 
 
-def _read_span(text: str, tz: str, reference: date) -> Read:
-    """(start UTC, end UTC, all_day, error) from ISO/numeric dates, else French prose."""
+def _read_span(text: str, tz: str, reference: date, search: bool = False) -> Read:
+    """(start UTC, end UTC, all_day, error) from ISO/numeric dates, else French prose.
+
+    With ``search``, the date is looked for inside free text (``when``) instead.
+    """
     try:
         try:
             local = parse_local(text)
             start, end, all_day = local.value, None, local.all_day
         except DateParseError:
-            span = parse_french(text, reference)
+            span = find_french(text, reference) if search else parse_french(text, reference)
             start, end, all_day = span.start, span.end, span.all_day
         if all_day:
             return to_utc(start, tz), to_utc(next_day(end or start), tz), True, None
@@ -121,21 +124,21 @@ def _read_span(text: str, tz: str, reference: date) -> Read:
 
 def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
     """Parse start and end in each row's zone; returns start_at, end_at, all_day, error."""
-    cache: dict[tuple[str, str, date], Read] = {}
+    cache: dict[tuple[str, str, date, bool], Read] = {}
 
-    def read(text: object, tz: str, reference: date) -> Read:
+    def read(text: object, tz: str, reference: date, search: bool = False) -> Read:
         if not isinstance(text, str) or not text.strip():
             return None, None, False, None
-        key = (text, tz, reference)
+        key = (text, tz, reference, search)
         if key not in cache:
-            cache[key] = _read_span(text, tz, reference)
+            cache[key] = _read_span(text, tz, reference, search)
         return cache[key]
 
     starts, ends, all_day, errors = [], [], [], []
     rows = zip(frame["start"], frame["when"], frame["end"], frame["timezone"], references, strict=True)
     for start_text, when_text, end_text, tz, reference in rows:
-        text = start_text if isinstance(start_text, str) and start_text.strip() else when_text
-        start, end, is_all_day, error = read(text, tz, reference)
+        has_start = isinstance(start_text, str) and bool(start_text.strip())
+        start, end, is_all_day, error = read(start_text if has_start else when_text, tz, reference, not has_start)
         if start is None and error is None:
             error = "missing start"
         elif error is not None:

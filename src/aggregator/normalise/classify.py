@@ -30,7 +30,7 @@ TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "debat_citoyen",
             r"\b(debat|debats|concertation|consultation citoyenne|convention citoyenne)\b",
         ),
-        ("formation", r"\b(formation|mooc|apprendre a|initiation)\b"),
+        ("formation", r"\b(formation|mooc|apprendre a|initiation|courseinstance|educationevent)\b"),
         (
             "atelier",
             r"\b(atelier|ateliers|workshop|design sprint|co construction|coconstruction|fresque)\b",
@@ -39,7 +39,7 @@ TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "conference",
             r"\b(conference|conferences|keynote|colloque|seminaire|rencontre|rencontres)\b",
         ),
-        ("exposition", r"\b(exposition|expo)\b"),
+        ("exposition", r"\b(exposition|expo|exhibition|exhibitionevent)\b"),
         ("visite", r"\b(visite|visites|portes ouvertes|porte ouverte)\b"),
         ("demonstration", r"\b(demonstration|demo|showroom|presentation de|salon)\b"),
     )

@@ -186,3 +186,35 @@ def parse_french(text: str, reference: date) -> Span:
             end += timedelta(days=1)  # "de 22h à 2h"
         return Span(start, end, all_day=False)
     return Span(start, datetime.combine(final, time()) + timedelta(days=1) if final != first else None, all_day=False)
+
+
+MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+DATE_CORE = re.compile(
+    rf"(?:\b(?:du|le|les)\s+)?(?:\b[a-z]+\s+)?\b\d{{1,2}}(?:er)?(?:\s+(?:au|et|-)\s+(?:[a-z]+\s+)?\d{{1,2}}(?:er)?)?"
+    rf"\s+(?:{MONTH_NAMES})\b|\b\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\b"
+)
+
+
+def find_french(text: str, reference: date) -> Span:
+    """Find and read the first date written in free text (a feed item's title and summary).
+
+    The text from the first date expression to the end of its sentence (at most 90 characters) is
+    read with ``parse_french``, shortened word by word until it reads as one date or range.
+
+    Raises:
+        DateParseError: When no date expression is found or none reads.
+    """
+    simple = _simplify(text)
+    match = DATE_CORE.search(simple)
+    if not match:
+        raise DateParseError(f"no date in {text[:80]!r}")
+    window = re.split(r"[\n!?]|\s{2,}(?=[A-Z])", simple[match.start() : match.start() + 90])[0]
+    words = window.split()
+    error: DateParseError | None = None
+    while words:
+        try:
+            return parse_french(" ".join(words), reference)
+        except DateParseError as exc:
+            error = error or exc
+            words = words[:-1]
+    raise DateParseError(f"no readable date in {text[:80]!r}") from error

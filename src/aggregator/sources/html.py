@@ -1,32 +1,54 @@
-"""Kind ``html``: listing pages read with declarative CSS selectors (BeautifulSoup)."""
+"""Kind ``html``: listing pages read with declarative CSS selectors (BeautifulSoup).
+
+Beyond one page: a "next" link followed (bounded), several dates in one item (one listing per
+date), and per-item detail pages whose fields complete the item (bounded, fetched one by one).
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
+from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aggregator.config import SourceConfig
-from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import (
-    ParseError,
-    Record,
-    absolutise_urls,
-    check_field_names,
-)
+from aggregator.http import Fetched, FetchError, HttpClient
+from aggregator.sources.base import ParseError, Record, absolutise_urls, check_field_names
+from aggregator.sources.encoding import decode
+
+DETAIL_ROLE = "x-aggregator-detail-of"
+
+
+class DetailSettings(BaseModel):
+    """Per-item detail pages: a link in the item, and fields read on the page it leads to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    link: str = Field(description="Selector of the link inside the item, e.g. 'h3 a@href'.")
+    fields: dict[str, str] = Field(description="Raw field -> selector on the detail page.")
+    max_pages: int = Field(50, ge=0, le=2000, description="Most detail pages fetched per run.")
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_field_names(value)
 
 
 class HtmlSource(SourceConfig):
     """Settings of an ``html`` source.
 
-    Each field is ``"css selector"`` (the element's text), ``"css selector@attr"`` (an attribute),
-    or ``"@attr"`` (an attribute of the item element itself).
+    Each selector is ``"css"`` (the element's text), ``"css@attr"`` (an attribute, e.g. ``href``,
+    ``datetime``, ``content``) or ``"@attr"`` (an attribute of the item element itself).
     """
 
     kind: Literal["html"] = "html"
     item: str = Field(description="CSS selector of one listing item on the page.")
     fields: dict[str, str] = Field(description="Raw field name -> selector inside the item.")
+    next: str | None = Field(None, description="Selector of the next page's link, e.g. 'a[rel=next]@href'.")
+    max_pages: int = Field(20, ge=1, le=1000, description="Most listing pages read per run.")
+    dates: str | None = Field(None, description="Selector matching each date of an item: one listing per date.")
+    detail: DetailSettings | None = None
 
     @field_validator("fields")
     @classmethod
@@ -37,51 +59,120 @@ class HtmlSource(SourceConfig):
         return value
 
 
-def _extract(item: Tag, spec: str) -> str | None:
+def _split(spec: str) -> tuple[str, str]:
     selector, _, attr = spec.rpartition("@") if "@" in spec else (spec, "", "")
-    element = item if not selector.strip() else item.select_one(selector)
-    if element is None:
-        return None
+    return selector.strip(), attr
+
+
+def _read(element: Tag, attr: str) -> str | None:
     if attr:
         value = element.get(attr)
-        if isinstance(value, list):
-            value = " ".join(value)
-        return value
-    text = element.get_text(" ", strip=True)
-    return text or None
+        return " ".join(value) if isinstance(value, list) else value
+    return element.get_text(" ", strip=True) or None
 
 
-def _outer(item: Tag) -> str:
-    return str(item)[:5000]
+def extract(item: Tag, spec: str) -> str | None:
+    """The value a selector spec gives inside ``item`` (first match), or None."""
+    selector, attr = _split(spec)
+    element = item if not selector else item.select_one(selector)
+    return None if element is None else _read(element, attr)
+
+
+def extract_all(item: Tag, spec: str) -> list[str]:
+    """Every value a selector spec gives inside ``item``."""
+    selector, attr = _split(spec)
+    elements = [item] if not selector else item.select(selector)
+    return [v for v in (_read(e, attr) for e in elements) if v]
+
+
+def _soup(page: Fetched) -> BeautifulSoup:
+    try:
+        # Decoded as browsers do: BOM, HTTP header, <meta charset>, then UTF-8 or windows-1252.
+        return BeautifulSoup(decode(page.content, page.charset), "lxml")
+    except Exception as exc:  # lxml raises several types on hostile input
+        raise ParseError(f"{page.url}: not parsable as HTML ({exc})") from None
 
 
 class HtmlAdapter:
-    """Reads one listing page: one record per item matched by ``item``."""
+    """Reads listing pages; one record per item (per date with ``dates``), completed by detail pages."""
 
     kind: ClassVar[str] = "html"
     settings: ClassVar[type[SourceConfig]] = HtmlSource
 
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch the listing page."""
-        return [http.get(url)]
+        """Fetch the listing pages (following ``next``), then the detail pages (both bounded)."""
+        assert isinstance(source, HtmlSource)
+        pages = [http.get(url)]
+        seen = {pages[0].url}
+        while source.next and len(pages) < source.max_pages:
+            link = extract(_soup(pages[-1]), source.next)
+            if not link:
+                break
+            target = urljoin(pages[-1].url, link)
+            if target in seen:
+                break  # a "next" pointing back: stop rather than loop
+            seen.add(target)
+            pages.append(http.get(target))
+        if source.detail is None:
+            return pages
+        links: list[str] = []
+        for page in pages:
+            for item in _soup(page).select(source.item):
+                link = extract(item, source.detail.link)
+                if link:
+                    links.append(urljoin(page.url, link))
+        details = []
+        for link in list(dict.fromkeys(links))[: source.detail.max_pages]:
+            try:
+                fetched = http.get(link)
+            except FetchError:
+                continue  # a missing detail page leaves the item as the listing shows it
+            details.append(Fetched(fetched.url, fetched.content, fetched.status, fetched.content_type,
+                                   fetched.elapsed_s, {**fetched.headers, DETAIL_ROLE: link}))  # fmt: skip
+        return pages + details
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
-        """Select every item and read each field with its selector."""
+        """Select every item of one listing page and read each field (detail pages give none alone)."""
         assert isinstance(source, HtmlSource)
-        try:
-            # BeautifulSoup detects the encoding from the BOM, <meta charset> and the bytes;
-            # the HTTP header wins when present, as in browsers.
-            soup = BeautifulSoup(page.content, "lxml", from_encoding=page.charset)
-        except Exception as exc:  # lxml raises several types on hostile input
-            raise ParseError(f"{page.url}: not parsable as HTML ({exc})") from None
+        if DETAIL_ROLE in page.headers:
+            return []
         out: list[Record] = []
-        for item in soup.select(source.item):
-            record: Record = {"page_url": page.url, "raw": _outer(item)}
+        for item in _soup(page).select(source.item):
+            record: Record = {"page_url": page.url, "raw": str(item)[:5000]}
             try:
                 for name, spec in source.fields.items():
-                    record[name] = _extract(item, spec)
+                    record[name] = extract(item, spec)
+                if source.detail is not None:
+                    link = extract(item, source.detail.link)
+                    record["_detail"] = urljoin(page.url, link) if link else None
+                dates = extract_all(item, source.dates) if source.dates else []
             except Exception as exc:  # one odd item never discards the rest of the page
                 record["reject_reason"] = f"cannot read item: {exc}"
+                dates = []
             absolutise_urls(record, page.url)
-            out.append(record)
+            if len(dates) > 1:
+                uid = record.get("uid") or record.get("url") or record.get("title") or ""
+                out.extend({**record, "start": d, "uid": f"{uid}#{i + 1}"} for i, d in enumerate(dates))
+            else:
+                out.append({**record, "start": dates[0]} if dates else record)
         return out
+
+    def parse_all(self, pages: list[Fetched], source: SourceConfig) -> list[Record]:
+        """Records of every listing page, each completed with the fields of its detail page."""
+        assert isinstance(source, HtmlSource)
+        records = [r for page in pages for r in self.parse(page, source)]
+        if source.detail is None:
+            return records
+        details: dict[str, Record] = {}
+        for page in pages:
+            if DETAIL_ROLE in page.headers:
+                soup = _soup(page)
+                fields: Record = {name: extract(soup, spec) for name, spec in source.detail.fields.items()}
+                absolutise_urls(fields, page.url)
+                details[page.headers[DETAIL_ROLE]] = fields
+        for record in records:
+            extra = details.get(record.pop("_detail", None) or "", {})
+            for name, value in extra.items():
+                if value and not record.get(name):
+                    record[name] = value
+        return records

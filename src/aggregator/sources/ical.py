@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import icalendar
+import recurring_ical_events
+from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
@@ -17,9 +19,31 @@ STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "sche
 
 
 class IcalSource(SourceConfig):
-    """Settings of an ``ical`` source: nothing beyond ``id``, ``kind`` and ``url``."""
+    """Settings of an ``ical`` source: nothing beyond ``id``, ``kind`` and ``url`` is needed.
+
+    Recurring events (RRULE, RDATE, EXDATE, overridden occurrences) are expanded between
+    ``window_before_days`` before and ``window_after_days`` after the reference date.
+    """
 
     kind: Literal["ical"] = "ical"
+    window_before_days: int = Field(62, ge=0, le=3660)
+    window_after_days: int = Field(400, ge=0, le=3660)
+
+
+def _recurring_uids(calendar: icalendar.Calendar) -> set[str]:
+    return {str(c.get("UID")) for c in calendar.walk("VEVENT") if "RRULE" in c or "RDATE" in c or "RECURRENCE-ID" in c}
+
+
+def expand(calendar: icalendar.Calendar, source: IcalSource) -> list[icalendar.Component]:
+    """Every VEVENT to read: single events as they are, recurring ones expanded within the window."""
+    recurring = _recurring_uids(calendar)
+    singles = [c for c in calendar.walk("VEVENT") if str(c.get("UID")) not in recurring]
+    if not recurring:
+        return singles
+    today = source.reference_date or date.today()
+    window = (today - timedelta(days=source.window_before_days), today + timedelta(days=source.window_after_days))
+    occurrences = [c for c in recurring_ical_events.of(calendar).between(*window) if str(c.get("UID")) in recurring]
+    return singles + occurrences
 
 
 def _iso(value: date | datetime) -> str:
@@ -99,11 +123,21 @@ class IcalAdapter:
             calendar = icalendar.Calendar.from_ical(page.content)
         except Exception as exc:  # icalendar raises ValueError and others on malformed input
             raise ParseError(f"{page.url}: not a valid iCalendar file ({exc})") from None
+        assert isinstance(source, IcalSource)
         default_tz = _text(calendar, "X-WR-TIMEZONE")
+        recurring = _recurring_uids(calendar)
         out: list[Record] = []
-        for component in calendar.walk("VEVENT"):
+        try:
+            components = expand(calendar, source)
+        except Exception as exc:  # a broken RRULE: say so, and read the events as they stand
+            components = list(calendar.walk("VEVENT"))
+            recurring = set()
+            out.append({"page_url": page.url, "raw": "", "reject_reason": f"cannot expand recurring events: {exc}"})
+        for component in components:
             try:
                 record = _event(component, default_tz)
+                if str(component.get("UID")) in recurring:
+                    record["uid"] = f"{record['uid']}#{record['start']}"
             except Exception as exc:  # one broken VEVENT never discards the others
                 record = {
                     "uid": _text(component, "UID"),

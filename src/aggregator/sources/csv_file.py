@@ -1,0 +1,98 @@
+"""Kind ``csv``: delimited files (``;`` is common in France), any common encoding, a column mapping."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from aggregator.config import SourceConfig
+from aggregator.http import Fetched, HttpClient
+from aggregator.sources.base import ParseError, Record, absolutise_urls, check_field_names, raw_json
+from aggregator.sources.encoding import decode
+
+DELIMITERS = ";,\t|"
+
+
+class CsvSource(SourceConfig):
+    """Settings of a ``csv`` source."""
+
+    kind: Literal["csv"] = "csv"
+    fields: dict[str, str] = Field(description="Raw field name -> column header.")
+    delimiter: str | None = Field(None, min_length=1, max_length=1, description="Default: sniffed.")
+    encoding: str | None = Field(None, description="Default: BOM, then UTF-8, then windows-1252.")
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+        check_field_names(value)
+        if "title" not in value:
+            raise ValueError("a column for 'title' is required")
+        return value
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of ``text`` among ``; , tab |``, from its first lines."""
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        return max(DELIMITERS, key=header.count)
+
+
+class CsvAdapter:
+    """One record per data row; a row with the wrong number of cells is rejected alone."""
+
+    kind: ClassVar[str] = "csv"
+    settings: ClassVar[type[SourceConfig]] = CsvSource
+
+    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
+        """Fetch the file."""
+        return [http.get(url)]
+
+    def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
+        """Read the header, then map each row's columns to raw fields."""
+        assert isinstance(source, CsvSource)
+        text = (
+            page.content.decode(source.encoding, errors="replace")
+            if source.encoding
+            else decode(page.content, page.charset, markup=False)
+        )
+        delimiter = source.delimiter or sniff_delimiter(text)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            return []
+        except csv.Error as exc:
+            raise ParseError(f"{page.url}: unreadable CSV header ({exc})") from None
+        missing = sorted({c for c in source.fields.values() if c not in header})
+        if missing:
+            raise ParseError(f"{page.url}: column {missing[0]!r} not in the header {header}")
+        positions = {name: header.index(column) for name, column in source.fields.items()}
+        out: list[Record] = []
+        line = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                out.append({"page_url": page.url, "raw": "", "reject_reason": f"line {line + 1}: {exc}"})
+                line += 1
+                continue
+            line += 1
+            if not any(cell.strip() for cell in row):
+                continue
+            record: Record = {"page_url": page.url, "raw": raw_json(dict(zip(header, row, strict=False)))}
+            if len(row) != len(header):
+                record["reject_reason"] = f"line {line}: {len(row)} cells for {len(header)} columns"
+            else:
+                for name, position in positions.items():
+                    record[name] = row[position].strip() or None
+                absolutise_urls(record, page.url)
+            out.append(record)
+        return out

@@ -1,0 +1,181 @@
+"""Kind ``opendatasoft``: the Explore API v2.1 most French regional open-data portals run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from aggregator.config import SourceConfig
+from aggregator.http import Fetched, HttpClient
+from aggregator.sources.base import ParseError, Record, absolutise_urls, check_field_names, raw_json, to_text
+from aggregator.sources.paths import get_path
+from aggregator.sources.sessions import group_sessions
+
+PAGE_LIMIT = 100  # the API's maximum for /records
+OFFSET_CAP = 10_000  # offset + limit may not exceed this on /records; beyond, use /exports
+# Defaults for the OpenAgenda national dataset as Opendatasoft portals publish it.
+OPENAGENDA_FIELDS = {
+    "uid": "uid",
+    "title": "title_fr",
+    "description": "longdescription_fr",
+    "venue_name": "location_name",
+    "street_address": "location_address",
+    "postal_code": "location_postalcode",
+    "city": "location_city",
+    "commune_insee": "location_insee",
+    "departement": "location_department",
+    "region": "location_region",
+    "latitude": "location_coordinates.lat",
+    "longitude": "location_coordinates.lon",
+    "organizer": "contributor_organization",
+    "url": "canonicalurl",
+    "online_url": "onlineaccesslink",
+    "attendance_mode": "attendancemode",
+    "status": "status",
+    "keywords": "keywords_fr",
+}
+
+
+class OpendatasoftSource(SourceConfig):
+    """Settings of an ``opendatasoft`` source; ``url`` is the portal's root (``https://data.example.fr``)."""
+
+    kind: Literal["opendatasoft"] = "opendatasoft"
+    dataset: str = Field(description="Dataset id on the portal.")
+    where: str | None = Field(None, description="ODSQL filter, e.g. \"firstdate_begin >= '2026-11-01'\".")
+    refine: list[str] = Field(default_factory=list, description="Facet refinements, 'field:value'.")
+    apikey: str | None = Field(None, description="API key, from the environment: '${ODS_APIKEY}'.")
+    fields: dict[str, str] = Field(default_factory=lambda: dict(OPENAGENDA_FIELDS))
+    timings: str | None = Field("timings", description="Field with the list of timings (JSON string or list).")
+    start: str = Field("firstdate_begin", description="Start field when there are no timings.")
+    end: str = Field("lastdate_end", description="End field when there are no timings.")
+    registration: str | None = Field("registration", description="Field with OpenAgenda registration links.")
+    max_records: int = Field(200_000, ge=1, description="Stop after this many records.")
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_field_names(value)
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _code(value: Any) -> str | None:
+    """OpenAgenda coded values ({"id": 2, "label": {...}}) -> "2"; other values as text."""
+    value = _maybe_json(value)
+    if isinstance(value, dict) and "id" in value:
+        return str(value["id"])
+    return to_text(value)
+
+
+def _registration(value: Any) -> str | None:
+    for item in _maybe_json(value) or []:
+        if isinstance(item, dict) and item.get("type") == "link" and item.get("value"):
+            return str(item["value"])
+    return None
+
+
+def map_record(item: dict[str, Any], source: OpendatasoftSource) -> list[Record]:
+    """One record per session of the event's timings (or one, from start/end fields)."""
+    base: Record = {name: to_text(get_path(item, path)) for name, path in source.fields.items()}
+    for name in ("attendance_mode", "status"):
+        if name in source.fields:
+            base[name] = _code(get_path(item, source.fields[name]))
+    if source.registration:
+        base["registration_url"] = _registration(item.get(source.registration))
+    base["raw"] = raw_json(item)
+    timings = _maybe_json(get_path(item, source.timings)) if source.timings else None
+    pairs = [
+        (str(t["begin"]), str(t["end"]) if t.get("end") else None)
+        for t in timings or []
+        if isinstance(t, dict) and t.get("begin")
+    ]
+    if not pairs:
+        return [{**base, "start": to_text(get_path(item, source.start)), "end": to_text(get_path(item, source.end))}]
+    uid = base.get("uid") or ""
+    return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(pairs)]
+
+
+class OpendatasoftAdapter:
+    """Pages through ``/records`` (100 a page) or, past 10,000 records, streams ``/exports/jsonl``."""
+
+    kind: ClassVar[str] = "opendatasoft"
+    settings: ClassVar[type[SourceConfig]] = OpendatasoftSource
+
+    def _params(self, source: OpendatasoftSource) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if source.where:
+            params["where"] = source.where
+        if source.refine:
+            params["refine"] = source.refine
+        return params
+
+    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
+        """Fetch every page of the dataset's records."""
+        assert isinstance(source, OpendatasoftSource)
+        base = f"{url.rstrip('/')}/api/explore/v2.1/catalog/datasets/{source.dataset}"
+        # The key goes in a header, never in the URL, so that it cannot reach logs or page_url.
+        auth = {"Authorization": f"Apikey {source.apikey}"} if source.apikey else None
+        pages: list[Fetched] = []
+        offset = 0
+        total: int | None = None
+        while total is None or offset < min(total, source.max_records):
+            if offset + PAGE_LIMIT > OFFSET_CAP:
+                break
+            page = http.get(
+                f"{base}/records", params={**self._params(source), "limit": PAGE_LIMIT, "offset": offset}, headers=auth
+            )
+            data = self._load(page)
+            total = int(data.get("total_count", 0))
+            if total > OFFSET_CAP and offset == 0:
+                # The records endpoint cannot reach past 10,000: export the whole selection at once.
+                export = f"{base}/exports/jsonl"
+                return [http.get(export, params={**self._params(source), "limit": source.max_records}, headers=auth)]
+            pages.append(page)
+            if not data.get("results"):
+                break
+            offset += PAGE_LIMIT
+        return pages
+
+    @staticmethod
+    def _load(page: Fetched) -> dict[str, Any]:
+        try:
+            data = json.loads(page.content)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ParseError(f"{page.url}: expected an object with 'results'")
+        return data
+
+    def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
+        """Map a /records page or a JSON-lines export."""
+        assert isinstance(source, OpendatasoftSource)
+        if "/exports/jsonl" in page.url:
+            items: list[Any] = []
+            for number, line in enumerate(page.content.splitlines(), start=1):
+                if line.strip():
+                    try:
+                        items.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        items.append({"_error": f"line {number}: not valid JSON ({exc})"})
+        else:
+            items = self._load(page).get("results") or []
+        out: list[Record] = []
+        for item in items:
+            if not isinstance(item, dict) or "_error" in item:
+                reason = item.get("_error") if isinstance(item, dict) else "record is not an object"
+                out.append({"page_url": page.url, "raw": raw_json(item), "reject_reason": str(reason)})
+                continue
+            for record in map_record(item, source):
+                record["page_url"] = page.url
+                absolutise_urls(record, page.url)
+                out.append(record)
+        return out
