@@ -31,7 +31,10 @@ def _collect(source, url):
 
 def test_registry_lists_valid_kinds_on_unknown():
     assert set(KINDS) == {"csv", "datatourisme", "feed", "html", "ical", "json", "jsonld", "openagenda", "opendatasoft"}
-    with pytest.raises(UnknownKindError, match="valid kinds: csv, datatourisme, feed, html, ical, json, jsonld, openagenda, opendatasoft"):
+    with pytest.raises(
+        UnknownKindError,
+        match="valid kinds: csv, datatourisme, feed, html, ical, json, jsonld, openagenda, opendatasoft",
+    ):
         get_adapter("rss")
 
 
