@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import fixture_bytes
 
 from aggregator.config import HttpSettings, parse_config
 from aggregator.http import HttpClient
@@ -14,7 +15,6 @@ from aggregator.pipeline import collect_source
 from aggregator.sources import get_adapter
 from aggregator.sources.base import ParseError
 from aggregator.sources.encoding import decode, detect_encoding
-from conftest import FIXTURES, fixture_bytes
 
 REF = date(2026, 11, 1)
 
@@ -341,7 +341,7 @@ def test_openagenda_incremental_runs_update_and_remove(httpserver, tmp_path):
                     "incremental": True,
                 }
             ]
-        },  # fmt: skip
+        },
         tmp_path / "sources.yaml",
         {},
     )

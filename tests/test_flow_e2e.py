@@ -4,6 +4,8 @@ The expected figures are computed by reading the sample files with plain regular
 json, not with the library, so that a bug in an adapter or a normaliser cannot hide itself.
 """
 
+import csv
+import html
 import json
 import re
 import unicodedata
@@ -18,13 +20,13 @@ SAMPLES = ROOT / "data" / "samples"
 REGION_OF = {
     "33": "75", "86": "75", "87": "75", "64": "75", "17": "75", "24": "75", "75": "11", "31": "76",
     "34": "76", "30": "76", "66": "76", "21": "27", "67": "44", "59": "32", "44": "52", "35": "53",
-    "2A": "94", "974": "04", "971": "01", "69": "84", "13": "93", "14": "28", "45": "24",
+    "2A": "94", "974": "04", "971": "01", "69": "84", "13": "93", "14": "28", "45": "24", "29": "53",
 }  # fmt: skip
 SOURCE_REGION = {
-    "programme-national": None,
-    "nouvelle-aquitaine-actualites": "75",
-    "laboc-agenda": "76",
-}
+    "programme-national": None, "nouvelle-aquitaine-actualites": "75", "laboc-agenda": "76",
+    "bretagne-prefecture": "53", "lab-normandie-blog": "28", "grand-est-agenda": None,
+    "pays-de-la-loire-datatourisme": None, "idf-opendatasoft": "11", "aura-openagenda": None,
+}  # fmt: skip
 
 
 def _key(title: str) -> str:
@@ -55,9 +57,9 @@ def _expected():
                     e["place"]["postalCode"],
                 )
             )
-    html = (SAMPLES / "nouvelle-aquitaine-actualites.html").read_text()
+    page_html = (SAMPLES / "nouvelle-aquitaine-actualites.html").read_text()
     rejected = 0
-    for block in re.findall(r'<article class="evenement".*?</article>', html, re.S):
+    for block in re.findall(r'<article class="evenement".*?</article>', page_html, re.S):
         title = re.search(r"<h3><a [^>]*>(.*?)</a>", block).group(1)
         when = re.search(r'datetime="([^"]+)"', block)
         if not when:
@@ -87,11 +89,53 @@ def _expected():
                 place and place.group(1),
             )
         )
+    with open(SAMPLES / "bretagne-prefecture.csv", encoding="cp1252", newline="") as handle:
+        for row in list(csv.reader(handle, delimiter=";"))[1:]:
+            d, m, y = row[1].split("/")
+            hours = re.findall(r"(\d+)h(\d+)", row[2])
+            when = f"{y}-{m}-{d}" + (f"T{int(hours[0][0]):02d}:{hours[0][1]}" if hours else "")
+            items.append(("bretagne-prefecture", row[0], when, row[6], row[5]))
+    rss = (SAMPLES / "lab-normandie-blog.rss").read_text()
+    for block in re.findall(r"<item>(.*?)</item>", rss, re.S):
+        title = html.unescape(re.search(r"<title>(.*?)</title>", block).group(1))
+        day, hour, minute = re.search(r"le (\d+) novembre 2026 de (\d+)h(\d+)", html.unescape(block)).groups()
+        items.append(("lab-normandie-blog", title, f"2026-11-{int(day):02d}T{int(hour):02d}:{minute}", None, None))
+    page = (SAMPLES / "grand-est-agenda.html").read_text()
+    for node in json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))[
+        "@graph"
+    ]:
+        address = node["location"]["address"]
+        items.append(
+            (
+                "grand-est-agenda",
+                node["name"],
+                node["startDate"][:16],
+                address["addressLocality"],
+                address["postalCode"],
+            )
+        )
+    for poi in json.loads((SAMPLES / "pays-de-la-loire-datatourisme.json").read_text())["@graph"]:
+        period = poi["takesPlaceAt"][0]
+        when = period["startDate"] + (f"T{period['startTime'][:5]}" if period.get("startTime") else "")
+        address = poi["isLocatedAt"][0]["schema:address"][0]
+        items.append(("pays-de-la-loire-datatourisme", poi["rdfs:label"]["fr"][0], when,
+                      address["schema:addressLocality"], address["schema:postalCode"]))  # fmt: skip
+    ods = SAMPLES / "opendatasoft/api/explore/v2.1/catalog/datasets/mois-innovation-idf/records"
+    for record in json.loads(ods.read_text())["results"]:
+        for timing in json.loads(record["timings"]):
+            items.append(("idf-opendatasoft", record["title_fr"], timing["begin"][:16], record["location_city"],
+                          record["location_postalcode"]))  # fmt: skip
+    agenda = SAMPLES / "openagenda/v2/agendas/mois-innovation-aura/events"
+    for event in json.loads(agenda.read_text())["events"]:
+        for timing in event["timings"]:
+            items.append(("aura-openagenda", event["title"], timing["begin"][:16], event["location"]["city"],
+                          event["location"]["postalCode"]))  # fmt: skip
 
     events: dict[tuple[str, str, str], list[tuple]] = {}
     for item in items:
         _source, title, when, city, _postal = item
-        events.setdefault((_key(title), when[:16], _key(city or "")), []).append(item)
+        when = when[:16] if "T" in when else f"{when}T00:00"  # a date alone starts at local midnight
+        events.setdefault((_key(title), when, _key(city or "")), []).append(item)
     regions: dict[str, int] = {}
     for members in events.values():
         postal_region = next((REGION_OF[_dep(m[4])] for m in members if m[4]), None)

@@ -20,7 +20,9 @@ class CsvSource(SourceConfig):
     """Settings of a ``csv`` source."""
 
     kind: Literal["csv"] = "csv"
-    fields: dict[str, str] = Field(description="Raw field name -> column header.")
+    fields: dict[str, str] = Field(
+        description="Raw field name -> column header; 'Date + Horaires' joins several columns with a space."
+    )
     delimiter: str | None = Field(None, min_length=1, max_length=1, description="Default: sniffed.")
     encoding: str | None = Field(None, description="Default: BOM, then UTF-8, then windows-1252.")
 
@@ -69,10 +71,11 @@ class CsvAdapter:
             return []
         except csv.Error as exc:
             raise ParseError(f"{page.url}: unreadable CSV header ({exc})") from None
-        missing = sorted({c for c in source.fields.values() if c not in header})
+        columns = {name: [c.strip() for c in spec.split(" + ")] for name, spec in source.fields.items()}
+        missing = sorted({c for cs in columns.values() for c in cs if c not in header})
         if missing:
             raise ParseError(f"{page.url}: column {missing[0]!r} not in the header {header}")
-        positions = {name: header.index(column) for name, column in source.fields.items()}
+        positions = {name: [header.index(c) for c in cs] for name, cs in columns.items()}
         out: list[Record] = []
         line = 1
         while True:
@@ -91,8 +94,8 @@ class CsvAdapter:
             if len(row) != len(header):
                 record["reject_reason"] = f"line {line}: {len(row)} cells for {len(header)} columns"
             else:
-                for name, position in positions.items():
-                    record[name] = row[position].strip() or None
+                for name, indexes in positions.items():
+                    record[name] = " ".join(row[i].strip() for i in indexes if row[i].strip()) or None
                 absolutise_urls(record, page.url)
             out.append(record)
         return out
