@@ -185,4 +185,6 @@ def test_missing_file(tmp_path):
 
 def test_bundled_sources_file_is_valid():
     config = load_config(Path(__file__).resolve().parent.parent / "sources.yaml")
-    assert {s.kind for s in config.sources} == {"html", "ical", "json"}
+    from aggregator.sources import KINDS
+
+    assert {s.kind for s in config.sources} == set(KINDS)  # one bundled sample of every kind
