@@ -34,7 +34,13 @@ def collect(source: SourceConfig, config_path: Path, state_dir: Path) -> pipelin
 @task(cache_policy=NO_CACHE)
 def build(results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path) -> pipeline.Outputs:
     """Normalise, deduplicate and summarise."""
-    return pipeline.build_outputs(results, config, run_at, read_previous(out_dir / "events.parquet"))
+    return pipeline.build_outputs(
+        results,
+        config,
+        run_at,
+        read_previous(out_dir / "events.parquet"),
+        read_previous(out_dir / "listings.parquet"),
+    )
 
 
 @task(cache_policy=NO_CACHE)

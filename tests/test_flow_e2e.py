@@ -131,11 +131,24 @@ def _expected():
             items.append(("aura-openagenda", event["title"], timing["begin"][:16], event["location"]["city"],
                           event["location"]["postalCode"]))  # fmt: skip
 
-    events: dict[tuple[str, str, str], list[tuple]] = {}
+    # The documented rule, applied by hand: same folded title and same local start, in the same
+    # city when both listings name one (a listing without a city joins its namesake).
+    groups: list[list[tuple]] = []
     for item in items:
         _source, title, when, city, _postal = item
         when = when[:16] if "T" in when else f"{when}T00:00"  # a date alone starts at local midnight
-        events.setdefault((_key(title), when, _key(city or "")), []).append(item)
+        key = (_key(title), when)
+        home = next(
+            (g for g in groups if g[0][0] == key and (not city or not g[0][1] or _key(g[0][1]) == _key(city))),
+            None,
+        )
+        if home is None:
+            groups.append([(key, city), item])
+        else:
+            home.append(item)
+            if city and not home[0][1]:
+                home[0] = (key, city)
+    events = {i: g[1:] for i, g in enumerate(groups)}
     regions: dict[str, int] = {}
     for members in events.values():
         postal_region = next((REGION_OF[_dep(m[4])] for m in members if m[4]), None)

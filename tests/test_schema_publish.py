@@ -22,7 +22,7 @@ def _event(**overrides):
         "event_id": "ev-0123456789abcdef", "title": "Atelier", "start_at": pd.Timestamp("2026-11-03T13:00Z"),
         "timezone": "Europe/Paris", "all_day": False, "attendance_mode": "in_person", "event_type": "atelier",
         "status": "scheduled", "geo_precision": "postal_code", "departement_code": "2A", "region_code": "94",
-        "postal_code": "20000", "source_ids": ["a"], "source_urls": [], "n_sources": 1, "n_listings": 1,
+        "postal_code": "20000", "source_ids": ["a"], "source_urls": [], "n_sources": 1, "n_listings": 1, "series_id": "se-0123456789abcdef",
         "first_seen_at": pd.Timestamp("2026-11-25T02:00Z"), "last_seen_at": pd.Timestamp("2026-11-25T02:00Z"),
     }  # fmt: skip
     row.update(overrides)

@@ -122,7 +122,8 @@ def test_dedupe_merges_spellings_keeps_occurrences_and_prefers_priority():
         {"source_id": "nat", "uid": "n3", "title": "Atelier : Design des services", "start": "2026-11-03T14:00",
          "city": "Pau"},
     ])  # fmt: skip
-    out_listings, events = dedupe(listings, {"nat": 80, "reg": 40}, RUN_AT)
+    result = dedupe(listings, {"nat": 80, "reg": 40}, RUN_AT)
+    out_listings, events = result.listings, result.events
     validate(events, EVENTS)
     assert len(events) == 3
     merged = events[events["n_sources"] == 2].iloc[0]
@@ -138,7 +139,9 @@ def test_dedupe_merges_spellings_keeps_occurrences_and_prefers_priority():
     assert ids["r1"] == ids["n1"] != ids["n2"] != ids["n3"]
     # Stable ids: the same input gives the same ids, and first_seen_at survives from the previous run.
     later = RUN_AT + pd.Timedelta(days=1)
-    _, again = dedupe(listings, {"nat": 80, "reg": 40}, later, previous_events=events)
+    again = dedupe(
+        listings, {"nat": 80, "reg": 40}, later, previous_events=events, previous_listings=out_listings
+    ).events
     assert sorted(again["event_id"]) == sorted(events["event_id"])
     assert (again["first_seen_at"] == RUN_AT).all()
     assert (again["last_seen_at"] == later).all()
@@ -149,7 +152,7 @@ def test_place_fields_come_together_from_one_listing():
         {"source_id": "nat", "uid": "n", "title": "Webinaire", "start": "2026-11-04T10:00"},
         {"source_id": "reg", "uid": "r", "title": "webinaire", "start": "2026-11-04T10:00"},
     ])  # fmt: skip
-    _, events = dedupe(listings, {"nat": 80, "reg": 40}, RUN_AT)
+    events = dedupe(listings, {"nat": 80, "reg": 40}, RUN_AT).events
     (event,) = events.itertuples()
     assert (event.region_code, event.geo_precision) == ("75", "source_default")
 
@@ -160,7 +163,8 @@ def test_stats_cover_every_region_and_value_and_totals_read_in_french():
         {"source_id": "nat", "uid": "2", "title": "Webinaire B", "start": "2026-11-04T10:00"},
         {"source_id": "dom", "uid": "3", "title": "Conférence C", "start": "2026-11-04T23:30", "postal_code": "97400"},
     ])  # fmt: skip
-    listings, events = dedupe(listings, {}, RUN_AT)
+    merged = dedupe(listings, {}, RUN_AT)
+    listings, events = merged.listings, merged.events
     rejects = REJECTS.empty_frame()
     sources = pd.DataFrame({"source_id": ["nat", "dom"], "kind": ["ical", "ical"], "status": ["ok", "ok"]})
     tables = all_tables(listings, events, rejects, sources)
@@ -210,7 +214,8 @@ def test_geo_quality_reports_share_resolved_per_source_and_overall():
         {"source_id": "nat", "uid": "2", "title": "B", "start": "2026-11-03T10:00"},
         {"source_id": "reg", "uid": "3", "title": "C", "start": "2026-11-03T10:00"},
     ])  # fmt: skip
-    listings, events = dedupe(listings, {}, RUN_AT)
+    merged = dedupe(listings, {}, RUN_AT)
+    listings, events = merged.listings, merged.events
     quality = all_tables(
         listings, events, REJECTS.empty_frame(), pd.DataFrame(columns=["source_id", "kind", "status"])
     )["geo_quality"].set_index("scope")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -37,6 +37,24 @@ class HttpSettings(BaseModel):
         description="User-Agent sent with every request; name the project and a contact URL.",
     )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+
+
+class DedupeSettings(BaseModel):
+    """How listings are paired, scored and clustered. Scores are 0-100 (rapidfuzz)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    block_days: int = Field(1, ge=0, le=7, description="Candidates start within this many days of each other.")
+    block_on: Literal["region", "departement"] = Field("region", description="Place block of candidate pairs.")
+    title_accept: float = Field(88.0, description="Title similarity that, with compatible times, is a match.")
+    title_with_place: float = Field(75.0, description="Lower title similarity accepted when the place agrees.")
+    title_near_miss: float = Field(60.0, description="Pairs above this but not accepted are kept as near misses.")
+    title_cluster_floor: float = Field(70.0, description="Every member of a cluster must be this close in title.")
+    venue_agree: float = Field(80.0, description="Venue similarity taken as the same place.")
+    time_tolerance_min: int = Field(5, ge=0, description="Start times this close are the same time.")
+    timezone_shifts_h: tuple[int, ...] = Field(
+        (1, 2), description="Hour offsets accepted across sources as a time-zone error (never within one source)."
+    )
 
 
 class SourceConfig(BaseModel):
@@ -95,6 +113,7 @@ class Config(BaseModel):
 
     path: Path
     sources: list[SourceConfig]
+    dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
     secrets: Secrets = Field(default_factory=Secrets, exclude=True, repr=False)
 
     @property
@@ -159,9 +178,14 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
     where = str(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'sources:' list")
-    unknown = set(data) - {"defaults", "sources"}
+    unknown = set(data) - {"defaults", "sources", "dedupe"}
     if unknown:
-        raise ConfigError(f"{where}: {sorted(unknown)[0]}: unknown top-level key (expected defaults, sources)")
+        raise ConfigError(f"{where}: {sorted(unknown)[0]}: unknown top-level key (expected defaults, sources, dedupe)")
+    try:
+        dedupe = DedupeSettings.model_validate(data.get("dedupe") or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{where}: dedupe.{_format_loc('', tuple(err['loc']))}: {err['msg']}") from None
     secrets = Secrets()
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
@@ -209,7 +233,7 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
             )
         seen[source.id] = i
         sources.append(source)
-    return Config(path=path, sources=sources, secrets=secrets)
+    return Config(path=path, sources=sources, secrets=secrets, dedupe=dedupe)
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:

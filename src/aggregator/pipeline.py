@@ -17,7 +17,7 @@ from aggregator.dedupe import dedupe
 from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.normalise import normalise
 from aggregator.publish import read_previous, write_json, write_stat, write_table, write_text
-from aggregator.schema import EVENTS, LISTINGS, REJECTS
+from aggregator.schema import EVENTS, LISTINGS, MATCHES, REJECTS
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
@@ -47,6 +47,7 @@ class Outputs:
     listings: pd.DataFrame
     events: pd.DataFrame
     rejects: pd.DataFrame
+    matches: pd.DataFrame
     stats: dict[str, pd.DataFrame]
     totals: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
@@ -191,20 +192,29 @@ def build_outputs(
     config: Config,
     run_at: pd.Timestamp,
     previous_events: pd.DataFrame | None,
+    previous_listings: pd.DataFrame | None = None,
 ) -> Outputs:
     """Normalise, deduplicate and summarise the collected sources (pure: no I/O)."""
     frames = [r.records for r in results if r.status == "ok" and len(r.records)]
     raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_id", "source_kind"])
     by_id = {s.id: s for s in config.sources}
     normalised = normalise(raw, by_id, reference=run_at.tz_convert("Europe/Paris").date())
-    listings, events = dedupe(normalised.listings, {s.id: s.priority for s in config.sources}, run_at, previous_events)
+    merged = dedupe(
+        normalised.listings,
+        {s.id: s.priority for s in config.sources},
+        run_at,
+        previous_events,
+        previous_listings,
+        config.dedupe,
+    )
+    listings, events = merged.listings, merged.events
     source_table = pd.DataFrame(
         [{"source_id": r.source_id, "kind": r.kind, "status": r.status} for r in results],
         columns=["source_id", "kind", "status"],
     )
     tables = stats.all_tables(listings, events, normalised.rejects, source_table)
     totals = build_totals(events, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
-    return Outputs(listings, events, normalised.rejects, tables, totals, normalised.warnings)
+    return Outputs(listings, events, normalised.rejects, merged.matches, tables, totals, normalised.warnings)
 
 
 def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
@@ -215,6 +225,7 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
         (EVENTS, outputs.events),
         (LISTINGS, outputs.listings),
         (REJECTS, outputs.rejects),
+        (MATCHES, outputs.matches),
     ):
         path = out_dir / f"{table.name}.parquet"
         write_table(frame, table, path)
@@ -297,11 +308,12 @@ def run(config: Config, out_dir: Path, engine: str = "local") -> RunReport:
     report = new_report(config, out_dir, engine)
     results = [collect_or_fail(s, config.path, state_dir(out_dir)) for s in config.enabled_sources]
     previous = read_previous(out_dir / "events.parquet")
+    previous_listings = read_previous(out_dir / "listings.parquet")
     return finish(
         report,
         results,
         config,
         out_dir,
-        build=lambda rs: build_outputs(rs, config, report.started_at, previous),
+        build=lambda rs: build_outputs(rs, config, report.started_at, previous, previous_listings),
         write=lambda outputs: publish(outputs, out_dir),
     )

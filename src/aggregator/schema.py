@@ -258,6 +258,13 @@ EVENTS = Table(
         _c("n_sources", pa.int64(), False, "Number of distinct sources listing this event."),
         _c("n_listings", pa.int64(), False, "Number of listings merged into this event."),
         _c(
+            "series_id",
+            _S,
+            False,
+            "Id shared by the occurrences of one recurring event (same title and place, other dates).",
+            pattern=r"se-[0-9a-f]{16}",
+        ),
+        _c(
             "first_seen_at",
             UTC_TIMESTAMP,
             False,
@@ -290,4 +297,35 @@ REJECTS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS)}
+MATCHES = Table(
+    "matches",
+    "Every accepted, refused and near-miss pair of listings, with its score components and deciding rule.",
+    (
+        _c("left_listing_id", _S, False, "One listing of the pair."),
+        _c("right_listing_id", _S, False, "The other listing of the pair."),
+        _c("left_source_id", _S, False, "Source of the left listing."),
+        _c("right_source_id", _S, False, "Source of the right listing."),
+        _c("title_score", pa.float64(), False, "Title similarity, 0-100 (rapidfuzz ratio on sorted folded tokens)."),
+        _c("venue_score", pa.float64(), True, "Venue similarity, 0-100, when both give a venue."),
+        _c("organizer_score", pa.float64(), True, "Organiser similarity, 0-100, when both give one."),
+        _c("time_delta_min", pa.float64(), False, "Minutes between the two starts."),
+        _c("same_time", pa.bool_(), False, "Both timed and starting within the tolerance."),
+        _c("timezone_shift", pa.bool_(), False, "Starts 1 or 2 hours apart across sources: a time-zone error."),
+        _c("same_day", pa.bool_(), False, "Same local day."),
+        _c("same_postal", pa.bool_(), False, "Same postal code."),
+        _c("same_city", pa.bool_(), False, "Same city (folded)."),
+        _c("same_url", pa.bool_(), False, "Same event URL."),
+        _c("same_source", pa.bool_(), False, "Both listings come from one source."),
+        _c("score", pa.float64(), False, "Title score plus bonuses for URL, postal code, city and time."),
+        _c(
+            "decision",
+            _S,
+            False,
+            "accepted, refused (by the cluster guard) or rejected.",
+            allowed=("accepted", "refused", "rejected"),
+        ),
+        _c("rule", _S, False, "The rule that decided (see docs/deduplication.md)."),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS, MATCHES)}

@@ -69,13 +69,10 @@ def _valid_zone(value: str) -> str | None:
 
 
 def _listing_ids(frame: pd.DataFrame) -> pd.Series:
-    keys = (
-        frame["source_id"]
-        + "|"
-        + frame["source_uid"].fillna(frame["title"]).astype(str)
-        + "|"
-        + frame["start_at"].map(lambda ts: ts.isoformat())
-    )
+    # A listing with the source's own uid keeps its id when its title or date changes, so that
+    # history can see an event retitled or rescheduled; without a uid, title and start identify it.
+    fallback = frame["title"].astype(str) + "|" + frame["start_at"].map(lambda ts: ts.isoformat())
+    keys = frame["source_id"] + "|" + frame["source_uid"].astype("object").where(frame["source_uid"].notna(), fallback)
     ids = keys.map(lambda key: "li-" + hashlib.sha1(key.encode()).hexdigest()[:16])
     # The same item twice in one source (two pages, repeated uid) keeps distinct listing ids.
     rank = ids.groupby(ids).cumcount()

@@ -1,0 +1,74 @@
+"""Cross-source deduplication: blocking, pair scoring, guarded clusters, golden records, stable ids.
+
+See docs/deduplication.md for the rules and their thresholds, and bench/dedupe_bench.py for the
+measured accuracy and speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from aggregator.dedupe.golden import build_events
+from aggregator.dedupe.ids import assign_event_ids
+from aggregator.dedupe.keys import add_keys
+from aggregator.dedupe.matching import candidate_pairs, cluster, score_pairs
+from aggregator.dedupe.settings import DedupeSettings
+from aggregator.schema import EVENTS, LISTINGS, MATCHES
+from aggregator.validation import conform
+
+__all__ = ["DedupeSettings", "Deduplicated", "dedupe"]
+
+
+@dataclass(frozen=True)
+class Deduplicated:
+    """Listings with their ``event_id``, one row per event, and the explained pairs."""
+
+    listings: pd.DataFrame
+    events: pd.DataFrame
+    matches: pd.DataFrame
+
+
+def _matches(keyed: pd.DataFrame, scored: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
+    keep = scored[(scored["decision"] != "rejected") | (scored["title_score"] >= settings.title_near_miss)]
+    ids = keyed["listing_id"].to_numpy()
+    sources = keyed["source_id"].to_numpy()
+    out = keep.assign(
+        left_listing_id=ids[keep["left"].to_numpy()],
+        right_listing_id=ids[keep["right"].to_numpy()],
+        left_source_id=sources[keep["left"].to_numpy()],
+        right_source_id=sources[keep["right"].to_numpy()],
+    )
+    return conform(out, MATCHES)
+
+
+def dedupe(
+    listings: pd.DataFrame,
+    priorities: Mapping[str, int],
+    run_at: pd.Timestamp,
+    previous_events: pd.DataFrame | None = None,
+    previous_listings: pd.DataFrame | None = None,
+    settings: DedupeSettings | None = None,
+) -> Deduplicated:
+    """Find the listings that describe the same event and merge them.
+
+    Args:
+        listings: Normalised listings.
+        priorities: Source id -> priority from sources.yaml (survivorship).
+        run_at: Time of this run (``first_seen_at``/``last_seen_at``).
+        previous_events: Last run's events (to keep ``first_seen_at``).
+        previous_listings: Last run's listings (their ``event_id``: ids stay stable across runs).
+        settings: Thresholds; defaults documented in ``DedupeSettings``.
+    """
+    settings = settings or DedupeSettings()
+    if listings.empty:
+        return Deduplicated(conform(listings, LISTINGS), EVENTS.empty_frame(), MATCHES.empty_frame())
+    keyed = add_keys(listings.reset_index(drop=True), settings.block_on)
+    pairs = candidate_pairs(keyed, settings)
+    scored = score_pairs(keyed, pairs, settings)
+    labels, scored = cluster(keyed, scored, settings)
+    keyed["event_id"] = assign_event_ids(keyed["listing_id"], pd.Series(labels, index=keyed.index), previous_listings)
+    events = build_events(keyed, keyed["_title"], priorities, run_at, previous_events)
+    return Deduplicated(conform(keyed, LISTINGS), events, _matches(keyed, scored, settings))

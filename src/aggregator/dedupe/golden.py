@@ -1,0 +1,78 @@
+"""Golden records: one row per event, each field chosen by documented survivorship rules."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import pandas as pd
+
+from aggregator.schema import EVENT_FIELDS, EVENTS
+from aggregator.validation import conform
+
+PLACE_FIELDS = (
+    "venue_name", "street_address", "postal_code", "city", "commune_insee", "departement_code",
+    "departement_name", "region_code", "region_name", "geo_precision", "latitude", "longitude",
+)  # fmt: skip
+# Strongest geographic evidence first.
+PRECISION_RANK = {
+    name: rank
+    for rank, name in enumerate(
+        ("commune", "postal_code", "city_name", "coordinates", "departement", "region", "source_default", "none")
+    )
+}
+
+
+def _ordered_unique(values: pd.Series) -> list[str]:
+    return list(dict.fromkeys(v for v in values if isinstance(v, str)))
+
+
+def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
+    """``se-`` + hash of the event's title key and place: occurrences of one workshop share it."""
+    place = events["departement_code"].fillna(events["region_code"]).fillna("")
+    place = place.where(events["attendance_mode"] != "online", "online")
+    keys = title_keys.reindex(events.index).fillna("") + "|" + place
+    return keys.map(lambda k: "se-" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16])
+
+
+def build_events(
+    listings: pd.DataFrame,
+    title_keys: pd.Series,
+    priorities: Mapping[str, int],
+    run_at: pd.Timestamp,
+    previous_events: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One event per ``event_id``.
+
+    Survivorship: listings are ranked by the source's ``priority`` (higher first), then by
+    completeness (more filled fields), then by most recent fetch; each field takes the first non-null
+    value in that order. Place fields travel together, from the listing with the most precise place.
+    """
+    fields = [c.name for c in EVENT_FIELDS]
+    ranked = listings.assign(
+        _priority=listings["source_id"].map(priorities).fillna(0),
+        _filled=listings[fields].notna().sum(axis=1),
+        _title_key=title_keys,
+    ).sort_values(
+        ["_priority", "_filled", "fetched_at", "listing_id"], ascending=[False, False, False, True], kind="stable"
+    )
+    grouped = ranked.groupby("event_id", sort=False)
+    events = grouped[fields].first()
+    placed = ranked.assign(_precision=ranked["geo_precision"].map(PRECISION_RANK)).sort_values(
+        "_precision", kind="stable"
+    )
+    place = placed.groupby("event_id", sort=False).head(1).set_index("event_id")[list(PLACE_FIELDS)]
+    events[list(PLACE_FIELDS)] = place.reindex(events.index)
+    events["source_ids"] = grouped["source_id"].agg(_ordered_unique)
+    events["source_urls"] = grouped["url"].agg(_ordered_unique)
+    events["n_sources"] = events["source_ids"].map(len)
+    events["n_listings"] = grouped.size()
+    events["series_id"] = series_ids(events, grouped["_title_key"].first())
+    events = events.reset_index()
+    events["first_seen_at"] = run_at
+    if previous_events is not None and len(previous_events):
+        seen = previous_events.drop_duplicates("event_id").set_index("event_id")["first_seen_at"]
+        events["first_seen_at"] = events["event_id"].map(seen).fillna(run_at)
+    events["last_seen_at"] = run_at
+    events = events.sort_values(["start_at", "event_id"], kind="stable")
+    return conform(events, EVENTS)

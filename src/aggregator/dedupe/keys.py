@@ -1,0 +1,70 @@
+"""Comparison keys for matching: titles, places and URLs, computed once per listing."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from aggregator.normalise.text import fold, place_key
+
+# A bracketed prefix ("[Atelier]", "(Webinaire)") or a leading format word followed by ":" or "-"
+# says what kind of event it is, not which one: it is ignored when comparing titles.
+BRACKETS = re.compile(r"^\s*[\[(][^\])]{1,40}[\])]\s*")
+FORMAT_PREFIX = re.compile(
+    r"^(atelier|conference|webinaire|webinar|table ronde|formation|exposition|visite|demonstration|"
+    r"hackathon|debat|rencontre|seminaire|annule|reporte)s?\s+(?=\S)"
+)
+ABBREVIATIONS = {"st": "saint", "ste": "sainte", "dpt": "departement", "admin": "administration", "num": "numerique"}
+STOP_WORDS = {"le", "la", "les", "l", "de", "du", "des", "d", "un", "une", "et", "a", "au", "aux", "en", "pour", "sur"}
+
+
+def title_key(title: object) -> str:
+    """Folded title, prefixes dropped, abbreviations spelled out, stop words removed, tokens sorted.
+
+    Sorting the tokens once here lets the scorer use a plain ``ratio``, much faster than
+    ``token_sort_ratio`` on every pair.
+    """
+    if not isinstance(title, str):
+        return ""
+    text = BRACKETS.sub("", title)
+    folded = fold(text)
+    folded = FORMAT_PREFIX.sub("", folded)
+    tokens = [ABBREVIATIONS.get(t, t) for t in folded.split()]
+    kept = [t for t in tokens if t not in STOP_WORDS] or tokens
+    return " ".join(sorted(kept))
+
+
+def url_key(url: object) -> str:
+    """URL without scheme, 'www.', trailing slash and query: the same page however it is linked."""
+    if not isinstance(url, str) or not url:
+        return ""
+    key = re.sub(r"^https?://(www\.)?", "", url.strip().lower()).split("#")[0].split("?")[0]
+    return key.rstrip("/")
+
+
+def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataFrame:
+    """Listings with the comparison columns ``_title``, ``_venue``, ``_city``, ``_url``, ``_org``, ``_day``."""
+    out = listings.copy()
+
+    def per_value(series: pd.Series, func: object) -> pd.Series:
+        table = {v: func(v) for v in series.dropna().unique()}  # type: ignore[operator]
+        return series.map(table).fillna("").astype(str)
+
+    out["_title"] = per_value(out["title"], title_key)
+    out["_venue"] = per_value(out["venue_name"], fold)
+    out["_city"] = per_value(out["city"], place_key)
+    out["_url"] = per_value(out["url"], url_key)
+    out["_org"] = per_value(out["organizer"], fold)
+    # The local calendar day, as an integer, for blocking (an event at 00:30 local is on its day).
+    day = pd.Series(0, index=out.index, dtype="int64")
+    for tz, rows in out.groupby(out["timezone"].fillna("Europe/Paris")):
+        local = rows["start_at"].dt.tz_convert(str(tz)).dt.tz_localize(None)
+        day[rows.index] = local.to_numpy().astype("datetime64[D]").astype("int64")
+    out["_day"] = day
+    # Blocks are regions: a listing placed only by its source's region still meets the listings of
+    # that region's départements (blocking by département would miss it).
+    block = out["departement_code"] if settings_block == "departement" else out["region_code"]
+    out["_place"] = block.fillna(out["region_code"]).fillna("")
+    out.loc[out["attendance_mode"] == "online", "_place"] = "online"
+    return out
