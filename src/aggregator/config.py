@@ -48,6 +48,9 @@ class DedupeSettings(BaseModel):
     block_on: Literal["region", "departement"] = Field("region", description="Place block of candidate pairs.")
     title_accept: float = Field(88.0, description="Title similarity that, with compatible times, is a match.")
     title_with_place: float = Field(75.0, description="Lower title similarity accepted when the place agrees.")
+    title_subset: float = Field(
+        95.0, description="One title's words contained in the other's (token_set_ratio), with the place agreeing."
+    )
     title_near_miss: float = Field(60.0, description="Pairs above this but not accepted are kept as near misses.")
     title_cluster_floor: float = Field(70.0, description="Every member of a cluster must be this close in title.")
     venue_agree: float = Field(80.0, description="Venue similarity taken as the same place.")

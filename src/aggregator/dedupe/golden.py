@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from aggregator.schema import EVENT_FIELDS, EVENTS
@@ -23,8 +24,19 @@ PRECISION_RANK = {
 }
 
 
-def _ordered_unique(values: pd.Series) -> list[str]:
-    return list(dict.fromkeys(v for v in values if isinstance(v, str)))
+def lists_by_group(groups: pd.Series, values: pd.Series, index: pd.Index) -> pd.Series:
+    """For each group in ``index``, its distinct non-null ``values`` in their current order.
+
+    Done with one stable sort and ``np.split`` rather than a Python call per group: the events of a
+    million listings are built in seconds.
+    """
+    frame = pd.DataFrame({"g": groups.to_numpy(), "v": values.to_numpy()}).dropna()
+    frame = frame[frame["v"].astype(str) != ""].drop_duplicates()
+    frame = frame.sort_values("g", kind="stable")
+    keys, starts = np.unique(frame["g"].to_numpy(), return_index=True)
+    chunks = np.split(frame["v"].to_numpy(), starts[1:]) if len(frame) else []
+    found = pd.Series([list(c) for c in chunks], index=keys, dtype="object")
+    return found.reindex(index).map(lambda v: v if isinstance(v, list) else [])
 
 
 def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
@@ -63,8 +75,8 @@ def build_events(
     )
     place = placed.groupby("event_id", sort=False).head(1).set_index("event_id")[list(PLACE_FIELDS)]
     events[list(PLACE_FIELDS)] = place.reindex(events.index)
-    events["source_ids"] = grouped["source_id"].agg(_ordered_unique)
-    events["source_urls"] = grouped["url"].agg(_ordered_unique)
+    events["source_ids"] = lists_by_group(ranked["event_id"], ranked["source_id"], events.index)
+    events["source_urls"] = lists_by_group(ranked["event_id"], ranked["url"], events.index)
     events["n_sources"] = events["source_ids"].map(len)
     events["n_listings"] = grouped.size()
     events["series_id"] = series_ids(events, grouped["_title_key"].first())

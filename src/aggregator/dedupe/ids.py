@@ -7,10 +7,14 @@ import hashlib
 import pandas as pd
 
 
+def new_id_from_key(key: str) -> str:
+    """``ev-`` and 16 hex digits of the SHA-1 of ``key``."""
+    return "ev-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
 def new_id(members: list[str]) -> str:
     """A fresh id for a cluster seen for the first time, from its listings' ids."""
-    digest = hashlib.sha1("|".join(sorted(members)).encode("utf-8")).hexdigest()[:16]
-    return f"ev-{digest}"
+    return new_id_from_key("|".join(sorted(members)))
 
 
 def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.DataFrame | None) -> pd.Series:
@@ -35,15 +39,23 @@ def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.Dat
     votes = votes.sort_values(["n", "old"], ascending=[False, True])
     sizes = frame.groupby("label").size()
     votes["size"] = votes["label"].map(sizes)
-    chosen: dict[int, str] = {}
+    chosen: dict[object, str] = {}
     taken: set[str] = set()
     for label, old_id in zip(
         *votes.sort_values(["size", "n", "old"], ascending=[False, False, True])[["label", "old"]].T.to_numpy(),
         strict=True,
     ):
         if label not in chosen and old_id not in taken:
-            chosen[int(label)] = str(old_id)
+            chosen[label] = str(old_id)
             taken.add(str(old_id))
-    members = frame.groupby("label")["listing_id"].agg(list)
-    ids = {label: chosen.get(int(str(label))) or new_id(list(m)) for label, m in members.items()}
+    # New ids for the clusters no old id went to: a hash of their sorted listing ids, built in one pass.
+    fresh = frame[~frame["label"].isin(list(chosen))].sort_values(["label", "listing_id"])
+    sizes = fresh["label"].map(fresh["label"].value_counts())
+    # Most clusters hold one listing: their key is that listing's id, without a Python call per group.
+    keys = fresh.loc[sizes == 1].set_index("label")["listing_id"]
+    many = fresh[sizes > 1]
+    if len(many):
+        keys = pd.concat([keys, many.groupby("label", sort=False)["listing_id"].agg("|".join)])
+    ids: dict[object, str] = dict(zip(keys.index, keys.map(new_id_from_key), strict=True))
+    ids.update(chosen)
     return frame["label"].map(ids)

@@ -15,6 +15,12 @@ FORMAT_PREFIX = re.compile(
     r"^(atelier|conference|webinaire|webinar|table ronde|formation|exposition|visite|demonstration|"
     r"hackathon|debat|rencontre|seminaire|annule|reporte)s?\s+(?=\S)"
 )
+# Boilerplate that sources append to titles: it tells nothing about which event it is.
+TRAILING_PARENS = re.compile(r"\s*[\[(][^\])]{1,60}[\])]\s*$")
+BOILERPLATE = re.compile(
+    r"\b(mois de l innovation publique|mip \d{4}|inscription obligatoire|sur inscription|inscriptions? ouvertes?|"
+    r"complet|gratuit|nouvelle date|edition \d{4}|\d{4} edition)\b"
+)
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "dpt": "departement", "admin": "administration", "num": "numerique"}
 STOP_WORDS = {"le", "la", "les", "l", "de", "du", "des", "d", "un", "une", "et", "a", "au", "aux", "en", "pour", "sur"}
 
@@ -27,9 +33,9 @@ def title_key(title: object) -> str:
     """
     if not isinstance(title, str):
         return ""
-    text = BRACKETS.sub("", title)
+    text = TRAILING_PARENS.sub("", BRACKETS.sub("", title))
     folded = fold(text)
-    folded = FORMAT_PREFIX.sub("", folded)
+    folded = BOILERPLATE.sub(" ", FORMAT_PREFIX.sub("", folded))
     tokens = [ABBREVIATIONS.get(t, t) for t in folded.split()]
     kept = [t for t in tokens if t not in STOP_WORDS] or tokens
     return " ".join(sorted(kept))
@@ -49,7 +55,8 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
 
     def per_value(series: pd.Series, func: object) -> pd.Series:
         table = {v: func(v) for v in series.dropna().unique()}  # type: ignore[operator]
-        return series.map(table).fillna("").astype(str)
+        mapped = series.map(table).astype("object")
+        return mapped.where(mapped.notna(), "").astype(str)
 
     out["_title"] = per_value(out["title"], title_key)
     out["_venue"] = per_value(out["venue_name"], fold)
@@ -62,6 +69,8 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
         local = rows["start_at"].dt.tz_convert(str(tz)).dt.tz_localize(None)
         day[rows.index] = local.to_numpy().astype("datetime64[D]").astype("int64")
     out["_day"] = day
+    utc = out["start_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    out["_minute"] = utc.astype("datetime64[m]").astype("int64")
     # Blocks are regions: a listing placed only by its source's region still meets the listings of
     # that region's départements (blocking by département would miss it).
     block = out["departement_code"] if settings_block == "departement" else out["region_code"]

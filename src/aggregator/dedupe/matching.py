@@ -12,23 +12,61 @@ from aggregator.dedupe.settings import DedupeSettings
 PAIR_COLUMNS = ("left", "right")
 
 
-def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
-    """Candidate pairs (row positions): same place block and starts at most ``block_days`` apart.
+def _time_compatible(keyed: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: DedupeSettings) -> np.ndarray:
+    """Whether each pair's starts are compatible; integers only, run before any string comparison.
 
-    The place block is the département (else the region), or 'online'; never all pairs.
+    Compatible: the same start, a time-zone shift across sources, or a date alone on the same day.
     """
-    frame = pd.DataFrame(
-        {"pos": np.arange(len(keyed)), "_place": keyed["_place"].to_numpy(), "_day": keyed["_day"].to_numpy()}
-    )
+    minutes = keyed["_minute"].to_numpy()
+    all_day = keyed["all_day"].to_numpy(dtype=bool)
+    days = keyed["_day"].to_numpy()
+    sources = keyed["source_id"].to_numpy()
+    delta = np.abs(minutes[left] - minutes[right])
+    tol = settings.time_tolerance_min
+    ok = delta <= tol
+    shifted = np.zeros(len(left), dtype=bool)
+    for hours in settings.timezone_shifts_h:
+        shifted |= np.abs(delta - 60 * hours) <= tol
+    ok |= shifted & (sources[left] != sources[right])
+    ok |= (all_day[left] | all_day[right]) & (days[left] == days[right])
+    return np.asarray(ok, dtype=bool)
+
+
+def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
+    """Candidate pairs (row positions) in the same place block, with compatible starts; never all pairs.
+
+    Starts are at most ``block_days`` apart and pass ``_time_compatible``.
+
+    Blocks: the département; a listing placed only by its region meets every listing of that region;
+    online listings meet each other; listings without any place meet each other.
+    """
+    n = len(keyed)
+    pos = np.arange(n)
+    dep = keyed["departement_code"].fillna("").to_numpy(dtype=object)
+    region = keyed["region_code"].fillna("").to_numpy(dtype=object)
+    block = np.where(dep != "", dep, np.where(keyed["_place"].to_numpy() == "online", "online", ""))
+    block = np.where((block == "") & (region == ""), "nowhere", block)
+    frame = pd.DataFrame({"pos": pos, "block": block, "region": region, "_day": keyed["_day"].to_numpy()})
+    region_only = frame[(dep == "") & (region != "") & (block == "")]
     parts = []
     for offset in range(settings.block_days + 1):
         shifted = frame.assign(_day=frame["_day"] - offset)
-        merged = frame.merge(shifted, on=["_place", "_day"], suffixes=("_l", "_r"))
-        if offset == 0:
-            merged = merged[merged["pos_l"] < merged["pos_r"]]
-        parts.append(merged[["pos_l", "pos_r"]])
-    pairs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["pos_l", "pos_r"])
-    return pairs.rename(columns={"pos_l": "left", "pos_r": "right"}).astype("int64")
+        joins = [
+            frame[frame["block"] != ""].merge(shifted[shifted["block"] != ""], on=["block", "_day"]),
+            region_only.merge(shifted[shifted["region"] != ""], on=["region", "_day"]),
+            frame[frame["region"] != ""].merge(
+                region_only.assign(_day=region_only["_day"] - offset), on=["region", "_day"]
+            ),
+        ]
+        for merged in joins:
+            left, right = merged["pos_x"].to_numpy(), merged["pos_y"].to_numpy()
+            keep = left != right if offset else left < right
+            left, right = left[keep], right[keep]
+            ok = _time_compatible(keyed, left, right, settings)
+            parts.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
+    stacked = np.concatenate(parts) if parts else np.empty((0, 2), dtype="int64")
+    pairs = pd.DataFrame(stacked, columns=["left", "right"]).drop_duplicates()
+    return pairs.astype("int64").reset_index(drop=True)
 
 
 def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
@@ -47,6 +85,10 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     out = pairs.copy()
     tl, tr = col("_title")
     out["title_score"] = cpdist(list(tl), list(tr), scorer=fuzz.ratio, workers=-1) if len(pairs) else []
+    out["title_subset_score"] = (
+        cpdist(list(tl), list(tr), scorer=fuzz.token_set_ratio, workers=-1) if len(pairs) else []
+    )
+    shorter = np.minimum([t.count(" ") + 1 for t in tl], [t.count(" ") + 1 for t in tr]) if len(pairs) else []
     vl, vr = col("_venue")
     venue = cpdist(list(vl), list(vr), scorer=fuzz.token_set_ratio, workers=-1) if len(pairs) else np.array([])
     out["venue_score"] = np.where((vl != "") & (vr != ""), venue, np.nan)
@@ -54,12 +96,8 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     org = cpdist(list(ol), list(orr), scorer=fuzz.token_set_ratio, workers=-1) if len(pairs) else np.array([])
     out["organizer_score"] = np.where((ol != "") & (orr != ""), org, np.nan)
 
-    sl, sr = col("start_at")
-    delta: np.ndarray = (
-        np.abs((pd.to_datetime(sl) - pd.to_datetime(sr)).total_seconds().to_numpy() / 60.0)
-        if len(pairs)
-        else np.array([], dtype=float)
-    )
+    sl, sr = col("_minute")
+    delta: np.ndarray = np.abs(sl - sr).astype(float)
     out["time_delta_min"] = delta
     al, ar = col("all_day")
     dl, dr = col("_day")
@@ -98,7 +136,8 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
             ~time_ok,
             out["same_url"],
             (out["title_score"] >= settings.title_accept) & ~place_conflict,
-            (out["title_score"] >= settings.title_with_place) & place_agrees & (out["same_time"] | ~timed),
+            (out["title_score"] >= settings.title_with_place) & place_agrees & time_ok,
+            (out["title_subset_score"] >= settings.title_subset) & (np.asarray(shorter) >= 2) & place_agrees & time_ok,
         ],
         [
             "same_uid",
@@ -108,11 +147,14 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
             "same_url",
             "title_time",
             "title_time_place",
+            "title_subset_place",
         ],
         default="score_too_low",
     )
     out["rule"] = rule
-    accepted = np.isin(rule, ["same_uid", "same_source_exact", "same_url", "title_time", "title_time_place"])
+    accepted = np.isin(
+        rule, ["same_uid", "same_source_exact", "same_url", "title_time", "title_time_place", "title_subset_place"]
+    )
     out["decision"] = np.where(accepted, "accepted", "rejected")
     bonus = 5 * out["same_url"] + 3 * out["same_postal"] + 2 * out["same_city"] + 2 * out["same_time"]
     out["score"] = out["title_score"] + bonus.astype(float)
@@ -127,8 +169,7 @@ class _Clusters:
         self.parent = list(range(n))
         self.sources: list[set[str]] = [{s} for s in keyed["source_id"]]
         timed = ~keyed["all_day"].to_numpy(dtype=bool)
-        utc = keyed["start_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-        minutes = utc.to_numpy().astype("datetime64[m]").astype("int64")
+        minutes = keyed["_minute"].to_numpy()
         self.lo = np.where(timed, minutes, np.iinfo(np.int64).max).tolist()
         self.hi = np.where(timed, minutes, np.iinfo(np.int64).min).tolist()
         self.title = keyed["_title"].tolist()

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
 WHITESPACE = re.compile(r"\s+")
+NON_ALNUM = re.compile(r"[^0-9a-z]+")
 TAG = re.compile(r"<[A-Za-z/!][^>]*>")
 TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|xtor|_hs(enc|mi))$", re.IGNORECASE)
 
@@ -47,10 +48,11 @@ def fold(value: object) -> str:
     """Comparison key: accents removed, lowercase, punctuation as spaces, whitespace collapsed."""
     if not isinstance(value, str) or not value:
         return ""
-    decomposed = unicodedata.normalize("NFKD", value)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    stripped = stripped.casefold().replace("œ", "oe").replace("æ", "ae")
-    return WHITESPACE.sub(" ", re.sub(r"[^0-9a-z]+", " ", stripped)).strip()
+    # Everything that is not an ASCII letter or digit ends up a space, so dropping non-ASCII after
+    # the decomposition (C speed) is the same as filtering combining marks one by one.
+    text = value.casefold().replace("œ", "oe").replace("æ", "ae")
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(NON_ALNUM.sub(" ", plain).split())
 
 
 def clean_url(value: str | None) -> str | None:

@@ -1,0 +1,178 @@
+"""Deduplication: rules on hand-made cases, stable ids across runs, explanations, measured accuracy."""
+
+import pandas as pd
+import pytest
+from conftest import FIXTURES
+
+from aggregator.config import DedupeSettings, parse_config
+from aggregator.dedupe import dedupe
+from aggregator.dedupe.evaluate import cluster_scores, pair_scores
+from aggregator.dedupe.keys import title_key
+from aggregator.normalise import normalise
+from aggregator.schema import EVENTS, LISTINGS, MATCHES
+from aggregator.validation import validate
+
+RUN = pd.Timestamp("2026-11-25T02:00Z")
+SOURCES = parse_config(
+    {
+        "sources": [
+            {"id": s, "kind": "ical", "url": "x", "priority": p}
+            for s, p in (("nat", 80), ("reg", 60), ("lab", 40), ("new", 50))
+        ]
+    },
+    __import__("pathlib").Path("sources.yaml"),
+    {},
+).sources
+PRIORITIES = {s.id: s.priority for s in SOURCES}
+
+
+def _listings(rows):
+    frame = pd.DataFrame(rows)
+    frame["source_kind"], frame["fetched_at"] = "ical", pd.Timestamp("2026-11-25T01:00Z")
+    frame["raw"] = "{}"
+    return normalise(frame, {s.id: s for s in SOURCES}, reference=RUN.date()).listings
+
+
+def _groups(result):
+    by_uid = result.listings.set_index("source_uid")["event_id"]
+    return {uid: by_uid[uid] for uid in by_uid.index}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Atelier : Design des services publics", "ATELIER – design des services publics"),
+        ("[Atelier] Design des services publics", "Design des services publics"),
+        ("Débat citoyen : la ville de demain", "Debat citoyen - la ville de demain (inscription obligatoire)"),
+        ("Visite du lab de Saint-Étienne", "Visite du lab de St Etienne"),
+        ("Conférence : l'innovation publique", "Conférence : l'innovation publique – Mois de l'innovation publique"),
+    ],
+)
+def test_title_keys_ignore_spelling(a, b):
+    from rapidfuzz import fuzz
+
+    assert fuzz.ratio(title_key(a), title_key(b)) >= 88 or fuzz.token_set_ratio(title_key(a), title_key(b)) >= 95
+
+
+def test_spellings_timezone_errors_and_dates_alone_merge():
+    rows = [
+        {"source_id": "nat", "uid": "n1", "title": "Atelier : Design des services", "start": "2026-11-03T14:00", "postal_code": "33000", "city": "Bordeaux", "venue_name": "Le Node"},
+        {"source_id": "reg", "uid": "r1", "title": "ATELIER – design des services", "start": "2026-11-03T15:00", "postal_code": "33000", "city": "Bordeaux"},
+        {"source_id": "lab", "uid": "l1", "title": "Design des services (atelier)", "start": "2026-11-03", "postal_code": "33000", "city": "Bordeaux", "venue_name": "LE NODE"},
+    ]  # fmt: skip
+    result = dedupe(_listings(rows), PRIORITIES, RUN)
+    ids = _groups(result)
+    assert ids["n1"] == ids["r1"] == ids["l1"]
+    (event,) = result.events.itertuples()
+    assert event.title == "Atelier : Design des services"  # the national programme wins
+    assert event.start_at == pd.Timestamp("2026-11-03T13:00Z")  # and its time
+    assert list(event.source_ids) == ["nat", "reg", "lab"] and event.n_sources == 3
+    rules = set(result.matches.loc[result.matches["decision"] == "accepted", "rule"])
+    assert "title_time" in rules
+
+
+def test_occurrences_and_neighbours_stay_apart():
+    rows = [
+        # A workshop repeated on three dates: three events of one series.
+        *({"source_id": "nat", "uid": f"w{d}", "title": "Atelier langage clair", "start": f"2026-11-{d:02d}T14:00", "postal_code": "35000", "city": "Rennes"} for d in (3, 10, 17)),
+        # Two different workshops in the same room at the same time.
+        {"source_id": "nat", "uid": "a", "title": "Atelier données ouvertes", "start": "2026-11-05T14:00", "postal_code": "35000", "city": "Rennes", "venue_name": "Salle 1"},
+        {"source_id": "reg", "uid": "b", "title": "Atelier sobriété numérique", "start": "2026-11-05T14:00", "postal_code": "35000", "city": "Rennes", "venue_name": "Salle 1"},
+        # The same title on the same day in two cities.
+        {"source_id": "reg", "uid": "c", "title": "Atelier langage clair", "start": "2026-11-03T14:00", "postal_code": "29200", "city": "Brest"},
+    ]  # fmt: skip
+    result = dedupe(_listings(rows), PRIORITIES, RUN)
+    ids = _groups(result)
+    assert len(set(ids.values())) == 6
+    series = result.events.set_index("event_id")["series_id"]
+    assert series[ids["w3"]] == series[ids["w10"]] == series[ids["w17"]]
+    assert series[ids["w3"]] != series[ids["c"]]
+
+
+def test_one_source_never_lists_an_event_twice_except_true_duplicates():
+    rows = [
+        {"source_id": "nat", "uid": "x", "title": "Hackathon", "start": "2026-11-14T09:00", "city": "Lille", "postal_code": "59000"},
+        {"source_id": "nat", "uid": "x", "title": "Hackathon", "start": "2026-11-14T09:00", "city": "Lille", "postal_code": "59000"},
+        {"source_id": "nat", "uid": "y", "title": "Hackathon", "start": "2026-11-14T10:00", "city": "Lille", "postal_code": "59000"},
+    ]  # fmt: skip
+    result = dedupe(_listings(rows), PRIORITIES, RUN)
+    assert len(result.events) == 2  # the same uid twice is one event; 10:00 in the same source is another
+    assert set(result.matches["rule"]) >= {"same_uid"}
+
+
+def test_the_guard_stops_chains_of_weak_links():
+    # A-B and B-C would each be accepted with a time-zone shift, but A and C are 4 hours apart.
+    rows = [
+        {"source_id": "nat", "uid": "a", "title": "Forum des innovateurs", "start": "2026-11-20T10:00", "postal_code": "67000", "city": "Strasbourg"},
+        {"source_id": "reg", "uid": "b", "title": "Forum des innovateurs", "start": "2026-11-20T12:00", "postal_code": "67000", "city": "Strasbourg"},
+        {"source_id": "lab", "uid": "c", "title": "Forum des innovateurs", "start": "2026-11-20T14:00", "postal_code": "67000", "city": "Strasbourg"},
+    ]  # fmt: skip
+    result = dedupe(_listings(rows), PRIORITIES, RUN)
+    ids = _groups(result)
+    assert ids["a"] != ids["c"]
+    assert "guard_time_spread" in set(result.matches["rule"])
+
+
+def test_ids_are_stable_when_a_source_joins_and_a_title_is_corrected():
+    first_rows = [
+        {"source_id": "nat", "uid": "n1", "title": "Conférence innovation publique", "start": "2026-11-12T09:00", "postal_code": "45000", "city": "Orléans"},
+        {"source_id": "reg", "uid": "r1", "title": "Webinaire achats", "start": "2026-11-13T11:00", "attendance_mode": "online"},
+    ]  # fmt: skip
+    first = dedupe(_listings(first_rows), PRIORITIES, RUN)
+    before = _groups(first)
+    later = RUN + pd.Timedelta(days=1)
+    second_rows = [
+        {**first_rows[0], "title": "Conférence : l'innovation publique en région"},  # corrected title, same uid
+        first_rows[1],
+        {
+            "source_id": "new",
+            "uid": "z9",
+            "title": "Conférence innovation publique",
+            "start": "2026-11-12T09:00",
+            "postal_code": "45000",
+            "city": "Orléans",
+        },
+    ]
+    second = dedupe(_listings(second_rows), PRIORITIES, later, first.events, first.listings)
+    after = _groups(second)
+    assert after["n1"] == before["n1"] == after["z9"]
+    assert after["r1"] == before["r1"]
+    assert second.events.set_index("event_id").loc[before["n1"], "first_seen_at"] == RUN
+
+
+def test_outputs_follow_their_schemas():
+    rows = [{"source_id": "nat", "uid": "1", "title": "A", "start": "2026-11-03T10:00"}]
+    result = dedupe(_listings(rows), PRIORITIES, RUN)
+    validate(result.listings, LISTINGS)
+    validate(result.events, EVENTS)
+    validate(result.matches, MATCHES)
+
+
+def test_accuracy_on_the_labelled_fixture():
+    """The fixed copy of the benchmark (bench/dedupe_workload.py, 1,500 events, seed 11)."""
+    labelled = pd.read_parquet(FIXTURES / "dedupe" / "labelled.parquet")
+    truth = labelled.pop("true_event")
+    labelled.pop("true_series")
+    result = dedupe(labelled, {"national": 80, "portal": 70, "regional": 60, "lab": 40, "partner": 30}, RUN)
+    predicted = result.listings.set_index("listing_id").loc[labelled["listing_id"], "event_id"]
+    pairs, clusters = pair_scores(truth, predicted), cluster_scores(truth, predicted)
+    assert pairs.precision >= 0.99
+    assert pairs.recall >= 0.97
+    assert clusters.precision >= 0.98 and clusters.recall >= 0.98
+
+
+def test_evaluation_counts_pairs_and_clusters():
+    truth = pd.Series([1, 1, 1, 2, 3])
+    predicted = pd.Series(["a", "a", "b", "b", "c"])
+    pairs = pair_scores(truth, predicted)
+    assert (pairs.precision, pairs.recall) == (0.5, 1 / 3)
+    clusters = cluster_scores(truth, predicted)
+    assert (clusters.precision, clusters.recall) == (1 / 3, 1 / 3)
+
+
+def test_settings_are_configurable_and_validated():
+    with pytest.raises(Exception, match="title_accept"):
+        DedupeSettings(title_accept="high")
+    config = parse_config({"dedupe": {"block_days": 0}, "sources": [{"id": "a", "kind": "ical", "url": "u"}]},
+                          __import__("pathlib").Path("s.yaml"), {})  # fmt: skip
+    assert config.dedupe.block_days == 0
