@@ -35,8 +35,11 @@ def lists_by_group(groups: pd.Series, values: pd.Series, index: pd.Index) -> pd.
     frame = frame.sort_values("g", kind="stable")
     keys, starts = np.unique(frame["g"].to_numpy(), return_index=True)
     chunks = np.split(frame["v"].to_numpy(), starts[1:]) if len(frame) else []
-    found = pd.Series([list(c) for c in chunks], index=keys, dtype="object")
-    return found.reindex(index).map(lambda v: v if isinstance(v, list) else [])
+    found = pd.Series([list(c) for c in chunks], index=keys, dtype="object").reindex(index)
+    missing = np.flatnonzero(found.isna().to_numpy())
+    if len(missing):
+        found.iloc[missing] = pd.Series([[] for _ in missing], index=found.index[missing], dtype="object")
+    return found
 
 
 def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
@@ -68,18 +71,35 @@ def build_events(
     ).sort_values(
         ["_priority", "_filled", "fetched_at", "listing_id"], ascending=[False, False, False, True], kind="stable"
     )
-    grouped = ranked.groupby("event_id", sort=False)
-    events = grouped[fields].first()
-    placed = ranked.assign(_precision=ranked["geo_precision"].map(PRECISION_RANK)).sort_values(
+    # Most events have one listing: they are copied as they are; only merged events go through
+    # the (slower) group-wise survivorship.
+    sizes = ranked["event_id"].map(ranked["event_id"].value_counts())
+    single = ranked[sizes.to_numpy() == 1].set_index("event_id")
+    merged = ranked[sizes.to_numpy() > 1]
+    grouped = merged.groupby("event_id", sort=False)
+    combined = grouped[fields].first()
+    placed = merged.assign(_precision=merged["geo_precision"].map(PRECISION_RANK)).sort_values(
         "_precision", kind="stable"
     )
     place = placed.groupby("event_id", sort=False).head(1).set_index("event_id")[list(PLACE_FIELDS)]
-    events[list(PLACE_FIELDS)] = place.reindex(events.index)
-    events["source_ids"] = lists_by_group(ranked["event_id"], ranked["source_id"], events.index)
-    events["source_urls"] = lists_by_group(ranked["event_id"], ranked["url"], events.index)
+    combined[list(PLACE_FIELDS)] = place.reindex(combined.index)
+    combined["n_listings"] = grouped.size()
+    combined["_title_key"] = grouped["_title_key"].first()
+    alone = single[[*fields, "_title_key"]].assign(n_listings=1)
+    events = pd.concat([combined, alone]) if len(combined) else alone
+    events["source_ids"] = lists_by_group(merged["event_id"], merged["source_id"], events.index)
+    events["source_urls"] = lists_by_group(merged["event_id"], merged["url"], events.index)
+    singles = np.flatnonzero(events.index.isin(single.index))
+    events.iloc[singles, events.columns.get_loc("source_ids")] = pd.Series(
+        [[s] for s in single.loc[events.index[singles], "source_id"]], index=events.index[singles], dtype="object"
+    )
+    urls = single.loc[events.index[singles], "url"]
+    events.iloc[singles, events.columns.get_loc("source_urls")] = pd.Series(
+        [[u] if isinstance(u, str) and u else [] for u in urls], index=events.index[singles], dtype="object"
+    )
     events["n_sources"] = events["source_ids"].map(len)
-    events["n_listings"] = grouped.size()
-    events["series_id"] = series_ids(events, grouped["_title_key"].first())
+    events["series_id"] = series_ids(events, events.pop("_title_key"))
+    events.index.name = "event_id"
     events = events.reset_index()
     events["first_seen_at"] = run_at
     if previous_events is not None and len(previous_events):

@@ -13,8 +13,8 @@ def new_id_from_key(key: str) -> str:
 
 
 def new_id(members: list[str]) -> str:
-    """A fresh id for a cluster seen for the first time, from its listings' ids."""
-    return new_id_from_key("|".join(sorted(members)))
+    """A fresh id for a cluster seen for the first time: from its smallest listing id."""
+    return new_id_from_key(min(members))
 
 
 def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.DataFrame | None) -> pd.Series:
@@ -49,13 +49,10 @@ def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.Dat
             chosen[label] = str(old_id)
             taken.add(str(old_id))
     # New ids for the clusters no old id went to: a hash of their sorted listing ids, built in one pass.
-    fresh = frame[~frame["label"].isin(list(chosen))].sort_values(["label", "listing_id"])
-    sizes = fresh["label"].map(fresh["label"].value_counts())
-    # Most clusters hold one listing: their key is that listing's id, without a Python call per group.
-    keys = fresh.loc[sizes == 1].set_index("label")["listing_id"]
-    many = fresh[sizes > 1]
-    if len(many):
-        keys = pd.concat([keys, many.groupby("label", sort=False)["listing_id"].agg("|".join)])
-    ids: dict[object, str] = dict(zip(keys.index, keys.map(new_id_from_key), strict=True))
+    fresh = frame[~frame["label"].isin(list(chosen))]
+    # A new cluster is named after its smallest listing id: unique, and computed without a Python
+    # call per group.
+    keys = fresh.groupby("label", sort=False)["listing_id"].min()
+    ids: dict[object, str] = dict(zip(keys.index, (new_id_from_key(k) for k in keys.to_numpy()), strict=True))
     ids.update(chosen)
     return frame["label"].map(ids)

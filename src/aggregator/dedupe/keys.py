@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from aggregator.normalise.text import fold, place_key
@@ -53,10 +55,11 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
     """Listings with the comparison columns ``_title``, ``_venue``, ``_city``, ``_url``, ``_org``, ``_day``."""
     out = listings.copy()
 
-    def per_value(series: pd.Series, func: object) -> pd.Series:
-        table = {v: func(v) for v in series.dropna().unique()}  # type: ignore[operator]
-        mapped = series.map(table).astype("object")
-        return mapped.where(mapped.notna(), "").astype(str)
+    def per_value(series: pd.Series, func: Callable[[object], str]) -> np.ndarray:
+        # factorize + take: one call per distinct value, no dict lookups per row.
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        keys = np.array([func(u) for u in uniques] + [""], dtype=object)
+        return keys[codes]
 
     out["_title"] = per_value(out["title"], title_key)
     out["_venue"] = per_value(out["venue_name"], fold)
@@ -71,6 +74,7 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
     out["_day"] = day
     utc = out["start_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     out["_minute"] = utc.astype("datetime64[m]").astype("int64")
+    out["_source"] = pd.factorize(out["source_id"])[0]
     # Blocks are regions: a listing placed only by its source's region still meets the listings of
     # that region's départements (blocking by département would miss it).
     block = out["departement_code"] if settings_block == "departement" else out["region_code"]
