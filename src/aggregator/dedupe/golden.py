@@ -86,17 +86,13 @@ def build_events(
     combined["n_listings"] = grouped.size()
     combined["_title_key"] = grouped["_title_key"].first()
     alone = single[[*fields, "_title_key"]].assign(n_listings=1)
+    alone["source_ids"] = pd.Series([[v] for v in single["source_id"].to_numpy()], index=alone.index, dtype="object")
+    alone["source_urls"] = pd.Series(
+        [[v] if isinstance(v, str) and v else [] for v in single["url"].to_numpy()], index=alone.index, dtype="object"
+    )
+    combined["source_ids"] = lists_by_group(merged["event_id"], merged["source_id"], combined.index)
+    combined["source_urls"] = lists_by_group(merged["event_id"], merged["url"], combined.index)
     events = pd.concat([combined, alone]) if len(combined) else alone
-    events["source_ids"] = lists_by_group(merged["event_id"], merged["source_id"], events.index)
-    events["source_urls"] = lists_by_group(merged["event_id"], merged["url"], events.index)
-    singles = np.flatnonzero(events.index.isin(single.index))
-    events.iloc[singles, events.columns.get_loc("source_ids")] = pd.Series(
-        [[s] for s in single.loc[events.index[singles], "source_id"]], index=events.index[singles], dtype="object"
-    )
-    urls = single.loc[events.index[singles], "url"]
-    events.iloc[singles, events.columns.get_loc("source_urls")] = pd.Series(
-        [[u] if isinstance(u, str) and u else [] for u in urls], index=events.index[singles], dtype="object"
-    )
     events["n_sources"] = events["source_ids"].map(len)
     events["series_id"] = series_ids(events, events.pop("_title_key"))
     events.index.name = "event_id"
