@@ -130,12 +130,15 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     out["same_source"] = same_source
     il, ir = col("source_uid")
     out["same_uid"] = same_source & pd.notna(il) & (il == ir)
-    online = (col("_place")[0] == "online") & (col("_place")[1] == "online")
 
     time_ok = out["same_time"] | out["timezone_shift"] | (~timed & out["same_day"])
     venue_ok = out["venue_score"].fillna(0) >= settings.venue_agree
-    place_agrees = out["same_postal"] | out["same_city"] | venue_ok | online
-    place_conflict = city_conflict & ~out["same_postal"] & ~venue_ok
+    place_agrees_raw = out["same_postal"] | out["same_city"] | venue_ok
+    # Two different cities contradict each other unless the postal code agrees (a commune and its
+    # arrondissement, a delegated commune): a similar venue name ("Médiathèque de ...") does not.
+    place_conflict = city_conflict & ~out["same_postal"]
+    # Online listings share one nationwide block: "both online" is no evidence of the same event.
+    place_agrees = place_agrees_raw & ~place_conflict
     exact = (tl == tr) & out["same_time"] & (cl == cr)
 
     rule = np.select(
