@@ -38,7 +38,7 @@ def run(n_events: int, difficulty: float) -> None:
     pairs, clusters = pair_scores(truth, predicted), cluster_scores(truth, predicted)
     print(
         f"{len(listings):>9,} listings ({n_events:,} events, difficulty {difficulty}): {elapsed:6.1f} s, "
-        f"peak RSS {peak:.2f} GiB, {len(result.events):,} events found | pairs P={pairs.precision:.4f} "
+        f"peak RSS {peak:.2f} GiB, {result.candidates:,} candidate pairs, {len(result.events):,} events found | pairs P={pairs.precision:.4f} "
         f"R={pairs.recall:.4f} F1={pairs.f1:.4f} | clusters P={clusters.precision:.4f} R={clusters.recall:.4f} "
         f"F1={clusters.f1:.4f} | matches kept {len(result.matches):,}"
     )

@@ -29,6 +29,7 @@ class Deduplicated:
     listings: pd.DataFrame
     events: pd.DataFrame
     matches: pd.DataFrame
+    candidates: int = 0
 
 
 def _matches(keyed: pd.DataFrame, scored: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
@@ -71,4 +72,4 @@ def dedupe(
     labels, scored = cluster(keyed, scored, settings)
     keyed["event_id"] = assign_event_ids(keyed["listing_id"], pd.Series(labels, index=keyed.index), previous_listings)
     events = build_events(keyed, keyed["_title"], priorities, run_at, previous_events)
-    return Deduplicated(conform(keyed, LISTINGS), events, _matches(keyed, scored, settings))
+    return Deduplicated(conform(keyed, LISTINGS), events, _matches(keyed, scored, settings), len(pairs))
