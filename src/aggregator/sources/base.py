@@ -103,3 +103,11 @@ def absolutise_urls(record: Record, base: str) -> None:
             continue
         joined = urljoin(base, value.strip())
         record[name] = joined if urlparse(joined).scheme in ("http", "https") else None
+
+
+class SinglePage:
+    """Mixin for adapters whose source is one document: ``fetch`` downloads the URL once."""
+
+    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
+        """Fetch the document."""
+        return [http.get(url)]

@@ -9,8 +9,8 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
-from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, check_field_names, raw_json
+from aggregator.http import Fetched
+from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, check_field_names, raw_json
 from aggregator.sources.encoding import decode
 
 DELIMITERS = ";,\t|"
@@ -45,15 +45,11 @@ def sniff_delimiter(text: str) -> str:
         return max(DELIMITERS, key=header.count)
 
 
-class CsvAdapter:
+class CsvAdapter(SinglePage):
     """One record per data row; a row with the wrong number of cells is rejected alone."""
 
     kind: ClassVar[str] = "csv"
     settings: ClassVar[type[SourceConfig]] = CsvSource
-
-    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch the file."""
-        return [http.get(url)]
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Read the header, then map each row's columns to raw fields."""

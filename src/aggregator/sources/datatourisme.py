@@ -6,8 +6,8 @@ import json
 from typing import Any, ClassVar, Literal
 
 from aggregator.config import SourceConfig
-from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
+from aggregator.http import Fetched
+from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 
 
@@ -78,15 +78,11 @@ def map_poi(poi: dict[str, Any]) -> list[Record]:
     return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(periods)]
 
 
-class DatatourismeAdapter:
+class DatatourismeAdapter(SinglePage):
     """Events of a DATAtourisme export: one object, a list, or a ``@graph``."""
 
     kind: ClassVar[str] = "datatourisme"
     settings: ClassVar[type[SourceConfig]] = DatatourismeSource
-
-    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch the file."""
-        return [http.get(url)]
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Map every point of interest that is an event."""

@@ -9,8 +9,8 @@ import feedparser
 from pydantic import Field
 
 from aggregator.config import SourceConfig
-from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
+from aggregator.http import Fetched
+from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 
 
 class FeedSource(SourceConfig):
@@ -36,15 +36,11 @@ def _value(entry: Any, name: str | None) -> str | None:
     return to_text(value) if value not in ("", None) else None
 
 
-class FeedAdapter:
+class FeedAdapter(SinglePage):
     """One record per entry of an RSS or Atom feed."""
 
     kind: ClassVar[str] = "feed"
     settings: ClassVar[type[SourceConfig]] = FeedSource
-
-    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch the feed."""
-        return [http.get(url)]
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Read every entry; the feed's own errors become a clear ParseError."""

@@ -11,8 +11,8 @@ import recurring_ical_events
 from pydantic import Field
 
 from aggregator.config import SourceConfig
-from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
+from aggregator.http import Fetched
+from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 
 POSTAL_CITY = re.compile(r"\b(\d{5})\s+([^\d,;]+?)\s*(?:,|;|$)")
 STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
@@ -107,15 +107,11 @@ def _event(component: icalendar.Component, default_tz: str | None) -> Record:
     return record
 
 
-class IcalAdapter:
+class IcalAdapter(SinglePage):
     """One record per VEVENT; a VEVENT that cannot be read is rejected alone."""
 
     kind: ClassVar[str] = "ical"
     settings: ClassVar[type[SourceConfig]] = IcalSource
-
-    def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch the calendar file."""
-        return [http.get(url)]
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Read every VEVENT of the calendar."""
