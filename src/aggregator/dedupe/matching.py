@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
@@ -10,6 +12,9 @@ from rapidfuzz.process import cpdist
 from aggregator.dedupe.settings import DedupeSettings
 
 PAIR_COLUMNS = ("left", "right")
+# Below this title ratio no rule can accept a pair (titles of one event, boilerplate removed, share
+# most of their words), so the slower scorers are not run for it.
+SCORE_FLOOR = 40.0
 
 
 def _time_compatible(keyed: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: DedupeSettings) -> np.ndarray:
@@ -95,16 +100,24 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     out = pairs.copy()
     tl, tr = col("_title")
     out["title_score"] = cpdist(list(tl), list(tr), scorer=fuzz.ratio, workers=-1) if len(pairs) else []
-    out["title_subset_score"] = (
-        cpdist(list(tl), list(tr), scorer=fuzz.token_set_ratio, workers=-1) if len(pairs) else []
-    )
-    shorter = np.minimum([t.count(" ") + 1 for t in tl], [t.count(" ") + 1 for t in tr]) if len(pairs) else []
+    # The slower scorers only run where titles are close enough for any rule to accept the pair.
+    ul, ur = col("_url")
+    worth = np.flatnonzero((out["title_score"].to_numpy() >= SCORE_FLOOR) | ((ul != "") & (ul == ur)))
+
+    def scored_where(left_values: np.ndarray, right_values: np.ndarray, scorer: Any) -> np.ndarray:
+        result = np.full(len(pairs), np.nan)
+        if len(worth):
+            result[worth] = cpdist(list(left_values[worth]), list(right_values[worth]), scorer=scorer, workers=-1)
+        return result
+
+    out["title_subset_score"] = np.nan_to_num(scored_where(tl, tr, fuzz.token_set_ratio))
+    shorter = np.minimum(
+        np.char.count(tl.astype(str), " ") + 1, np.char.count(tr.astype(str), " ") + 1
+    ) if len(pairs) else np.array([], dtype=int)  # fmt: skip
     vl, vr = col("_venue")
-    venue = cpdist(list(vl), list(vr), scorer=fuzz.token_set_ratio, workers=-1) if len(pairs) else np.array([])
-    out["venue_score"] = np.where((vl != "") & (vr != ""), venue, np.nan)
+    out["venue_score"] = np.where((vl != "") & (vr != ""), scored_where(vl, vr, fuzz.token_set_ratio), np.nan)
     ol, orr = col("_org")
-    org = cpdist(list(ol), list(orr), scorer=fuzz.token_set_ratio, workers=-1) if len(pairs) else np.array([])
-    out["organizer_score"] = np.where((ol != "") & (orr != ""), org, np.nan)
+    out["organizer_score"] = np.where((ol != "") & (orr != ""), scored_where(ol, orr, fuzz.token_set_ratio), np.nan)
 
     sl, sr = col("_minute")
     delta: np.ndarray = np.abs(sl - sr).astype(float)
