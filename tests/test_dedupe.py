@@ -173,6 +173,6 @@ def test_evaluation_counts_pairs_and_clusters():
 def test_settings_are_configurable_and_validated():
     with pytest.raises(Exception, match="title_accept"):
         DedupeSettings(title_accept="high")
-    config = parse_config({"dedupe": {"block_days": 0}, "sources": [{"id": "a", "kind": "ical", "url": "u"}]},
+    config = parse_config({"dedupe": {"title_accept": 92}, "sources": [{"id": "a", "kind": "ical", "url": "u"}]},
                           __import__("pathlib").Path("s.yaml"), {})  # fmt: skip
-    assert config.dedupe.block_days == 0
+    assert config.dedupe.title_accept == 92

@@ -44,8 +44,9 @@ class DedupeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    block_days: int = Field(1, ge=0, le=7, description="Candidates start within this many days of each other.")
-    block_on: Literal["region", "departement"] = Field("region", description="Place block of candidate pairs.")
+    block_on: Literal["departement", "region"] = Field(
+        "departement", description="Place block of candidate pairs (region: larger blocks, more pairs)."
+    )
     title_accept: float = Field(88.0, description="Title similarity that, with compatible times, is a match.")
     title_with_place: float = Field(75.0, description="Lower title similarity accepted when the place agrees.")
     title_subset: float = Field(

@@ -40,7 +40,8 @@ def _time_compatible(keyed: pd.DataFrame, left: np.ndarray, right: np.ndarray, s
 def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
     """Candidate pairs (row positions) in the same place block, with compatible starts; never all pairs.
 
-    Starts are at most ``block_days`` apart and pass ``_time_compatible``.
+    Starts pass ``_time_compatible``: timed listings are joined on 10-minute buckets (the same time
+    or a time-zone shift apart), dates alone on their day, so incompatible pairs are never built.
 
     Blocks: the département; a listing placed only by its region meets every listing of that region;
     online listings meet each other; listings without any place meet each other.
@@ -48,6 +49,8 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     n = len(keyed)
     dep = keyed["departement_code"].fillna("").to_numpy(dtype=object)
     region = keyed["region_code"].fillna("").to_numpy(dtype=object)
+    if settings.block_on == "region":
+        dep = region.copy()
     block = np.where(dep != "", dep, np.where(keyed["_place"].to_numpy() == "online", "online", ""))
     block = np.where((block == "") & (region == ""), "nowhere", block)
     # Integer keys: merges on codes cost a fraction of merges on strings, in time and memory.
@@ -61,24 +64,43 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
             "_day": keyed["_day"].to_numpy(),
         }
     )
-    region_only = frame[(dep == "") & (region != "") & (block == "")]
+    # Timed listings meet on 10-minute buckets of their start (the same time, or the time-zone
+    # shifts); dates alone meet every listing of their day. Incompatible starts are never joined.
+    width = 10
+    frame["bucket"] = keyed["_minute"].to_numpy() // width
+    all_day = keyed["all_day"].to_numpy(dtype=bool)
+    tol_buckets = settings.time_tolerance_min // width + 1
+    offsets = set(range(tol_buckets + 1))
+    for hours in settings.timezone_shifts_h:
+        centre = 60 * hours // width
+        offsets |= set(range(centre - tol_buckets, centre + tol_buckets + 1))
+    region_only_mask = (dep == "") & (region != "") & (block == "")
+    region_only = frame[region_only_mask]
     blocked = frame[frame["block"] >= 0]
     regional = frame[frame["region"] >= 0]
+    timed = ~all_day
+    groups = [
+        (blocked, blocked, "block"),
+        (region_only, regional, "region"),
+        (regional, region_only, "region"),
+    ]
     parts = []
-    for offset in range(settings.block_days + 1):
-        joins = [
-            (blocked, blocked.assign(_day=blocked["_day"] - offset), ["block", "_day"]),
-            (region_only, regional.assign(_day=regional["_day"] - offset), ["region", "_day"]),
-            (regional, region_only.assign(_day=region_only["_day"] - offset), ["region", "_day"]),
-        ]
-        for left_frame, right_frame, on in joins:
-            merged = left_frame[["pos", *on]].merge(right_frame[["pos", *on]], on=on)
-            left, right = merged["pos_x"].to_numpy(), merged["pos_y"].to_numpy()
-            del merged
-            keep = left != right if offset else left < right
-            left, right = left[keep], right[keep]
-            ok = _time_compatible(keyed, left, right, settings)
-            parts.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
+
+    def add(merged: pd.DataFrame, ordered: bool) -> None:
+        left, right = merged["pos_x"].to_numpy(), merged["pos_y"].to_numpy()
+        keep = left < right if ordered else left != right
+        left, right = left[keep], right[keep]
+        ok = _time_compatible(keyed, left, right, settings)
+        parts.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
+
+    for left_frame, right_frame, key in groups:
+        left_timed = left_frame[timed[left_frame["pos"].to_numpy()]][["pos", key, "bucket"]]
+        right_timed = right_frame[timed[right_frame["pos"].to_numpy()]][["pos", key, "bucket"]]
+        for offset in sorted(offsets):
+            shifted = right_timed.assign(bucket=right_timed["bucket"] - offset)
+            add(left_timed.merge(shifted, on=[key, "bucket"]), ordered=offset == 0)
+        left_day = left_frame[all_day[left_frame["pos"].to_numpy()]][["pos", key, "_day"]]
+        add(left_day.merge(right_frame[["pos", key, "_day"]], on=[key, "_day"]), ordered=False)
     stacked = np.concatenate(parts) if parts else np.empty((0, 2), dtype="int64")
     pairs = pd.DataFrame(stacked, columns=["left", "right"]).drop_duplicates()
     return pairs.astype("int64").reset_index(drop=True)
@@ -111,9 +133,9 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
         return result
 
     out["title_subset_score"] = np.nan_to_num(scored_where(tl, tr, fuzz.token_set_ratio))
-    shorter = np.minimum(
-        np.char.count(tl.astype(str), " ") + 1, np.char.count(tr.astype(str), " ") + 1
-    ) if len(pairs) else np.array([], dtype=int)  # fmt: skip
+    words_left = np.fromiter((t.count(" ") + 1 for t in tl), dtype=np.int64, count=len(tl))
+    words_right = np.fromiter((t.count(" ") + 1 for t in tr), dtype=np.int64, count=len(tr))
+    shorter = np.minimum(words_left, words_right)
     vl, vr = col("_venue")
     out["venue_score"] = np.where((vl != "") & (vr != ""), scored_where(vl, vr, fuzz.token_set_ratio), np.nan)
     ol, orr = col("_org")
