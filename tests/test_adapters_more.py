@@ -184,7 +184,7 @@ def test_datatourisme_graph(httpserver):
     httpserver.expect_request("/dt.json").respond_with_data(fixture_bytes("datatourisme", "graph.json"))
     source = _source(id="d", kind="datatourisme")
     _, records = _collect(source, httpserver.url_for("/dt.json"))
-    assert [r.get("reject_reason") for r in records].count("not an object") == 1
+    assert [r.get("reject_reason") for r in records].count("DATAtourisme record is not an object") == 1
     events = [r for r in records if not r.get("reject_reason")]
     assert [(r["title"], r["start"], r["end"]) for r in events] == [
         ("Rencontre des tiers-lieux", "2026-11-19T09:30:00", "2026-11-19T17:00:00"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
 
@@ -111,3 +112,31 @@ class SinglePage:
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
         """Fetch the document."""
         return [http.get(url)]
+
+
+def map_items(
+    items: list[Any], mapper: Callable[[dict[str, Any]], list[Record]], page_url: str, what: str
+) -> list[Record]:
+    """Map each item of a page to records, rejecting alone (with its reason) an item that cannot be read.
+
+    Args:
+        items: Items read from one page.
+        mapper: Turns one item (a dict) into its records.
+        page_url: URL of the page, set on every record and used to make links absolute.
+        what: Name of an item in messages ("event", "DATAtourisme record").
+    """
+    out: list[Record] = []
+    for item in items:
+        records: list[Record]
+        if not isinstance(item, dict):
+            records = [{"raw": raw_json(item), "reject_reason": f"{what} is not an object"}]
+        else:
+            try:
+                records = mapper(item)
+            except Exception as exc:  # one odd item never discards the page
+                records = [{"raw": raw_json(item), "reject_reason": f"cannot read {what}: {exc}"}]
+        for record in records:
+            record["page_url"] = page_url
+            absolutise_urls(record, page_url)
+            out.append(record)
+    return out

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
-from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.base import ParseError, Record, SinglePage, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 
 
@@ -90,17 +90,4 @@ class DatatourismeAdapter(SinglePage):
             data = json.loads(page.content)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
-        out: list[Record] = []
-        for poi in _pois(data):
-            if not isinstance(poi, dict):
-                out.append({"page_url": page.url, "raw": raw_json(poi), "reject_reason": "not an object"})
-                continue
-            try:
-                records = map_poi(poi)
-            except Exception as exc:  # one odd record never discards the others
-                records = [{"raw": raw_json(poi), "reject_reason": f"cannot read DATAtourisme record: {exc}"}]
-            for record in records:
-                record["page_url"] = page.url
-                absolutise_urls(record, page.url)
-                out.append(record)
-        return out
+        return map_items(_pois(data), map_poi, page.url, "DATAtourisme record")

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
+from aggregator.sources.base import ParseError, Record, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 
 API_ROOT = "https://api.openagenda.com"
@@ -131,21 +131,7 @@ class OpenAgendaAdapter:
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Map every event of one page; an event that cannot be read is rejected alone."""
-        out: list[Record] = []
-        for event in _load(page)["events"]:
-            records: list[Record]
-            if not isinstance(event, dict):
-                records = [{"raw": raw_json(event), "reject_reason": "event is not an object"}]
-            else:
-                try:
-                    records = map_event(event)
-                except Exception as exc:  # one odd event never discards the page
-                    records = [{"raw": raw_json(event), "reject_reason": f"cannot read event: {exc}"}]
-            for record in records:
-                record["page_url"] = page.url
-                absolutise_urls(record, page.url)
-                out.append(record)
-        return out
+        return map_items(_load(page)["events"], map_event, page.url, "event")
 
     def collect_incremental(
         self, source: OpenAgendaSource, url: str, http: HttpClient, state_dir: Path
