@@ -47,7 +47,9 @@ def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
     place = events["departement_code"].fillna(events["region_code"]).fillna("")
     place = place.where(events["attendance_mode"] != "online", "online")
     keys = title_keys.reindex(events.index).fillna("") + "|" + place
-    return keys.map(lambda k: "se-" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16])
+    codes, uniques = pd.factorize(keys)
+    hashed = np.array(["se-" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in uniques], dtype=object)
+    return pd.Series(hashed[codes], index=events.index, dtype="object")
 
 
 def build_events(
@@ -64,18 +66,22 @@ def build_events(
     value in that order. Place fields travel together, from the listing with the most precise place.
     """
     fields = [c.name for c in EVENT_FIELDS]
-    ranked = listings.assign(
-        _priority=listings["source_id"].map(priorities).fillna(0),
-        _filled=listings[fields].notna().sum(axis=1),
-        _title_key=title_keys,
-    ).sort_values(
-        ["_priority", "_filled", "fetched_at", "listing_id"], ascending=[False, False, False, True], kind="stable"
+    # Most events have one listing: they are copied as they are; only the listings of merged events
+    # are ranked and go through the (slower) group-wise survivorship.
+    counts = listings["event_id"].value_counts()
+    multi = listings["event_id"].map(counts).to_numpy() > 1
+    single = listings[~multi].assign(_title_key=title_keys[~multi]).set_index("event_id")
+    merged = (
+        listings[multi]
+        .assign(
+            _priority=listings.loc[multi, "source_id"].map(priorities).fillna(0),
+            _filled=listings.loc[multi, fields].notna().sum(axis=1),
+            _title_key=title_keys[multi],
+        )
+        .sort_values(
+            ["_priority", "_filled", "fetched_at", "listing_id"], ascending=[False, False, False, True], kind="stable"
+        )
     )
-    # Most events have one listing: they are copied as they are; only merged events go through
-    # the (slower) group-wise survivorship.
-    sizes = ranked["event_id"].map(ranked["event_id"].value_counts())
-    single = ranked[sizes.to_numpy() == 1].set_index("event_id")
-    merged = ranked[sizes.to_numpy() > 1]
     grouped = merged.groupby("event_id", sort=False)
     combined = grouped[fields].first()
     placed = merged.assign(_precision=merged["geo_precision"].map(PRECISION_RANK)).sort_values(

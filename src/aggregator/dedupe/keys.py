@@ -75,6 +75,13 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
     utc = out["start_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     out["_minute"] = utc.astype("datetime64[m]").astype("int64")
     out["_source"] = pd.factorize(out["source_id"])[0]
+    # Integer codes for equality tests on millions of pairs (-1: missing).
+    for name, column in (("_title_id", "_title"), ("_city_id", "_city"), ("_url_id", "_url")):
+        codes = pd.factorize(out[column])[0]
+        out[name] = np.where(out[column].to_numpy() == "", -1, codes)
+    out["_postal_id"] = pd.factorize(out["postal_code"], use_na_sentinel=True)[0]
+    out["_uid_id"] = pd.factorize(out["source_uid"], use_na_sentinel=True)[0]
+    out["_words"] = np.fromiter((t.count(" ") + 1 for t in out["_title"]), dtype=np.int64, count=len(out))
     # Blocks are regions: a listing placed only by its source's region still meets the listings of
     # that region's départements (blocking by département would miss it).
     block = out["departement_code"] if settings_block == "departement" else out["region_code"]

@@ -106,107 +106,123 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     return pairs.astype("int64").reset_index(drop=True)
 
 
+RULES = (
+    "same_uid", "same_source_exact", "same_source_distinct", "time_differs", "same_url", "title_time",
+    "title_time_place", "title_subset_place", "score_too_low",
+    "guard_source_twice", "guard_time_spread", "guard_title_drift",
+)  # fmt: skip
+ACCEPTING = ("same_uid", "same_source_exact", "same_url", "title_time", "title_time_place", "title_subset_place")
+DECISIONS = ("accepted", "refused", "rejected")
+
+
 def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
     """Score components and the decision for every candidate pair (vectorised).
 
-    Columns: ``title_score``, ``venue_score``, ``organizer_score``, ``time_delta_min``,
-    ``same_time``, ``timezone_shift``, ``same_day``, ``same_postal``, ``same_city``, ``same_url``,
-    ``same_source``, ``same_uid``, ``score``, ``decision`` (accepted/rejected) and ``rule``.
+    Columns: ``title_score``, ``title_subset_score``, ``venue_score``, ``organizer_score``,
+    ``time_delta_min``, ``same_time``, ``timezone_shift``, ``same_day``, ``same_postal``,
+    ``same_city``, ``same_url``, ``same_source``, ``same_uid``, ``score``, ``decision``
+    (accepted/rejected) and ``rule``. Equalities are tested on integer codes computed once per
+    listing (``add_keys``); strings are only handed to rapidfuzz.
     """
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    n = len(pairs)
 
     def col(name: str) -> tuple[np.ndarray, np.ndarray]:
         values = keyed[name].to_numpy()
         return values[left], values[right]
 
-    out = pairs.copy()
-    tl, tr = col("_title")
-    out["title_score"] = cpdist(list(tl), list(tr), scorer=fuzz.ratio, workers=-1) if len(pairs) else []
-    # The slower scorers only run where titles are close enough for any rule to accept the pair.
-    ul, ur = col("_url")
-    worth = np.flatnonzero((out["title_score"].to_numpy() >= SCORE_FLOOR) | ((ul != "") & (ul == ur)))
+    def same(name: str) -> np.ndarray:
+        a, b = col(name)
+        return np.asarray((a >= 0) & (a == b), dtype=bool)
 
-    def scored_where(left_values: np.ndarray, right_values: np.ndarray, scorer: Any) -> np.ndarray:
-        result = np.full(len(pairs), np.nan)
+    tl, tr = col("_title")
+    title = cpdist(list(tl), list(tr), scorer=fuzz.ratio, workers=-1) if n else np.zeros(0)
+    same_url = same("_url_id")
+    # The slower scorers only run where titles are close enough for any rule to accept the pair.
+    worth = np.flatnonzero((title >= SCORE_FLOOR) | same_url)
+
+    def scored_where(name: str, scorer: Any) -> np.ndarray:
+        result = np.full(n, np.nan)
         if len(worth):
-            result[worth] = cpdist(list(left_values[worth]), list(right_values[worth]), scorer=scorer, workers=-1)
+            a, b = col(name)
+            result[worth] = cpdist(list(a[worth]), list(b[worth]), scorer=scorer, workers=-1)
+            empty = (a[worth] == "") | (b[worth] == "")
+            result[worth[empty]] = np.nan
         return result
 
-    out["title_subset_score"] = np.nan_to_num(scored_where(tl, tr, fuzz.token_set_ratio))
-    words_left = np.fromiter((t.count(" ") + 1 for t in tl), dtype=np.int64, count=len(tl))
-    words_right = np.fromiter((t.count(" ") + 1 for t in tr), dtype=np.int64, count=len(tr))
-    shorter = np.minimum(words_left, words_right)
-    vl, vr = col("_venue")
-    out["venue_score"] = np.where((vl != "") & (vr != ""), scored_where(vl, vr, fuzz.token_set_ratio), np.nan)
-    ol, orr = col("_org")
-    out["organizer_score"] = np.where((ol != "") & (orr != ""), scored_where(ol, orr, fuzz.token_set_ratio), np.nan)
+    subset = np.nan_to_num(scored_where("_title", fuzz.token_set_ratio))
+    venue = scored_where("_venue", fuzz.token_set_ratio)
+    organizer = scored_where("_org", fuzz.token_set_ratio)
+    wl, wr = col("_words")
+    shorter = np.minimum(wl, wr)
 
-    sl, sr = col("_minute")
-    delta: np.ndarray = np.abs(sl - sr).astype(float)
-    out["time_delta_min"] = delta
+    ml, mr = col("_minute")
+    delta = np.abs(ml - mr).astype(float)
     al, ar = col("all_day")
     dl, dr = col("_day")
+    sl, sr = col("_source")
     tol = settings.time_tolerance_min
     timed = ~(al.astype(bool) | ar.astype(bool))
-    same_source = col("_source")[0] == col("_source")[1]
-    shift = np.zeros(len(pairs), dtype=bool)
+    same_source = sl == sr
+    shift = np.zeros(n, dtype=bool)
     for hours in settings.timezone_shifts_h:
-        shift |= np.abs(np.asarray(delta) - 60 * hours) <= tol
-    out["same_time"] = timed & (np.asarray(delta) <= tol)
-    out["timezone_shift"] = timed & shift & ~same_source
-    out["same_day"] = dl == dr
-    pl, pr = col("postal_code")
-    out["same_postal"] = pd.notna(pl) & pd.notna(pr) & (pl == pr)
-    cl, cr = col("_city")
-    out["same_city"] = (cl != "") & (cl == cr)
-    city_conflict = (cl != "") & (cr != "") & (cl != cr)
-    ul, ur = col("_url")
-    out["same_url"] = (ul != "") & (ul == ur)
-    out["same_source"] = same_source
-    il, ir = col("source_uid")
-    out["same_uid"] = same_source & pd.notna(il) & (il == ir)
+        shift |= np.abs(delta - 60 * hours) <= tol
+    same_time = timed & (delta <= tol)
+    timezone_shift = timed & shift & ~same_source
+    same_day = dl == dr
+    same_postal = same("_postal_id")
+    same_city = same("_city_id")
+    cl, cr = col("_city_id")
+    city_conflict = (cl >= 0) & (cr >= 0) & (cl != cr)
+    same_uid = same_source & same("_uid_id")
 
-    time_ok = out["same_time"] | out["timezone_shift"] | (~timed & out["same_day"])
-    venue_ok = out["venue_score"].fillna(0) >= settings.venue_agree
-    place_agrees_raw = out["same_postal"] | out["same_city"] | venue_ok
+    time_ok = same_time | timezone_shift | (~timed & same_day)
+    venue_ok = np.nan_to_num(venue) >= settings.venue_agree
     # Two different cities contradict each other unless the postal code agrees (a commune and its
     # arrondissement, a delegated commune): a similar venue name ("Médiathèque de ...") does not.
-    place_conflict = city_conflict & ~out["same_postal"]
     # Online listings share one nationwide block: "both online" is no evidence of the same event.
-    place_agrees = place_agrees_raw & ~place_conflict
-    exact = (tl == tr) & out["same_time"] & (cl == cr)
-
-    rule = np.select(
+    place_conflict = city_conflict & ~same_postal
+    place_agrees = (same_postal | same_city | venue_ok) & ~place_conflict
+    tcl, tcr = col("_title_id")
+    exact = (tcl == tcr) & same_time & ((cl == cr) | ((cl < 0) & (cr < 0)))
+    code = np.select(
         [
-            out["same_uid"],
+            same_uid,
             same_source & exact,
             same_source,
             ~time_ok,
-            out["same_url"],
-            (out["title_score"] >= settings.title_accept) & ~place_conflict,
-            (out["title_score"] >= settings.title_with_place) & place_agrees & time_ok,
-            (out["title_subset_score"] >= settings.title_subset) & (np.asarray(shorter) >= 2) & place_agrees & time_ok,
+            same_url,
+            (title >= settings.title_accept) & ~place_conflict,
+            (title >= settings.title_with_place) & place_agrees & time_ok,
+            (subset >= settings.title_subset) & (shorter >= 2) & place_agrees & time_ok,
         ],
-        [
-            "same_uid",
-            "same_source_exact",
-            "same_source_distinct",
-            "time_differs",
-            "same_url",
-            "title_time",
-            "title_time_place",
-            "title_subset_place",
-        ],
-        default="score_too_low",
+        list(range(8)),
+        default=8,
     )
-    out["rule"] = rule
-    accepted = np.isin(
-        rule, ["same_uid", "same_source_exact", "same_url", "title_time", "title_time_place", "title_subset_place"]
+    accepted = np.isin(code, [RULES.index(r) for r in ACCEPTING])
+    bonus = 5 * same_url + 3 * same_postal + 2 * same_city + 2 * same_time
+    return pd.DataFrame(
+        {
+            "left": left,
+            "right": right,
+            "title_score": title,
+            "title_subset_score": subset,
+            "venue_score": venue,
+            "organizer_score": organizer,
+            "time_delta_min": delta,
+            "same_time": same_time,
+            "timezone_shift": timezone_shift,
+            "same_day": same_day,
+            "same_postal": same_postal,
+            "same_city": same_city,
+            "same_url": same_url,
+            "same_source": same_source,
+            "same_uid": same_uid,
+            "score": title + bonus,
+            "decision": pd.Categorical(np.where(accepted, "accepted", "rejected"), categories=list(DECISIONS)),
+            "rule": pd.Categorical(np.asarray(RULES, dtype=object)[code], categories=list(RULES)),
+        }
     )
-    out["decision"] = np.where(accepted, "accepted", "rejected")
-    bonus = 5 * out["same_url"] + 3 * out["same_postal"] + 2 * out["same_city"] + 2 * out["same_time"]
-    out["score"] = out["title_score"] + bonus.astype(float)
-    return out
 
 
 class _Clusters:
