@@ -7,6 +7,7 @@ from typing import cast
 import pandas as pd
 
 from aggregator import reference
+from aggregator.normalise.dates import local_times
 from aggregator.schema import ATTENDANCE_MODES, EVENT_TYPES, GEO_PRECISIONS
 
 MODE_COLUMNS = list(ATTENDANCE_MODES)
@@ -52,11 +53,7 @@ def by_attendance_mode(events: pd.DataFrame) -> pd.DataFrame:
 
 def local_dates(events: pd.DataFrame) -> pd.Series:
     """The start date of each event in its own time zone (an 23:30 UTC start in Paris is the next day)."""
-    out = pd.Series(pd.NaT, index=events.index, dtype="datetime64[s]")
-    for tz, rows in events.groupby("timezone"):
-        local = rows["start_at"].dt.tz_convert(str(tz)).dt.tz_localize(None).dt.normalize()
-        out[rows.index] = local.astype("datetime64[s]")
-    return cast(pd.Series, out.dt.date)
+    return cast(pd.Series, local_times(events["start_at"], events["timezone"]).dt.date)
 
 
 def by_day(events: pd.DataFrame) -> pd.DataFrame:

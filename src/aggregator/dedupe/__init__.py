@@ -66,7 +66,7 @@ def dedupe(
     settings = settings or DedupeSettings()
     if listings.empty:
         return Deduplicated(conform(listings, LISTINGS), EVENTS.empty_frame(), MATCHES.empty_frame())
-    keyed = add_keys(listings.reset_index(drop=True), settings.block_on)
+    keyed = add_keys(listings.reset_index(drop=True))
     pairs = candidate_pairs(keyed, settings)
     scored = score_pairs(keyed, pairs, settings)
     labels, scored = cluster(keyed, scored, settings)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from aggregator.frames import map_distinct
+from aggregator.normalise.dates import local_times
 from aggregator.normalise.text import fold, place_key
 
 # A bracketed prefix ("[Atelier]", "(Webinaire)") or a leading format word followed by ":" or "-"
@@ -51,15 +53,18 @@ def url_key(url: object) -> str:
     return key.rstrip("/")
 
 
-def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataFrame:
-    """Listings with the comparison columns ``_title``, ``_venue``, ``_city``, ``_url``, ``_org``, ``_day``."""
+def add_keys(listings: pd.DataFrame) -> pd.DataFrame:
+    """Listings with the comparison columns used by blocking and scoring.
+
+    ``_title``, ``_venue``, ``_city``, ``_url``, ``_org`` (keys), ``_day`` (local day), ``_minute``
+    (UTC), ``_online``, and integer codes for equality tests on millions of pairs.
+    """
     out = listings.copy()
 
     def per_value(series: pd.Series, func: Callable[[object], str]) -> np.ndarray:
-        # factorize + take: one call per distinct value, no dict lookups per row.
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        keys = np.array([func(u) for u in uniques] + [""], dtype=object)
-        return keys[codes]
+        values = map_distinct(series, func).to_numpy(copy=True)
+        values[pd.isna(values)] = ""
+        return values
 
     out["_title"] = per_value(out["title"], title_key)
     out["_venue"] = per_value(out["venue_name"], fold)
@@ -67,11 +72,7 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
     out["_url"] = per_value(out["url"], url_key)
     out["_org"] = per_value(out["organizer"], fold)
     # The local calendar day, as an integer, for blocking (an event at 00:30 local is on its day).
-    day = pd.Series(0, index=out.index, dtype="int64")
-    for tz, rows in out.groupby(out["timezone"].fillna("Europe/Paris")):
-        local = rows["start_at"].dt.tz_convert(str(tz)).dt.tz_localize(None)
-        day[rows.index] = local.to_numpy().astype("datetime64[D]").astype("int64")
-    out["_day"] = day
+    out["_day"] = local_times(out["start_at"], out["timezone"]).to_numpy().astype("datetime64[D]").astype("int64")
     utc = out["start_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     out["_minute"] = utc.astype("datetime64[m]").astype("int64")
     out["_source"] = pd.factorize(out["source_id"])[0]
@@ -82,9 +83,5 @@ def add_keys(listings: pd.DataFrame, settings_block: str = "region") -> pd.DataF
     out["_postal_id"] = pd.factorize(out["postal_code"], use_na_sentinel=True)[0]
     out["_uid_id"] = pd.factorize(out["source_uid"], use_na_sentinel=True)[0]
     out["_words"] = np.fromiter((t.count(" ") + 1 for t in out["_title"]), dtype=np.int64, count=len(out))
-    # Blocks are regions: a listing placed only by its source's region still meets the listings of
-    # that region's départements (blocking by département would miss it).
-    block = out["departement_code"] if settings_block == "departement" else out["region_code"]
-    out["_place"] = block.fillna(out["region_code"]).fillna("")
-    out.loc[out["attendance_mode"] == "online", "_place"] = "online"
+    out["_online"] = (out["attendance_mode"] == "online").to_numpy()
     return out

@@ -11,7 +11,6 @@ from rapidfuzz.process import cpdist
 
 from aggregator.dedupe.settings import DedupeSettings
 
-PAIR_COLUMNS = ("left", "right")
 # Below this title ratio no rule can accept a pair (titles of one event, boilerplate removed, share
 # most of their words), so the slower scorers are not run for it.
 SCORE_FLOOR = 40.0
@@ -51,7 +50,7 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     region = keyed["region_code"].fillna("").to_numpy(dtype=object)
     if settings.block_on == "region":
         dep = region.copy()
-    block = np.where(dep != "", dep, np.where(keyed["_place"].to_numpy() == "online", "online", ""))
+    block = np.where(dep != "", dep, np.where(keyed["_online"].to_numpy(), "online", ""))
     block = np.where((block == "") & (region == ""), "nowhere", block)
     # Integer keys: merges on codes cost a fraction of merges on strings, in time and memory.
     block_id = pd.factorize(pd.Series(block))[0]

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from aggregator.config import SourceConfig
+from aggregator.frames import map_distinct
 from aggregator.normalise import classify, geo
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
 from aggregator.normalise.prose import find_french, parse_french
@@ -32,14 +33,6 @@ class Normalised:
     listings: pd.DataFrame
     rejects: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
-
-
-def _clean_series(series: pd.Series, func: object) -> pd.Series:
-    """Apply ``func`` once per distinct value: sources repeat venues, cities and organisers a lot."""
-    uniques = series.dropna().unique()
-    table = {value: func(value) for value in uniques}  # type: ignore[operator]
-    mapped = series.map(table).astype("object")
-    return mapped.where(mapped.notna(), None)
 
 
 def _postal(value: object) -> str | None:
@@ -185,11 +178,10 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
     frame = frame[~bad]
 
     for name in TEXT_FIELDS:
-        frame[name] = _clean_series(frame[name], clean_text)
+        frame[name] = map_distinct(frame[name], clean_text)
     for name in ("url", "registration_url", "online_url"):
-        frame[name] = _clean_series(frame[name], clean_url)
-    frame["postal_code"] = _clean_series(frame["postal_code"], _postal)
-    frame["commune_insee"] = frame["commune_insee"].str.upper()
+        frame[name] = map_distinct(frame[name], clean_url)
+    frame["postal_code"] = map_distinct(frame["postal_code"], _postal)
 
     missing = frame["title"].isna()
     rejects.append(_reject_frame(frame[missing], pd.Series("missing title", index=frame.index[missing])))
@@ -205,7 +197,7 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
         place["timezone_geo"].notna() & (place["timezone_geo"] != "Europe/Paris"),
         frame["timezone"].fillna(source_tz),
     )
-    frame["timezone"] = _clean_series(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
+    frame["timezone"] = map_distinct(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
 
     run_day = reference or date.today()
     references = source_of.map({k: s.reference_date or run_day for k, s in sources.items()}).fillna(run_day)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 MONTHS = {
     "janvier": 1, "janv": 1, "jan": 1,
     "fevrier": 2, "fevr": 2, "fev": 2,
@@ -117,3 +119,11 @@ def to_utc(local: datetime, tz: str) -> datetime:
 def next_day(value: datetime) -> datetime:
     """Midnight after ``value``'s day: the exclusive end of an all-day range."""
     return datetime.combine(value.date() + timedelta(days=1), time(), tzinfo=value.tzinfo)
+
+
+def local_times(start_at: pd.Series, zones: pd.Series) -> pd.Series:
+    """Wall-clock times (naive ``datetime64``) of UTC instants, each in its own zone; converted per zone."""
+    out = pd.Series(pd.NaT, index=start_at.index, dtype="datetime64[us]")
+    for tz, rows in start_at.groupby(zones.fillna("Europe/Paris")):
+        out[rows.index] = rows.dt.tz_convert(str(tz)).dt.tz_localize(None).astype("datetime64[us]")
+    return out

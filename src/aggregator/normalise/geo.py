@@ -10,7 +10,6 @@ once per distinct value, never per row. See docs/normalisation.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from aggregator import reference
+from aggregator.frames import map_distinct
 from aggregator.normalise.text import fold, place_key
 
 EARTH_RADIUS_KM = 6371.0
@@ -204,13 +204,6 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(None, index=frame.index, dtype="object")
 
 
-def _per_value(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
-    """``series.map(func)`` computed once per distinct value."""
-    table = {value: func(value) for value in series.dropna().unique()}
-    mapped = series.map(table).astype("object")
-    return mapped.where(mapped.notna(), None)
-
-
 def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
     table = _communes_by_code()
     code = insee.where(insee.str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False))
@@ -340,13 +333,13 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         zone), and the distinct warnings raised (former region names).
     """
     index = frame.index
-    city_key = _per_value(_column(frame, "city"), place_key)
-    hint_dep = _per_value(_column(frame, "departement"), departement_from_text)
-    default_dep = _per_value(_column(frame, "default_departement"), departement_from_text)
-    region_read = _per_value(_column(frame, "region"), region_from_text)
+    city_key = map_distinct(_column(frame, "city"), place_key)
+    hint_dep = map_distinct(_column(frame, "departement"), departement_from_text)
+    default_dep = map_distinct(_column(frame, "default_departement"), departement_from_text)
+    region_read = map_distinct(_column(frame, "region"), region_from_text)
     region_given = region_read.map(lambda pair: pair[0], na_action="ignore")
     warnings = sorted({pair[1] for pair in region_read.dropna() if pair[1]})
-    default_region = _per_value(_column(frame, "default_region"), lambda v: region_from_text(v)[0])
+    default_region = map_distinct(_column(frame, "default_region"), lambda v: region_from_text(v)[0])
 
     deps = reference.departements().set_index("departement_code")
     any_dep = hint_dep.fillna(default_dep)

@@ -85,11 +85,14 @@ def raw_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def check_field_names(fields: dict[str, str]) -> dict[str, str]:
-    """Validate that a field mapping only names known raw fields (used by adapters' settings)."""
+def check_field_names(fields: dict[str, str], required: tuple[str, ...] = ()) -> dict[str, str]:
+    """Validate that a field mapping only names known raw fields and has the ``required`` ones."""
     unknown = sorted(set(fields) - set(RAW_FIELDS))
     if unknown:
         raise ValueError(f"unknown field {unknown[0]!r} (valid fields: {', '.join(RAW_FIELDS)})")
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise ValueError(f"a mapping for {missing[0]!r} is required")
     return fields
 
 

@@ -29,10 +29,7 @@ class CsvSource(SourceConfig):
     @field_validator("fields")
     @classmethod
     def _fields(cls, value: dict[str, str]) -> dict[str, str]:
-        check_field_names(value)
-        if "title" not in value:
-            raise ValueError("a column for 'title' is required")
-        return value
+        return check_field_names(value, required=("title",))
 
 
 def sniff_delimiter(text: str) -> str:

@@ -53,10 +53,7 @@ class HtmlSource(SourceConfig):
     @field_validator("fields")
     @classmethod
     def _fields(cls, value: dict[str, str]) -> dict[str, str]:
-        check_field_names(value)
-        if "title" not in value:
-            raise ValueError("a selector for 'title' is required")
-        return value
+        return check_field_names(value, required=("title",))
 
 
 def _split(spec: str) -> tuple[str, str]:

@@ -1,0 +1,23 @@
+"""Small helpers on pandas objects shared by the stages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def map_distinct(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """``series.map(func)`` with ``func`` called once per distinct value; missing values stay None.
+
+    Sources repeat cities, venues, organisers and titles a lot: factorising first costs one call per
+    distinct value and one array take, instead of a call (or a dict lookup) per row.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)  # the last slot answers code -1 (missing)
+    for i, value in enumerate(uniques):
+        results[i] = func(value)
+    results[-1] = None
+    return pd.Series(results[codes], index=series.index, dtype="object")
