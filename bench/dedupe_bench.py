@@ -1,6 +1,6 @@
 """Benchmark: deduplication accuracy (precision, recall, F1 over pairs and clusters) and scale.
 
-Run: ``.venv/bin/python bench/dedupe_bench.py [n_events ...] [--difficulty 1.0]``. Prints, for each
+Run: ``.venv/bin/python bench/dedupe_bench.py [n_events ...] [--difficulty 1.0] [--fixed-density]``. Prints, for each
 size, listings, candidate pairs, wall time, peak RSS and the scores; record them in docs/benchmarks.md.
 Write the small fixed copy used by the tests with ``--write-fixture``.
 """
@@ -25,8 +25,13 @@ from aggregator.dedupe.evaluate import cluster_scores, pair_scores
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dedupe" / "labelled.parquet"
 
 
-def run(n_events: int, difficulty: float) -> None:
-    listings = generate(n_events, difficulty)
+# Density of the 100,000-listing workload (60,000 events drawn over one year): held with --fixed-density.
+EVENTS_PER_YEAR = 60_000
+
+
+def run(n_events: int, difficulty: float, fixed_density: bool) -> None:
+    span = max(365, round(365 * n_events / EVENTS_PER_YEAR)) if fixed_density else 365
+    listings = generate(n_events, difficulty, span_days=span)
     truth = listings.pop("true_event")
     listings.pop("true_series")
     started = time.perf_counter()
@@ -37,7 +42,8 @@ def run(n_events: int, difficulty: float) -> None:
     predicted = result.listings.set_index("listing_id").loc[listings["listing_id"], "event_id"]
     pairs, clusters = pair_scores(truth, predicted), cluster_scores(truth, predicted)
     print(
-        f"{len(listings):>9,} listings ({n_events:,} events, difficulty {difficulty}): {elapsed:6.1f} s, "
+        f"{len(listings):>9,} listings ({n_events:,} events over {span} days, difficulty {difficulty}): "
+        f"{elapsed:6.1f} s, "
         f"peak RSS {peak:.2f} GiB, {result.candidates:,} candidate pairs, {len(result.events):,} events found | pairs P={pairs.precision:.4f} "
         f"R={pairs.recall:.4f} F1={pairs.f1:.4f} | clusters P={clusters.precision:.4f} R={clusters.recall:.4f} "
         f"F1={clusters.f1:.4f} | matches kept {len(result.matches):,}"
@@ -49,6 +55,11 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[20_000])
     parser.add_argument("--difficulty", type=float, default=1.0)
     parser.add_argument("--write-fixture", action="store_true")
+    parser.add_argument(
+        "--fixed-density",
+        action="store_true",
+        help="spread events over more days as the size grows (the 100,000-listing density held fixed)",
+    )
     args = parser.parse_args()
     if args.write_fixture:
         FIXTURE.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +67,7 @@ def main() -> None:
         print(f"wrote {FIXTURE}")
         return
     for size in args.sizes:
-        run(size, args.difficulty)
+        run(size, args.difficulty, args.fixed_density)
 
 
 if __name__ == "__main__":

@@ -54,13 +54,15 @@ def _perturb_title(title: str, rng: np.random.Generator) -> str:
     return title.replace(" : ", ": ")
 
 
-def generate(n_events: int, difficulty: float = 1.0, seed: int = 7) -> pd.DataFrame:
+def generate(n_events: int, difficulty: float = 1.0, seed: int = 7, span_days: int = 365) -> pd.DataFrame:
     """Listings of ``n_events`` true events (series occurrences and same-venue neighbours included).
 
     Args:
         n_events: Number of distinct true events before hard negatives are added.
         difficulty: Scales how often duplicates are perturbed (1.0 = the default benchmark).
         seed: Random seed (the output is deterministic).
+        span_days: Days the events are spread over. Fixed, the density (listings per département
+            and day) grows with ``n_events``; grown with ``n_events``, the density stays fixed.
     """
     rng = np.random.default_rng(seed)
     communes = reference.communes()
@@ -73,7 +75,7 @@ def generate(n_events: int, difficulty: float = 1.0, seed: int = 7) -> pd.DataFr
     title = [f"{TYPES[a]} : {TOPICS[b]} {AUDIENCES[c]}" for a, b, c in zip(
         rng.integers(0, len(TYPES), n), rng.integers(0, len(TOPICS), n), rng.integers(0, len(AUDIENCES), n),
         strict=True)]  # fmt: skip
-    day = rng.integers(0, 365, n)
+    day = rng.integers(0, span_days, n)
     minute = rng.integers(8 * 4, 19 * 4, n) * 15
     all_day = rng.random(n) < 0.08
     online = rng.random(n) < 0.08

@@ -56,8 +56,9 @@ def url_key(url: object) -> str:
 def add_keys(listings: pd.DataFrame) -> pd.DataFrame:
     """Listings with the comparison columns used by blocking and scoring.
 
-    ``_title``, ``_venue``, ``_city``, ``_url``, ``_org`` (keys), ``_day`` (local day), ``_minute``
-    (UTC), ``_online``, and integer codes for equality tests on millions of pairs.
+    ``_title``, ``_city``, ``_url`` (keys), ``_day`` (local day), ``_minute`` (UTC), ``_online``,
+    ``_words`` (title words), and integer codes for equality tests on millions of pairs. Venues and
+    organisers are folded later, only for the listings of pairs worth scoring.
     """
     out = listings.copy()
 
@@ -67,10 +68,8 @@ def add_keys(listings: pd.DataFrame) -> pd.DataFrame:
         return values
 
     out["_title"] = per_value(out["title"], title_key)
-    out["_venue"] = per_value(out["venue_name"], fold)
     out["_city"] = per_value(out["city"], place_key)
     out["_url"] = per_value(out["url"], url_key)
-    out["_org"] = per_value(out["organizer"], fold)
     # The local calendar day, as an integer, for blocking (an event at 00:30 local is on its day).
     out["_day"] = local_times(out["start_at"], out["timezone"]).to_numpy().astype("datetime64[D]").astype("int64")
     utc = out["start_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
@@ -82,6 +81,8 @@ def add_keys(listings: pd.DataFrame) -> pd.DataFrame:
         out[name] = np.where(out[column].to_numpy() == "", -1, codes)
     out["_postal_id"] = pd.factorize(out["postal_code"], use_na_sentinel=True)[0]
     out["_uid_id"] = pd.factorize(out["source_uid"], use_na_sentinel=True)[0]
-    out["_words"] = np.fromiter((t.count(" ") + 1 for t in out["_title"]), dtype=np.int64, count=len(out))
+    codes, uniques = pd.factorize(out["_title"])
+    words = np.fromiter((t.count(" ") + 1 for t in np.asarray(uniques, dtype=object).tolist()), dtype=np.int64)
+    out["_words"] = words[codes] if len(uniques) else np.ones(len(out), dtype=np.int64)
     out["_online"] = (out["attendance_mode"] == "online").to_numpy()
     return out

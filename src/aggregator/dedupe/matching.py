@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from aggregator.dedupe.settings import DedupeSettings
+from aggregator.normalise.text import fold
 
 # Below this title ratio no rule can accept a pair (titles of one event, boilerplate removed, share
 # most of their words), so the slower scorers are not run for it.
 SCORE_FLOOR = 40.0
+
+
+def distinct_pair_scores(
+    values: pd.Series,
+    left: np.ndarray,
+    right: np.ndarray,
+    scorer: Any,
+    key: Callable[[Any], str] | None = None,
+) -> np.ndarray:
+    """``scorer`` on the strings of each (left, right) row pair, called once per distinct pair of strings.
+
+    Listings repeat their titles, venues and organisers, so millions of candidate pairs hold far
+    fewer distinct string pairs: they are found on integer codes and scored in one batched
+    ``cpdist`` call. ``key`` (e.g. ``fold``), when given, turns each distinct value of the rows in
+    the pairs into its comparison string, so that it is computed for those rows only. A pair where
+    either string is empty scores NaN (nothing to compare).
+    """
+    if not len(left):
+        return np.zeros(0)
+    # The rows in pairs, sorted, with their rank among them (a mask: np.unique sorts, far slower).
+    involved = np.zeros(len(values), dtype=bool)
+    involved[left] = involved[right] = True
+    rows = np.flatnonzero(involved)
+    local = np.cumsum(involved) - 1
+    codes, uniques = pd.factorize(values.iloc[rows], use_na_sentinel=True)
+    plain = np.asarray(uniques, dtype=object).tolist()
+    strings = np.array([*(key(v) for v in plain), ""] if key else [*plain, ""], dtype=object)
+    codes = np.where(codes < 0, len(strings) - 1, codes).astype(np.int64)
+    width = np.int64(len(strings))
+    lc, rc = codes[local[left]], codes[local[right]]
+    pair_codes, distinct = pd.factorize(lc * width + rc)
+    distinct = np.asarray(distinct, dtype=np.int64)
+    a, b = strings[distinct // width], strings[distinct % width]
+    scores = np.asarray(cpdist(list(a), list(b), scorer=scorer, workers=-1), dtype=float)
+    scores[(a == "") | (b == "")] = np.nan
+    return np.asarray(scores[pair_codes], dtype=float)
 
 
 def _time_compatible(keyed: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: DedupeSettings) -> np.ndarray:
@@ -125,33 +165,33 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     """
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
     n = len(pairs)
+    columns: dict[str, np.ndarray] = {}
 
     def col(name: str) -> tuple[np.ndarray, np.ndarray]:
-        values = keyed[name].to_numpy()
+        if name not in columns:  # string columns cost a conversion each time they are read
+            columns[name] = keyed[name].to_numpy()
+        values = columns[name]
         return values[left], values[right]
 
     def same(name: str) -> np.ndarray:
         a, b = col(name)
         return np.asarray((a >= 0) & (a == b), dtype=bool)
 
-    tl, tr = col("_title")
-    title = cpdist(list(tl), list(tr), scorer=fuzz.ratio, workers=-1) if n else np.zeros(0)
+    # Two titles with nothing left once boilerplate is removed are no evidence either way.
+    title = np.nan_to_num(distinct_pair_scores(keyed["_title"], left, right, fuzz.ratio))
     same_url = same("_url_id")
     # The slower scorers only run where titles are close enough for any rule to accept the pair.
     worth = np.flatnonzero((title >= SCORE_FLOOR) | same_url)
 
-    def scored_where(name: str, scorer: Any) -> np.ndarray:
+    def scored_where(name: str, scorer: Any, key: Callable[[Any], str] | None = None) -> np.ndarray:
         result = np.full(n, np.nan)
-        if len(worth):
-            a, b = col(name)
-            result[worth] = cpdist(list(a[worth]), list(b[worth]), scorer=scorer, workers=-1)
-            empty = (a[worth] == "") | (b[worth] == "")
-            result[worth[empty]] = np.nan
+        result[worth] = distinct_pair_scores(keyed[name], left[worth], right[worth], scorer, key)
         return result
 
     subset = np.nan_to_num(scored_where("_title", fuzz.token_set_ratio))
-    venue = scored_where("_venue", fuzz.token_set_ratio)
-    organizer = scored_where("_org", fuzz.token_set_ratio)
+    # Venues and organisers are folded here, for the listings of pairs worth scoring only.
+    venue = scored_where("venue_name", fuzz.token_set_ratio, fold)
+    organizer = scored_where("organizer", fuzz.token_set_ratio, fold)
     wl, wr = col("_words")
     shorter = np.minimum(wl, wr)
 
@@ -218,25 +258,33 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
             "same_source": same_source,
             "same_uid": same_uid,
             "score": title + bonus,
-            "decision": pd.Categorical(np.where(accepted, "accepted", "rejected"), categories=list(DECISIONS)),
-            "rule": pd.Categorical(np.asarray(RULES, dtype=object)[code], categories=list(RULES)),
+            # From codes: building categoricals from millions of strings costs seconds.
+            "decision": pd.Categorical.from_codes(np.where(accepted, 0, 2), dtype=pd.CategoricalDtype(list(DECISIONS))),
+            "rule": pd.Categorical.from_codes(code, dtype=pd.CategoricalDtype(list(RULES))),
         }
     )
 
 
-class _Clusters:
-    """Union-find whose unions are refused when the merged cluster would chain unrelated events."""
+def _title_ratio(a: str, b: str) -> float:
+    """Title similarity for the guard; empty keys (nothing left of the title) are no evidence."""
+    return float(fuzz.ratio(a, b)) if a and b else 0.0
 
-    def __init__(self, keyed: pd.DataFrame, settings: DedupeSettings) -> None:
-        n = len(keyed)
-        self.parent = list(range(n))
-        self.sources: list[set[str]] = [{s} for s in keyed["source_id"]]
-        timed = ~keyed["all_day"].to_numpy(dtype=bool)
-        minutes = keyed["_minute"].to_numpy()
+
+class _Clusters:
+    """Union-find whose unions are refused when the merged cluster would chain unrelated events.
+
+    Works on local positions ``0..len(members)-1`` of the listings it is given.
+    """
+
+    def __init__(self, keyed: pd.DataFrame, members: np.ndarray, settings: DedupeSettings) -> None:
+        self.parent = list(range(len(members)))
+        self.sources: list[set[str]] = [{s} for s in keyed["source_id"].to_numpy()[members]]
+        timed = ~keyed["all_day"].to_numpy(dtype=bool)[members]
+        minutes = keyed["_minute"].to_numpy()[members]
         self.lo = np.where(timed, minutes, np.iinfo(np.int64).max).tolist()
         self.hi = np.where(timed, minutes, np.iinfo(np.int64).min).tolist()
-        self.title = keyed["_title"].tolist()
-        self.span = 60 * max(settings.timezone_shifts_h, default=0) + settings.time_tolerance_min
+        self.title = keyed["_title"].to_numpy()[members].tolist()
+        self.span = _guard_span(settings)
         self.floor = settings.title_cluster_floor
 
     def find(self, i: int) -> int:
@@ -255,7 +303,7 @@ class _Clusters:
         lo, hi = min(self.lo[ra], self.lo[rb]), max(self.hi[ra], self.hi[rb])
         if hi >= lo and hi - lo > self.span:
             return "guard_time_spread"
-        if fuzz.ratio(self.title[ra], self.title[rb]) < self.floor:
+        if _title_ratio(self.title[ra], self.title[rb]) < self.floor:
             return "guard_title_drift"
         self.parent[rb] = ra
         self.sources[ra] |= self.sources[rb]
@@ -263,26 +311,71 @@ class _Clusters:
         return None
 
 
+def _guard_span(settings: DedupeSettings) -> int:
+    """Widest start-time spread (minutes) a cluster may have: the largest time-zone shift plus tolerance."""
+    return 60 * max(settings.timezone_shifts_h, default=0) + settings.time_tolerance_min
+
+
 def cluster(keyed: pd.DataFrame, scored: pd.DataFrame, settings: DedupeSettings) -> tuple[np.ndarray, pd.DataFrame]:
-    """Cluster labels (a root position per row) from accepted pairs, strongest first.
+    """Cluster labels (a representative position per row) from accepted pairs, strongest first.
 
     Within-source duplicates are merged before pairs across sources. An accepted pair whose union
     the guard refuses is marked ``refused`` with the guard's rule.
+
+    Connected components are found first (scipy): a component of two listings has one pair, whose
+    guard is checked on arrays; only the larger components, where the order of unions matters, go
+    through the guarded union-find, pair by pair, in the documented order.
     """
-    clusters = _Clusters(keyed, settings)
+    n = len(keyed)
+    labels = np.arange(n, dtype="int64")
     accepted = scored[scored["decision"] == "accepted"]
-    order = accepted.assign(_within=accepted["same_source"]).sort_values(["_within", "score"], ascending=[False, False])
+    if accepted.empty:
+        return labels, scored
+    left, right = accepted["left"].to_numpy(), accepted["right"].to_numpy()
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    size = np.bincount(component)
+    small = size[component[left]] == 2
     refused: dict[int, str] = {}
-    for index, left, right, same_source in zip(
-        order.index, order["left"], order["right"], order["same_source"], strict=True
-    ):
-        why = clusters.union(int(left), int(right), bool(same_source))
-        if why:
-            refused[int(index)] = why
+
+    # Components of two: the guard on the one union, vectorised (two singletons never share a source
+    # across sources; time spread only between two timed starts; title drift on the pair's own score).
+    timed = ~keyed["all_day"].to_numpy(dtype=bool)
+    minutes = keyed["_minute"].to_numpy()
+    sl, sr = left[small], right[small]
+    spread = timed[sl] & timed[sr] & (np.abs(minutes[sl] - minutes[sr]) > _guard_span(settings))
+    drift = accepted["title_score"].to_numpy()[small] < settings.title_cluster_floor
+    index = accepted.index.to_numpy()[small]
+    for rule, mask in (("guard_time_spread", spread), ("guard_title_drift", drift & ~spread)):
+        refused.update(dict.fromkeys(index[mask].tolist(), rule))
+    ok = ~(spread | drift)
+    labels[sr[ok]] = sl[ok]
+
+    # Larger components: guarded union-find in order (within-source first, then by score).
+    large = accepted[~small]
+    if len(large):
+        involved = np.zeros(n, dtype=bool)
+        involved[large["left"].to_numpy()] = involved[large["right"].to_numpy()] = True
+        members = np.flatnonzero(involved)
+        local = np.full(n, -1, dtype="int64")
+        local[members] = np.arange(len(members))
+        clusters = _Clusters(keyed, members, settings)
+        order = large.assign(_within=large["same_source"]).sort_values(["_within", "score"], ascending=[False, False])
+        for index_value, a, b, same_source in zip(
+            order.index,
+            local[order["left"].to_numpy()],
+            local[order["right"].to_numpy()],
+            order["same_source"],
+            strict=True,
+        ):
+            why = clusters.union(int(a), int(b), bool(same_source))
+            if why:
+                refused[int(index_value)] = why
+        roots = np.array([clusters.find(i) for i in range(len(members))], dtype="int64")
+        labels[members] = members[roots]
     if refused:
         scored = scored.copy()
         idx = list(refused)
         scored.loc[idx, "decision"] = "refused"
         scored.loc[idx, "rule"] = [refused[i] for i in idx]
-    labels = np.array([clusters.find(i) for i in range(len(keyed))], dtype="int64")
     return labels, scored
