@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 SOURCES ?= sources.yaml
 OUT ?= data
 
-.PHONY: run test lint typecheck pytest install docs samples reference clean
+.PHONY: run test lint typecheck pytest install docs samples reference clean serve server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/aggregator run --sources $(SOURCES) --out $(OUT)
+
+# The nightly deployment (cron and time zone from run.schedule in sources.yaml), served against a
+# real Prefect server: the one PREFECT_API_URL names, else one started on 127.0.0.1:4200.
+serve: install
+	scripts/serve.sh $(SOURCES) $(OUT)
+
+# A Prefect server alone (UI on http://127.0.0.1:4200), for work-pool deployments (prefect.yaml).
+server: install
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
-from aggregator.publish import read_previous
 
 FETCH_RETRIES = 2
+# Name of the final state of a run that published with stale or missing sources.
+PARTIAL_STATE = "Completed with warnings"
 
 
 @task(
@@ -26,21 +29,22 @@ FETCH_RETRIES = 2
 )
 def collect(source: SourceConfig, config_path: Path, state_dir: Path) -> pipeline.SourceResult:
     """Fetch and parse one source; raising makes Prefect retry it."""
+    logger = get_run_logger()
+    logger.info("%s: fetching %s", source.id, source.kind)
     result = pipeline.collect_source(source, config_path, state_dir)
-    get_run_logger().info("%s: %d records from %d pages", source.id, len(result.records), result.pages)
+    logger.info(
+        "%s: %d items from %d pages, %d requests (%d answered by the cache) in %.1f s",
+        source.id, len(result.records), result.pages, result.requests, result.cache_hits, result.duration_s,
+    )  # fmt: skip
     return result
 
 
 @task(cache_policy=NO_CACHE)
-def build(results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path) -> pipeline.Outputs:
-    """Normalise, deduplicate and summarise."""
-    return pipeline.build_outputs(
-        results,
-        config,
-        run_at,
-        read_previous(out_dir / "events.parquet"),
-        read_previous(out_dir / "listings.parquet"),
-    )
+def build(
+    results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str
+) -> pipeline.Outputs:
+    """Judge source health, normalise, deduplicate and summarise."""
+    return pipeline.build_outputs(results, config, run_at, pipeline.read_state(out_dir, config), run_id)
 
 
 @task(cache_policy=NO_CACHE)
@@ -55,8 +59,8 @@ def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:
     futures = [(s, collect.submit(s, config.path, state)) for s in config.enabled_sources]
     results = []
     for source, future in futures:
-        state = future.wait() or future.state
-        if state.is_completed():
+        final = future.wait() or future.state
+        if final.is_completed():
             results.append(future.result())
             continue
         try:
@@ -72,11 +76,22 @@ def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:
 
 
 @flow(name="nightly", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
-def nightly(sources: str = "sources.yaml", out: str = "data") -> dict[str, Any]:
-    """Collect every enabled source of ``sources`` and publish under ``out``; returns run.json's content."""
+def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
+    """Collect every enabled source of ``sources`` and publish under ``out``.
+
+    The final state tells the truth: Completed when every source was fresh; Completed named
+    "Completed with warnings" when some failed or looked broken (their last good data kept);
+    Failed when nothing could be published. Its data is run.json's content.
+    """
     config = load_config(sources)
     report = _run(config, Path(out))
-    return report.to_dict(config.secrets)
+    data = report.to_dict(config.secrets)
+    summary = f"{report.status}: {report.headline or 'nothing published'}"
+    if report.status == "failed":
+        return Failed(message=summary, data=data)
+    if report.status == "partial":
+        return Completed(message=summary, name=PARTIAL_STATE, data=data)
+    return Completed(message=summary, data=data)
 
 
 def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
@@ -87,22 +102,33 @@ def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
         results,
         config,
         out_dir,
-        build=lambda rs: build(rs, config, report.started_at, out_dir),
+        build=lambda rs: build(rs, config, report.started_at, out_dir, report.run_id),
         write=lambda outputs: publish(outputs, out_dir),
     )
     logger = get_run_logger()
     logger.info("run %s: %s; %s", report.run_id, report.status, report.headline)
+    for warning in report.warnings:
+        logger.warning(warning)
     for error in report.errors:
-        logger.warning(error)
+        logger.error(error)
     return report
 
 
+def configured(config: Config) -> Any:
+    """The flow with the run settings of ``config`` applied (sources fetched at the same time)."""
+    return nightly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=config.run.concurrency))
+
+
 def run_flow(sources: Path, out_dir: Path) -> dict[str, Any]:
-    """Run the nightly flow (used by ``aggregator run``); returns run.json's content."""
-    return nightly(str(sources), str(out_dir))
+    """Run the nightly flow (used by ``aggregator run``); returns run.json's content.
+
+    run.json is read back from disk: it is written by every run, whatever its final state.
+    """
+    configured(load_config(sources))(str(sources), str(out_dir), return_state=True)
+    return dict(json.loads((out_dir / "run.json").read_text(encoding="utf-8")))
 
 
 if __name__ == "__main__":
     import sys
 
-    print(nightly(*sys.argv[1:3])["headline"])
+    print(run_flow(Path(sys.argv[1]), Path(sys.argv[2]))["headline"])

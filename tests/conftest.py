@@ -38,3 +38,38 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+ROBOTS_ALLOW_ALL = "User-agent: *\nAllow: /\n"
+
+
+@pytest.fixture
+def httpserver(httpserver):
+    """pytest-httpserver's server, publishing a robots.txt that allows everything.
+
+    Every client reads robots.txt first; without this, the server's "no handler" 500 would mean
+    "disallow everything" (RFC 9309). Tests of robots.txt itself register their own rules first.
+    """
+    httpserver.expect_request("/robots.txt").respond_with_data(ROBOTS_ALLOW_ALL, content_type="text/plain")
+    return httpserver
+
+
+@pytest.fixture(autouse=True)
+def _no_request_spacing(monkeypatch):
+    """Requests are not spaced in tests: the one-second default would cost minutes.
+
+    The spacing itself is tested with its own ``HostLimiter``.
+    """
+    from aggregator import http
+    from aggregator.throttle import HostLimiter
+
+    class NoSpacing(HostLimiter):
+        def slot(self, host, interval, concurrency=1):  # type: ignore[override]
+            return super().slot(host, 0.0, concurrency)
+
+    monkeypatch.setattr(http, "LIMITER", NoSpacing())
+
+
+def page_requests(server) -> list:
+    """The requests a test server received, robots.txt left out."""
+    return [entry for entry in server.log if entry[0].path != "/robots.txt"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import fixture_bytes
+from conftest import fixture_bytes, page_requests
 
 from aggregator.config import HttpSettings, parse_config
 from aggregator.http import HttpClient
@@ -234,7 +234,7 @@ def test_opendatasoft_pages_through_records(httpserver):
                      apikey="k-123456", where="location_region = 'Nouvelle-Aquitaine'")  # fmt: skip
     pages, out = _collect(source, httpserver.url_for("/"))
     assert len(pages) == 3 and len(out) == 250
-    request = httpserver.log[0][0]
+    request = page_requests(httpserver)[0][0]
     assert request.headers["Authorization"] == "Apikey k-123456" and "apikey" not in request.url
     assert request.args["where"] == "location_region = 'Nouvelle-Aquitaine'"
     result = _normalised(source, out)

@@ -72,7 +72,7 @@ sources:
     env = {**__import__("os").environ, "TOKEN": "tok-secret-123"}
     proc = _cli("run", "--sources", str(path), "--out", str(out), "--engine", "local", env=env)
     assert proc.returncode == 3, proc.stderr
-    assert "source failed: broken" in proc.stderr
+    assert "source broken failed" in proc.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "partial"
     by_id = {s["id"]: s for s in run["sources"]}
@@ -103,3 +103,27 @@ def test_docs_check_detects_a_stale_dictionary(tmp_path):
     assert _cli("docs", "--path", str(stale)).returncode == 0
     assert _cli("docs", "--check", "--path", str(stale)).returncode == 0
     assert Path(stale).read_text().startswith("# Data dictionary")
+
+
+def test_sources_check_prints_a_table_and_tells_the_truth(tmp_path, httpserver):
+    httpserver.expect_request("/down.ics").respond_with_data("no", status=503)
+    body = f"""
+sources:
+  - id: lab
+    kind: ical
+    url: {FIXTURES / "ical" / "lab-calendar.ics"}
+  - id: down
+    kind: ical
+    url: "{httpserver.url_for("/down.ics")}"
+    http: {{retries: 0}}
+"""
+    path = write_config(tmp_path, body)
+    wide = {**__import__("os").environ, "COLUMNS": "220"}
+    proc = _cli("sources", "check", "--sources", str(path), env=wide)
+    assert proc.returncode == 3, proc.stderr  # one of two sources is not usable
+    lines = {line.split("│")[1].strip(): line for line in proc.stdout.splitlines() if line.count("│") > 5}
+    assert "ok" in lines["lab"] and " 6 " in lines["lab"]  # six items read from the calendar
+    assert "failed" in lines["down"] and "HTTP 503" in lines["down"]
+    assert not (tmp_path / ".state").exists()  # a check writes no state
+    only = _cli("sources", "check", "--sources", str(path), "--only", "lab", env=wide)
+    assert only.returncode == 0, only.stdout

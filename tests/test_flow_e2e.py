@@ -223,8 +223,24 @@ def test_flow_records_a_failing_source_and_publishes_the_others(prefect_harness,
         f"  - {{id: gone, kind: ical, url: {tmp_path / 'missing.ics'}}}\n"
     )
     module.collect.retry_delay_seconds = [0, 0]  # keep the retries, skip the waiting
-    report = module.nightly(sources=str(config), out=str(tmp_path / "out"))
+    state = module.nightly(sources=str(config), out=str(tmp_path / "out"), return_state=True)
+    # Published with a source missing: completed, but never plain "Completed".
+    assert state.is_completed() and state.name == module.PARTIAL_STATE == "Completed with warnings"
+    report = state.result()
     assert report["status"] == "partial"
     gone = next(s for s in report["sources"] if s["id"] == "gone")
     assert gone["status"] == "failed" and "cannot read file" in gone["error"]
     assert len(pd.read_parquet(tmp_path / "out" / "events.parquet")) > 0
+
+
+@pytest.mark.prefect
+def test_flow_that_publishes_nothing_fails(prefect_harness, tmp_path):
+    from flows import nightly as module
+
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"sources:\n  - {{id: gone, kind: ical, url: {tmp_path / 'missing.ics'}}}\n")
+    module.collect.retry_delay_seconds = [0, 0]
+    state = module.nightly(sources=str(config), out=str(tmp_path / "out"), return_state=True)
+    assert state.is_failed()
+    assert "nothing published" in (state.message or "")
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "failed"

@@ -1,4 +1,5 @@
 import pytest
+from conftest import page_requests
 from werkzeug import Response
 
 from aggregator.config import HttpSettings
@@ -19,14 +20,15 @@ def test_sends_the_configured_user_agent(httpserver):
 def test_retries_a_500_then_succeeds(httpserver):
     httpserver.expect_ordered_request("/flaky").respond_with_data("down", status=500)
     httpserver.expect_ordered_request("/flaky").respond_with_data("up")
-    assert _client(retries=2).get(httpserver.url_for("/flaky")).content == b"up"
+    # Ordered expectations refuse any other request: robots.txt is not read here.
+    assert _client(retries=2, respect_robots=False).get(httpserver.url_for("/flaky")).content == b"up"
 
 
 def test_gives_up_after_the_retries(httpserver):
     httpserver.expect_request("/down").respond_with_data("down", status=503)
     with pytest.raises(FetchError, match=r"/down: HTTP 503"):
         _client(retries=1).get(httpserver.url_for("/down"))
-    assert len(httpserver.log) == 2  # the first try and one retry
+    assert len(page_requests(httpserver)) == 2  # the first try and one retry
 
 
 def test_http_error_names_url_and_status(httpserver):

@@ -1,4 +1,4 @@
-"""Command line: ``aggregator run | validate | docs``."""
+"""Command line: ``aggregator run | validate | sources check | serve | docs``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from aggregator.config import ConfigError, load_config
@@ -62,6 +63,52 @@ def validate(sources: SourcesOpt = Path("sources.yaml")) -> None:
     out.print(table)
 
 
+def _sources_table(report: dict[str, Any]) -> RichTable:
+    table = RichTable(title="Sources")
+    for column in ("source", "status", "items", "listings", "rejects", "HTTP", "requests", "cache", "time", "note"):
+        table.add_column(column, justify="right" if column not in ("source", "status", "note") else "left")
+    colours = {"ok": "green", "failed": "red", "broken": "yellow"}
+    for s in report["sources"]:
+        note = s.get("alarm") or s.get("error") or ""
+        if s.get("stale_since"):
+            note = f"{note}; stale since {s['stale_since'][:16]} ({s.get('stale_listings', 0)} kept)".lstrip("; ")
+        table.add_row(
+            s["id"],
+            f"[{colours.get(s['status'], 'white')}]{s['status']}[/]",
+            str(s["records"]),
+            str(s["listings"]),
+            str(s["rejects"]),
+            str(s.get("http_status") or "-"),
+            str(s.get("requests", 0)),
+            str(s.get("cache_hits", 0)),
+            f"{s['duration_s']:.1f} s",
+            note,
+        )
+    return table
+
+
+def _run_local(config: Any, out_dir: Path) -> dict[str, Any]:
+    """The in-process run, with a live progress bar per source."""
+    from aggregator.pipeline import run as run_local
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        overall = progress.add_task("sources", total=len(config.enabled_sources))
+        rows = {s.id: progress.add_task(f"  {s.id} ({s.kind}) waiting", total=1) for s in config.enabled_sources}
+
+        def started(source: Any) -> None:
+            progress.update(rows[source.id], description=f"  {source.id} ({source.kind}) fetching")
+
+        def done(result: Any) -> None:
+            what = f"{len(result.records)} items" if result.status == "ok" else "FAILED"
+            progress.update(rows[result.source_id], completed=1, description=f"  {result.source_id}: {what}")
+            progress.advance(overall)
+
+        report = run_local(config, out_dir, engine="local", on_start=started, on_done=done)
+    return report.to_dict(config.secrets)
+
+
 @app.command()
 def run(
     sources: SourcesOpt = Path("sources.yaml"),
@@ -70,26 +117,25 @@ def run(
 ) -> None:
     """Collect every enabled source, then normalise, deduplicate and publish under --out.
 
-    Exit status: 0 success, 3 published but some sources failed, 1 nothing published, 2 bad config.
+    Exit status: 0 success (every source fresh); 3 published with warnings (some sources failed or
+    looked broken: their last good data kept, flagged stale_since); 1 nothing published; 2 bad config.
     """
     from aggregator.config import Config
-    from aggregator.pipeline import run as run_local
 
     config = _load(sources)
     assert isinstance(config, Config)
     if engine is Engine.prefect:
         # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
         nightly = importlib.import_module("flows.nightly")
-        report: dict[str, Any] = nightly.run_flow(sources, out_dir)
+        with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
+            report: dict[str, Any] = nightly.run_flow(sources, out_dir)
     else:
-        report = run_local(config, out_dir, engine="local").to_dict(config.secrets)
+        report = _run_local(config, out_dir)
+    out.print(_sources_table(report))
     source_ids = {s["id"] for s in report["sources"]}
-    for source in report["sources"]:
-        if source["status"] == "failed":
-            err.print(
-                f"[yellow]source failed:[/yellow] {source['id']}: {source['error']}",
-                highlight=False,
-            )
+    for warning in report["warnings"]:
+        if warning.startswith("source "):
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     for error in report["errors"]:
         if error.split(":", 1)[0] not in source_ids:
             err.print(f"[red]error:[/red] {error}", highlight=False)
@@ -98,13 +144,81 @@ def run(
         raise typer.Exit(EXIT_FAILED)
     out.print(
         f"Sorties dans {out_dir.resolve()}/ : events.parquet, listings.parquet, rejects.parquet, "
-        "stats/, totals.json, totals.md, run.json",
+        "stats/, totals.json, totals.md, run.json, history/source_health.parquet",
         highlight=False,
         soft_wrap=True,
     )
     out.print(report["headline"], highlight=False, soft_wrap=True)
     if report["status"] == "partial":
+        err.print("[yellow]published with warnings[/yellow]: some sources are stale (exit 3)")
         raise typer.Exit(EXIT_PARTIAL)
+
+
+sources_app = typer.Typer(no_args_is_help=True, help="Inspect the sources of a sources file.")
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("check")
+def sources_check(
+    sources: SourcesOpt = Path("sources.yaml"),
+    only: Annotated[list[str] | None, typer.Option("--only", help="Check only these source ids.")] = None,
+) -> None:
+    """Fetch and parse each enabled source once (no cache, no state written) and print a table.
+
+    Exit status: 0 every source gave items; 3 some failed or gave none; 1 all did; 2 bad config.
+    """
+    from aggregator.config import Config
+    from aggregator.pipeline import collect_or_fail
+
+    config = _load(sources)
+    assert isinstance(config, Config)
+    chosen = [s for s in config.enabled_sources if not only or s.id in only]
+    unknown = set(only or ()) - {s.id for s in config.enabled_sources}
+    if unknown:
+        err.print(f"[red]error:[/red] no enabled source with id {', '.join(sorted(unknown))}")
+        raise typer.Exit(EXIT_CONFIG)
+    table = RichTable(title=f"{sources}: {len(chosen)} sources checked")
+    for column in ("source", "kind", "status", "items", "rejected", "pages", "HTTP", "bytes", "time", "error"):
+        table.add_column(column)
+    bad = 0
+    with err.status("fetching…") as status:
+        for source in chosen:
+            status.update(f"fetching {source.id} ({source.kind})…")
+            result = collect_or_fail(source, config.path, None)
+            items = len(result.records)
+            rejected = int(result.records["reject_reason"].notna().sum()) if items else 0
+            state = result.status if items or result.status != "ok" else "empty"
+            bad += state != "ok"
+            colour = {"ok": "green", "empty": "yellow"}.get(state, "red")
+            table.add_row(
+                source.id, source.kind, f"[{colour}]{state}[/]", str(items), str(rejected), str(result.pages),
+                str(result.http_status or "-"), f"{result.bytes:,}", f"{result.duration_s:.2f} s",
+                config.secrets.redact(result.error or ""),
+            )  # fmt: skip
+    out.print(table)
+    if bad:
+        raise typer.Exit(EXIT_FAILED if bad == len(chosen) else EXIT_PARTIAL)
+
+
+@app.command()
+def serve(
+    sources: SourcesOpt = Path("sources.yaml"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("data"),
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
+    cron: Annotated[str | None, typer.Option(help="Cron expression (default: run.schedule.cron).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the cron (default: run.schedule).")] = None,
+) -> None:
+    """Serve the nightly flow as a scheduled Prefect deployment (needs PREFECT_API_URL; see `make serve`)."""
+    from aggregator.config import Config
+
+    config = _load(sources)
+    assert isinstance(config, Config)
+    served = importlib.import_module("flows.serve")
+    try:
+        served.serve_nightly(sources, out_dir, name, cron, timezone)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 @app.command()

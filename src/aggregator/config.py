@@ -37,6 +37,46 @@ class HttpSettings(BaseModel):
         description="User-Agent sent with every request; name the project and a contact URL.",
     )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    contact: str | None = Field(
+        None, description="Contact URL or e-mail appended to the User-Agent, so site owners can reach us."
+    )
+    min_interval_s: float = Field(1.0, ge=0, description="Least time between two requests to one host, in seconds.")
+    host_concurrency: int = Field(1, ge=1, le=16, description="Requests in flight to one host at a time.")
+    respect_robots: bool = Field(
+        True, description="Obey robots.txt; false only for sites that gave permission (logged on every run)."
+    )
+    max_redirects: int = Field(5, ge=0, le=30, description="Redirects followed before giving up.")
+    cache: bool = Field(True, description="Keep responses between runs and revalidate them (ETag / Last-Modified).")
+
+    @property
+    def user_agent_header(self) -> str:
+        """The User-Agent sent: ``user_agent``, with ``contact`` appended when given."""
+        return f"{self.user_agent} (contact: {self.contact})" if self.contact else self.user_agent
+
+
+class ScheduleSettings(BaseModel):
+    """When the nightly deployment runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str = Field("0 2 * * *", description="Cron expression of the nightly run.")
+    timezone: str = Field("Europe/Paris", description="IANA time zone the cron expression is read in.")
+
+
+class RunSettings(BaseModel):
+    """How a run fetches its sources and judges their health."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int = Field(4, ge=1, le=32, description="Sources fetched at the same time.")
+    health_drop: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="A source whose item count falls by more than this fraction of its recent median is broken.",
+    )
+    health_window: int = Field(7, ge=1, le=100, description="Recent good runs whose median item count is the norm.")
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 class DedupeSettings(BaseModel):
@@ -118,6 +158,7 @@ class Config(BaseModel):
     path: Path
     sources: list[SourceConfig]
     dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
     secrets: Secrets = Field(default_factory=Secrets, exclude=True, repr=False)
 
     @property
@@ -182,14 +223,21 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
     where = str(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'sources:' list")
-    unknown = set(data) - {"defaults", "sources", "dedupe"}
+    unknown = set(data) - {"defaults", "sources", "dedupe", "run"}
     if unknown:
-        raise ConfigError(f"{where}: {sorted(unknown)[0]}: unknown top-level key (expected defaults, sources, dedupe)")
+        raise ConfigError(
+            f"{where}: {sorted(unknown)[0]}: unknown top-level key (expected defaults, sources, dedupe, run)"
+        )
     try:
         dedupe = DedupeSettings.model_validate(data.get("dedupe") or {})
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(f"{where}: dedupe.{_format_loc('', tuple(err['loc']))}: {err['msg']}") from None
+    try:
+        run = RunSettings.model_validate(data.get("run") or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{where}: run.{_format_loc('', tuple(err['loc']))}: {err['msg']}") from None
     secrets = Secrets()
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
@@ -237,7 +285,7 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
             )
         seen[source.id] = i
         sources.append(source)
-    return Config(path=path, sources=sources, secrets=secrets, dedupe=dedupe)
+    return Config(path=path, sources=sources, secrets=secrets, dedupe=dedupe, run=run)
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:

@@ -26,7 +26,8 @@ def render() -> str:
         "",
     ]
     for table in TABLES.values():
-        lines += [f"## `{table.name}.parquet`", "", table.description, ""]
+        where = f"history/{table.name}" if table.name == "source_health" else table.name
+        lines += [f"## `{where}.parquet`", "", table.description, ""]
         lines += ["| column | Arrow type | pandas dtype | nullable | description | constraints |"]
         lines += ["|---|---|---|---|---|---|"]
         for col in table.columns:

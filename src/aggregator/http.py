@@ -1,4 +1,4 @@
-"""The one HTTP client every adapter uses: timeouts, retries, User-Agent, size cap, local files."""
+"""The one HTTP client every adapter uses: robots.txt, rate limits, cache, retries, timeouts, size cap."""
 
 from __future__ import annotations
 
@@ -10,17 +10,29 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 import requests
+import requests_cache
+from requests import Response
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import DecodeError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from aggregator.config import HttpSettings
+from aggregator.robots import RobotsRules
+from aggregator.throttle import LIMITER
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_REDIRECTS = 10
 
 
 class FetchError(RuntimeError):
-    """A resource could not be fetched; the message names the URL and the cause."""
+    """A resource could not be fetched; the message names the URL and the cause.
+
+    Attributes:
+        status: The HTTP status that made the fetch fail, when it was one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,8 @@ class Fetched:
         status: HTTP status (200 for local files).
         content_type: The Content-Type header, if any.
         elapsed_s: Time taken, in seconds.
+        headers: Response headers.
+        from_cache: True when the body came from the HTTP cache (the server answered 304).
     """
 
     url: str
@@ -41,6 +55,7 @@ class Fetched:
     content_type: str | None = None
     elapsed_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    from_cache: bool = False
 
     @property
     def charset(self) -> str | None:
@@ -52,6 +67,27 @@ class Fetched:
             if key.lower() == "charset" and value:
                 return value.strip("\"' ").lower()
         return None
+
+
+@dataclass
+class FetchStats:
+    """What one client did: requests sent, answered from the cache, bytes received, last status."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    bytes: int = 0
+    last_status: int | None = None
+
+    def count(self, resp: Response) -> None:
+        """Record one response."""
+        self.requests += 1
+        self.cache_hits += bool(getattr(resp, "from_cache", False))
+        self.bytes += len(resp.content or b"")
+        self.last_status = resp.status_code
+
+
+def _host(url: str) -> str:
+    return urlparse(url).netloc.lower()
 
 
 def resolve_url(url: str, base: str | None = None) -> str:
@@ -73,21 +109,42 @@ def resolve_url(url: str, base: str | None = None) -> str:
 
 
 class HttpClient:
-    """A requests session configured from ``HttpSettings``.
+    """A requests session configured from ``HttpSettings``: the one place that talks HTTP.
 
-    One client per source keeps settings (headers, timeouts) separate while sharing code.
+    Polite and thrifty: robots.txt obeyed, requests to one host spaced and bounded (process-wide),
+    an identifying User-Agent, retries with exponential backoff and jitter on connection errors,
+    429 and 5xx (``Retry-After`` honoured), connect and read timeouts, bounded redirects, bodies
+    read up to ``max_bytes`` and no further, and, with ``cache_path``, responses kept between runs
+    and revalidated with ``If-None-Match`` / ``If-Modified-Since`` (an unchanged page costs a 304).
+    One client per source; ``stats`` counts what it did.
     """
 
-    def __init__(self, settings: HttpSettings | None = None) -> None:
+    def __init__(self, settings: HttpSettings | None = None, cache_path: Path | None = None) -> None:
         self.settings = settings or HttpSettings()
-        self.session = requests.Session()
-        self.session.max_redirects = MAX_REDIRECTS
-        self.session.headers.update({"User-Agent": self.settings.user_agent, **self.settings.headers})
+        self.stats = FetchStats()
+        self.session: requests.Session
+        if cache_path is not None and self.settings.cache:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            # Stored, but stale at once: every use revalidates, so nothing old is ever served.
+            self.session = requests_cache.CachedSession(
+                str(cache_path),
+                backend="sqlite",
+                expire_after=requests_cache.EXPIRE_IMMEDIATELY,
+                allowable_codes=(200,),
+                allowable_methods=("GET",),
+                stale_if_error=False,
+            )
+        else:
+            self.session = requests.Session()
+        self.session.max_redirects = self.settings.max_redirects
+        self.session.headers.update({"User-Agent": self.settings.user_agent_header, **self.settings.headers})
+        self.session.hooks["response"].append(self._read_bounded)
         retry = Retry(
             total=self.settings.retries,
             connect=self.settings.retries,
             read=self.settings.retries,
             status=self.settings.retries,
+            redirect=False,  # requests follows redirects itself, bounded by max_redirects
             backoff_factor=self.settings.backoff_s,
             backoff_jitter=self.settings.backoff_s / 2,
             status_forcelist=RETRY_STATUSES,
@@ -98,10 +155,65 @@ class HttpClient:
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.robots = RobotsRules(self.settings.user_agent_header, self._fetch_robots)
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections and the cache file."""
         self.session.close()
+
+    def _read_bounded(self, resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        """Response hook: read the body now, at most ``max_bytes`` (before any cache stores it)."""
+        if getattr(resp, "from_cache", False) or getattr(resp, "_content_consumed", False):
+            return resp  # requests-cache runs the hooks a second time, on a body already read
+        limit = self.settings.max_bytes
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            resp.close()
+            raise FetchError(f"{resp.url}: response of {declared} bytes exceeds the limit of {limit} bytes")
+        try:
+            data = resp.raw.read(limit + 1, decode_content=True) if resp.raw is not None else b""
+        except (ProtocolError, ReadTimeoutError, DecodeError) as exc:
+            resp.close()
+            raise FetchError(f"{resp.url}: body cut short or unreadable ({type(exc).__name__})") from None
+        if len(data) > limit:
+            resp.close()
+            raise FetchError(f"{resp.url}: response exceeds the limit of {limit} bytes")
+        resp._content = data
+        resp._content_consumed = True  # type: ignore[attr-defined]
+        return resp
+
+    def _fetch_robots(self, url: str) -> tuple[int, bytes]:
+        with LIMITER.slot(_host(url), self.settings.min_interval_s, self.settings.host_concurrency):
+            resp = self._send(url)
+        self.stats.count(resp)
+        return resp.status_code, resp.content
+
+    def _send(
+        self, url: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """One GET through the session, its failures turned into ``FetchError`` naming the cause."""
+        try:
+            return self.session.get(
+                url,
+                params=params,
+                headers=dict(headers) if headers else None,
+                timeout=(self.settings.timeout_s, self.settings.timeout_s),
+            )
+        except requests.exceptions.RetryError as exc:
+            raise FetchError(f"{url}: gave up after {self.settings.retries} retries ({exc})") from None
+        except requests.exceptions.TooManyRedirects:
+            raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects") from None
+        except requests.exceptions.Timeout:
+            raise FetchError(f"{url}: timed out after {self.settings.timeout_s} s") from None
+        except requests.exceptions.ConnectionError as exc:
+            # Retries exhausted on a read timeout surface as a ConnectionError: say what happened.
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            if isinstance(reason, ReadTimeoutError):
+                raise FetchError(f"{url}: timed out after {self.settings.timeout_s} s") from None
+            cause = "refused" if isinstance(reason, NewConnectionError) else type(reason or exc).__name__
+            raise FetchError(f"{url}: connection failed ({cause})") from None
+        except requests.exceptions.RequestException as exc:
+            raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
 
     def get(
         self, url: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
@@ -109,51 +221,33 @@ class HttpClient:
         """Fetch ``url`` (http, https or file) and return its bytes.
 
         Raises:
-            FetchError: On network errors, non-2xx statuses, or bodies over ``max_bytes``.
+            FetchError: On network errors, non-2xx statuses, robots.txt refusals, bodies over
+                ``max_bytes`` or cut short, and too many redirects.
         """
         if urlparse(url).scheme == "file":
             return self._read_file(url)
+        if self.settings.respect_robots:
+            refusal = self.robots.refusal(url)
+            if refusal:
+                raise FetchError(f"{url}: {refusal} (set http.respect_robots: false only with the site's permission)")
+        interval = max(
+            self.settings.min_interval_s, self.robots.crawl_delay(url) if self.settings.respect_robots else 0
+        )
         started = time.monotonic()
-        try:
-            with self.session.get(
-                url,
-                params=params,
-                headers=dict(headers) if headers else None,
-                timeout=(self.settings.timeout_s, self.settings.timeout_s),
-                stream=True,
-            ) as resp:
-                if resp.status_code >= 400:
-                    raise FetchError(f"{resp.url}: HTTP {resp.status_code} {resp.reason}")
-                declared = resp.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
-                    raise FetchError(
-                        f"{resp.url}: response of {declared} bytes exceeds the limit of {self.settings.max_bytes} bytes"
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_content(chunk_size=65536):
-                    size += len(chunk)
-                    if size > self.settings.max_bytes:
-                        raise FetchError(f"{resp.url}: response exceeds the limit of {self.settings.max_bytes} bytes")
-                    chunks.append(chunk)
-                return Fetched(
-                    url=resp.url,
-                    content=b"".join(chunks),
-                    status=resp.status_code,
-                    content_type=resp.headers.get("Content-Type"),
-                    elapsed_s=time.monotonic() - started,
-                    headers=dict(resp.headers),
-                )
-        except requests.exceptions.RetryError as exc:
-            raise FetchError(f"{url}: gave up after {self.settings.retries} retries ({exc})") from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects") from None
-        except requests.exceptions.Timeout:
-            raise FetchError(f"{url}: timed out after {self.settings.timeout_s} s") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise FetchError(f"{url}: connection failed ({type(exc).__name__})") from None
-        except requests.exceptions.RequestException as exc:
-            raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+        with LIMITER.slot(_host(url), interval, self.settings.host_concurrency):
+            resp = self._send(url, params, headers)
+        self.stats.count(resp)
+        if resp.status_code >= 400:
+            raise FetchError(f"{resp.url}: HTTP {resp.status_code} {resp.reason}", status=resp.status_code)
+        return Fetched(
+            url=resp.url,
+            content=resp.content,
+            status=resp.status_code,
+            content_type=resp.headers.get("Content-Type"),
+            elapsed_s=time.monotonic() - started,
+            headers=dict(resp.headers),
+            from_cache=bool(getattr(resp, "from_cache", False)),
+        )
 
     def _read_file(self, url: str) -> Fetched:
         path = Path(unquote(urlparse(url).path))

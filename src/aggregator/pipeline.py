@@ -5,23 +5,27 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pandas as pd
 
 from aggregator import stats
 from aggregator.config import Config, SourceConfig
 from aggregator.dedupe import dedupe
+from aggregator.health import alarm, stale_since
 from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.normalise import normalise
-from aggregator.publish import read_previous, write_json, write_stat, write_table, write_text
-from aggregator.schema import EVENTS, LISTINGS, MATCHES, REJECTS
+from aggregator.publish import read_previous, remove_leftovers, write_json, write_stat, write_table, write_text
+from aggregator.schema import EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
 from aggregator.totals import build_totals, render_markdown
+from aggregator.validation import conform
 
 
 @dataclass
@@ -38,6 +42,31 @@ class SourceResult:
     bytes: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    http_status: int | None = None
+    requests: int = 0
+    cache_hits: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Previous:
+    """What earlier runs left that this run builds on (read from the output folder by ``read_state``)."""
+
+    events: pd.DataFrame | None = None
+    listings: pd.DataFrame | None = None
+    health: pd.DataFrame | None = None
+    last_good: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class SourceHealth:
+    """One source's verdict in this run: fresh, or stale (failed or broken) with what was kept."""
+
+    source_id: str
+    status: str  # "ok", "failed" or "broken"
+    alarm: str | None = None
+    stale_since: pd.Timestamp | None = None
+    stale_listings: int = 0
 
 
 @dataclass
@@ -51,6 +80,8 @@ class Outputs:
     stats: dict[str, pd.DataFrame]
     totals: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    health: dict[str, SourceHealth] = field(default_factory=dict)
+    health_rows: pd.DataFrame | None = None
 
 
 @dataclass
@@ -71,10 +102,14 @@ class RunReport:
 
     @property
     def status(self) -> str:
-        """``success``, ``partial`` (some sources failed) or ``failed`` (nothing published)."""
+        """``success``, ``partial`` or ``failed`` (nothing published).
+
+        ``partial``: published, but some sources failed or looked broken; their last good data, if
+        any, was kept and flagged ``stale_since``.
+        """
         if self.errors and not self.counts:
             return "failed"
-        if any(s["status"] == "failed" for s in self.sources):
+        if any(s["status"] in ("failed", "broken") for s in self.sources):
             return "partial"
         return "success"
 
@@ -114,6 +149,31 @@ def state_dir(out_dir: Path) -> Path:
     return out_dir / ".state" / "sources"
 
 
+def last_good_path(out_dir: Path, source_id: str) -> Path:
+    """Where a source's last good listings are kept, to stand in for it when it fails."""
+    return state_dir(out_dir) / source_id / "last_good.parquet"
+
+
+def health_path(out_dir: Path) -> Path:
+    """The source health history: one row per source and run."""
+    return out_dir / "history" / "source_health.parquet"
+
+
+def read_state(out_dir: Path, config: Config) -> Previous:
+    """Read what earlier runs left in ``out_dir`` (missing or unreadable files count as absent)."""
+    last_good = {}
+    for source in config.enabled_sources:
+        frame = read_previous(last_good_path(out_dir, source.id))
+        if frame is not None:
+            last_good[source.id] = frame
+    return Previous(
+        events=read_previous(out_dir / "events.parquet"),
+        listings=read_previous(out_dir / "listings.parquet"),
+        health=read_previous(health_path(out_dir)),
+        last_good=last_good,
+    )
+
+
 def source_url(source: SourceConfig, config_path: Path) -> str:
     """The source's URL, with paths made absolute against the config file's folder."""
     return resolve_url(source.url, str(config_path.resolve()))
@@ -132,7 +192,9 @@ def collect_source(source: SourceConfig, config_path: Path, state_dir: Path | No
     url = source_url(source, config_path)
     started = time.monotonic()
     fetched_at = pd.Timestamp.now(tz="UTC")
-    http = HttpClient(source.http)
+    remote = urlparse(url).scheme in ("http", "https")
+    cache = state_dir / source.id / "http-cache.sqlite" if state_dir is not None and remote else None
+    http = HttpClient(source.http, cache_path=cache)
     incremental = getattr(adapter, "collect_incremental", None)
     try:
         if incremental is not None and getattr(source, "incremental", False) and state_dir is not None:
@@ -152,6 +214,9 @@ def collect_source(source: SourceConfig, config_path: Path, state_dir: Path | No
     frame.insert(0, "source_id", source.id)
     frame.insert(1, "source_kind", source.kind)
     frame["fetched_at"] = fetched_at
+    notes = []
+    if not source.http.respect_robots and remote:
+        notes.append(f"{source.id}: robots.txt not consulted (http.respect_robots: false, by permission)")
     return SourceResult(
         source_id=source.id,
         kind=source.kind,
@@ -162,6 +227,10 @@ def collect_source(source: SourceConfig, config_path: Path, state_dir: Path | No
         pages=n_pages,
         bytes=sum(len(p.content) for p in pages),
         duration_s=time.monotonic() - started,
+        http_status=http.stats.last_status,
+        requests=http.stats.requests,
+        cache_hits=http.stats.cache_hits,
+        notes=notes,
     )
 
 
@@ -176,6 +245,7 @@ def failed_result(source: SourceConfig, config_path: Path, error: BaseException 
         records=pd.DataFrame(),
         fetched_at=pd.Timestamp.now(tz="UTC"),
         error=message,
+        http_status=getattr(error, "status", None),
     )
 
 
@@ -187,39 +257,134 @@ def collect_or_fail(source: SourceConfig, config_path: Path, state_dir: Path | N
         return failed_result(source, config_path, exc)
 
 
+def assess_sources(
+    results: list[SourceResult], config: Config, run_at: pd.Timestamp, previous: Previous
+) -> tuple[dict[str, SourceHealth], pd.DataFrame]:
+    """Each source's health in this run, and the last good listings standing in for the stale ones.
+
+    A source is ``failed`` when it could not be collected, ``broken`` when it answered with zero
+    items or far fewer than its recent median (``run.health_drop``, ``run.health_window``): either
+    way its last good listings are kept, flagged with ``stale_since``.
+    """
+    verdicts: dict[str, SourceHealth] = {}
+    stale_frames = []
+    for result in results:
+        status, why = result.status, None
+        if status == "ok":
+            why = alarm(len(result.records), previous.health, result.source_id, config.run.health_drop,
+                        config.run.health_window)  # fmt: skip
+            status = "broken" if why else "ok"
+        verdict = SourceHealth(result.source_id, status, alarm=why)
+        if status != "ok":
+            verdict.stale_since = stale_since(previous.health, result.source_id, run_at)
+            kept = previous.last_good.get(result.source_id)
+            if kept is not None and len(kept):
+                stale_frames.append(kept.assign(stale_since=verdict.stale_since))
+                verdict.stale_listings = len(kept)
+        verdicts[result.source_id] = verdict
+    stale = pd.concat(stale_frames, ignore_index=True) if stale_frames else LISTINGS.empty_frame()
+    return verdicts, stale
+
+
+def health_rows(
+    results: list[SourceResult],
+    verdicts: dict[str, SourceHealth],
+    listings: pd.DataFrame,
+    rejects: pd.DataFrame,
+    run_id: str,
+    run_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """This run's rows of the ``source_health`` history."""
+    published = listings["source_id"].value_counts()
+    rejected = rejects["source_id"].value_counts()
+    rows = []
+    for r in results:
+        verdict = verdicts[r.source_id]
+        rows.append(
+            {
+                "run_id": run_id,
+                "run_at": run_at,
+                "source_id": r.source_id,
+                "status": verdict.status,
+                "items_fetched": len(r.records),
+                "items_published": int(published.get(r.source_id, 0)),
+                "rejects": int(rejected.get(r.source_id, 0)),
+                "stale_listings": verdict.stale_listings,
+                "http_status": r.http_status,
+                "requests": r.requests,
+                "cache_hits": r.cache_hits,
+                "bytes": r.bytes,
+                "duration_s": float(r.duration_s),
+                "alarm": verdict.alarm,
+                "error": r.error,
+                "stale_since": verdict.stale_since,
+            }
+        )
+    return conform(pd.DataFrame(rows, columns=SOURCE_HEALTH.names), SOURCE_HEALTH)
+
+
 def build_outputs(
     results: list[SourceResult],
     config: Config,
     run_at: pd.Timestamp,
-    previous_events: pd.DataFrame | None,
-    previous_listings: pd.DataFrame | None = None,
+    previous: Previous | None = None,
+    run_id: str = "",
 ) -> Outputs:
-    """Normalise, deduplicate and summarise the collected sources (pure: no I/O)."""
-    frames = [r.records for r in results if r.status == "ok" and len(r.records)]
-    raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_id", "source_kind"])
+    """Judge the sources' health, normalise, deduplicate and summarise (pure: no I/O).
+
+    Sources that failed or look broken contribute their last good listings (``previous.last_good``),
+    flagged ``stale_since``, so that one bad night does not make their events vanish.
+    """
+    previous = previous or Previous()
+    verdicts, stale = assess_sources(results, config, run_at, previous)
+    fresh = [r for r in results if verdicts[r.source_id].status == "ok" and len(r.records)]
+    raw = (
+        pd.concat([r.records for r in fresh], ignore_index=True)
+        if fresh
+        else pd.DataFrame(columns=["source_id", "source_kind"])
+    )
     by_id = {s.id: s for s in config.sources}
     normalised = normalise(raw, by_id, reference=run_at.tz_convert("Europe/Paris").date())
+    rows = normalised.listings
+    if len(stale):
+        rows = pd.concat([conform(rows, LISTINGS), conform(stale, LISTINGS)], ignore_index=True)
     merged = dedupe(
-        normalised.listings,
+        rows,
         {s.id: s.priority for s in config.sources},
         run_at,
-        previous_events,
-        previous_listings,
+        previous.events,
+        previous.listings,
         config.dedupe,
     )
     listings, events = merged.listings, merged.events
     source_table = pd.DataFrame(
-        [{"source_id": r.source_id, "kind": r.kind, "status": r.status} for r in results],
+        [{"source_id": r.source_id, "kind": r.kind, "status": verdicts[r.source_id].status} for r in results],
         columns=["source_id", "kind", "status"],
     )
     tables = stats.all_tables(listings, events, normalised.rejects, source_table)
     totals = build_totals(events, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
-    return Outputs(listings, events, normalised.rejects, merged.matches, tables, totals, normalised.warnings)
+    warnings = list(normalised.warnings)
+    for r in results:
+        warnings.extend(r.notes)
+        verdict = verdicts[r.source_id]
+        if verdict.status == "ok":
+            continue
+        cause = f"looks broken: {verdict.alarm}" if verdict.status == "broken" else "failed"
+        kept = (
+            f"its last good data ({verdict.stale_listings} listings) is kept, stale since "
+            f"{verdict.stale_since.isoformat() if verdict.stale_since is not None else '?'}"
+            if verdict.stale_listings
+            else "no earlier good data to keep: it contributes nothing"
+        )
+        warnings.append(f"source {r.source_id} {cause}; {kept}")
+    health = health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at)
+    return Outputs(listings, events, normalised.rejects, merged.matches, tables, totals, warnings, verdicts, health)
 
 
 def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     """Write every output under ``out_dir``; returns output name -> path. Each file is atomic."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     written: dict[str, str] = {}
     for table, frame in (
         (EVENTS, outputs.events),
@@ -237,6 +402,19 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     write_text(render_markdown(outputs.totals), out_dir / "totals.md")
     written["totals"] = str(out_dir / "totals.json")
     written["totals_md"] = str(out_dir / "totals.md")
+    if outputs.health_rows is not None:
+        history = read_previous(health_path(out_dir))
+        frames = [f for f in (history, outputs.health_rows) if f is not None and len(f)]
+        combined = pd.concat([conform(f, SOURCE_HEALTH) for f in frames], ignore_index=True) if frames else None
+        write_table(combined if combined is not None else SOURCE_HEALTH.empty_frame(), SOURCE_HEALTH,
+                    health_path(out_dir))  # fmt: skip
+        written["source_health"] = str(health_path(out_dir))
+    # Fresh sources' listings become their last good data, to stand in for them on a bad night.
+    fresh = outputs.listings[outputs.listings["stale_since"].isna()]
+    for source_id, verdict in outputs.health.items():
+        if verdict.status == "ok":
+            write_table(conform(fresh[fresh["source_id"] == source_id], LISTINGS), LISTINGS,
+                        last_good_path(out_dir, source_id))  # fmt: skip
     return written
 
 
@@ -246,7 +424,7 @@ def source_entry(result: SourceResult, outputs: Outputs | None) -> dict[str, Any
     if outputs is not None:
         listings = int((outputs.listings["source_id"] == result.source_id).sum())
         rejects = int((outputs.rejects["source_id"] == result.source_id).sum())
-    return {
+    entry: dict[str, Any] = {
         "id": result.source_id,
         "kind": result.kind,
         "url": result.url,
@@ -257,8 +435,18 @@ def source_entry(result: SourceResult, outputs: Outputs | None) -> dict[str, Any
         "listings": listings,
         "rejects": rejects,
         "duration_s": round(result.duration_s, 3),
+        "http_status": result.http_status,
+        "requests": result.requests,
+        "cache_hits": result.cache_hits,
         "error": result.error,
     }
+    verdict = outputs.health.get(result.source_id) if outputs is not None else None
+    if verdict is not None:
+        entry["status"] = verdict.status
+        entry["alarm"] = verdict.alarm
+        entry["stale_since"] = verdict.stale_since.isoformat() if verdict.stale_since is not None else None
+        entry["stale_listings"] = verdict.stale_listings
+    return entry
 
 
 def new_report(config: Config, out_dir: Path, engine: str) -> RunReport:
@@ -283,9 +471,11 @@ def finish(
     """Build and publish from collected results, then write ``run.json``; failures are recorded, not raised."""
     outputs: Outputs | None = None
     try:
-        if not any(r.status == "ok" for r in results):
-            raise RuntimeError("no source could be collected: nothing to publish")
         outputs = build(results)
+        if not any(v.status == "ok" for v in outputs.health.values()) and not any(
+            v.stale_listings for v in outputs.health.values()
+        ):
+            raise RuntimeError("no source could be collected and none has earlier good data: nothing to publish")
         write(outputs)
         report.counts = {
             "listings": len(outputs.listings),
@@ -303,17 +493,44 @@ def finish(
     return report
 
 
-def run(config: Config, out_dir: Path, engine: str = "local") -> RunReport:
+def collect_all(
+    config: Config,
+    out_dir: Path,
+    on_start: Callable[[SourceConfig], None] | None = None,
+    on_done: Callable[[SourceResult], None] | None = None,
+) -> list[SourceResult]:
+    """Collect every enabled source, ``run.concurrency`` at a time; failures become failed results."""
+    sources = config.enabled_sources
+
+    def one(source: SourceConfig) -> SourceResult:
+        if on_start:
+            on_start(source)
+        result = collect_or_fail(source, config.path, state_dir(out_dir))
+        result.error = config.secrets.redact(result.error) if result.error else None
+        if on_done:
+            on_done(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=config.run.concurrency) as pool:
+        return list(pool.map(one, sources))
+
+
+def run(
+    config: Config,
+    out_dir: Path,
+    engine: str = "local",
+    on_start: Callable[[SourceConfig], None] | None = None,
+    on_done: Callable[[SourceResult], None] | None = None,
+) -> RunReport:
     """Run every enabled source through every stage in this process, without Prefect."""
     report = new_report(config, out_dir, engine)
-    results = [collect_or_fail(s, config.path, state_dir(out_dir)) for s in config.enabled_sources]
-    previous = read_previous(out_dir / "events.parquet")
-    previous_listings = read_previous(out_dir / "listings.parquet")
+    results = collect_all(config, out_dir, on_start, on_done)
+    previous = read_state(out_dir, config)
     return finish(
         report,
         results,
         config,
         out_dir,
-        build=lambda rs: build_outputs(rs, config, report.started_at, previous, previous_listings),
+        build=lambda rs: build_outputs(rs, config, report.started_at, previous, report.run_id),
         write=lambda outputs: publish(outputs, out_dir),
     )

@@ -38,6 +38,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+def remove_leftovers(directory: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left under ``directory``; returns them.
+
+    Safe only when no other run writes there at the same time, which the deployment's
+    concurrency limit of 1 guarantees.
+    """
+    leftovers = [p for p in directory.rglob(".*.tmp") if p.is_file()] if directory.exists() else []
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
 def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object]) -> None:
     with (
         atomic_path(path) as tmp,

@@ -228,6 +228,44 @@ LISTINGS = Table(
         *EVENT_FIELDS,
         _c("page_url", _S, True, "URL of the page or file the listing was read from."),
         _c("fetched_at", UTC_TIMESTAMP, False, "When the source was fetched (UTC)."),
+        _c(
+            "stale_since",
+            UTC_TIMESTAMP,
+            True,
+            "Null when fetched in this run. Otherwise the source failed or looked broken and this is "
+            "its last good data, kept: the time of the first run in a row that could not refresh it.",
+        ),
+    ),
+)
+
+SOURCE_STATUSES = ("ok", "failed", "broken")
+
+SOURCE_HEALTH = Table(
+    "source_health",
+    "One row per source and run: what the source gave, how it was fetched, and whether it looked broken.",
+    (
+        _c("run_id", _S, False, "Id of the run (as in run.json)."),
+        _c("run_at", UTC_TIMESTAMP, False, "When the run started (UTC)."),
+        _c("source_id", _S, False, "Id of the source in sources.yaml."),
+        _c(
+            "status",
+            _S,
+            False,
+            "ok; failed (could not be fetched or parsed); broken (fetched, but zero items or a sharp drop).",
+            allowed=SOURCE_STATUSES,
+        ),
+        _c("items_fetched", pa.int64(), False, "Items the source gave this run (rejected ones included)."),
+        _c("items_published", pa.int64(), False, "Listings of the source in this run's outputs (stale ones included)."),
+        _c("rejects", pa.int64(), False, "Items of the source that could not be normalised."),
+        _c("stale_listings", pa.int64(), False, "Listings published from the source's last good data."),
+        _c("http_status", pa.int64(), True, "Status of the source's last HTTP response (null for local files)."),
+        _c("requests", pa.int64(), False, "HTTP requests sent (robots.txt included)."),
+        _c("cache_hits", pa.int64(), False, "Responses answered by the HTTP cache after a 304."),
+        _c("bytes", pa.int64(), False, "Bytes of the pages read."),
+        _c("duration_s", pa.float64(), False, "Time spent fetching and parsing, in seconds."),
+        _c("alarm", _S, True, "Why the source looks broken (zero items, sharp drop), when it does."),
+        _c("error", _S, True, "Why the source failed, when it did (secrets redacted)."),
+        _c("stale_since", UTC_TIMESTAMP, True, "Since when the source's published data is not fresh."),
     ),
 )
 
@@ -328,4 +366,4 @@ MATCHES = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS, MATCHES)}
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS, MATCHES, SOURCE_HEALTH)}
