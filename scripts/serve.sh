@@ -17,6 +17,7 @@ if [[ -z "${PREFECT_API_URL:-}" ]]; then
     "$bin/prefect" server start --host 127.0.0.1 --port "$port" > "${PREFECT_HOME:-.prefect}/server.log" 2>&1 &
     server=$!
     trap 'kill "$server" 2>/dev/null || true' EXIT
+    trap 'exit 130' INT TERM  # run the EXIT trap (stop the server) on Ctrl-C or kill too
     for _ in $(seq 1 120); do healthy "$PREFECT_API_URL" && break; sleep 1; done
     healthy "$PREFECT_API_URL" || { echo "Prefect server did not start; see ${PREFECT_HOME:-.prefect}/server.log" >&2; exit 1; }
     echo "Prefect server on http://127.0.0.1:${port} (UI and API); log in ${PREFECT_HOME:-.prefect}/server.log"

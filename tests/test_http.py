@@ -76,3 +76,11 @@ def test_local_files_and_paths(tmp_path):
 def test_resolve_url_keeps_absolute_urls_and_joins_relative_links():
     assert resolve_url("https://a.example.org/x") == "https://a.example.org/x"
     assert resolve_url("p2.json", "https://a.example.org/api/p1.json") == "https://a.example.org/api/p2.json"
+
+
+def test_user_agent_carries_the_contact(httpserver):
+    expected = "agg-test/1.0 (contact: https://example.org/contact)"
+    httpserver.expect_request("/a", headers={"User-Agent": expected}).respond_with_data("ok")
+    page = _client(user_agent="agg-test/1.0", contact="https://example.org/contact").get(httpserver.url_for("/a"))
+    assert page.content == b"ok"
+    assert all(entry[0].headers["User-Agent"] == expected for entry in httpserver.log)  # robots.txt too
