@@ -14,6 +14,7 @@ from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
+from aggregator.secrets import Secrets
 
 FETCH_RETRIES = 2
 # Name of the final state of a run that published with stale or missing sources.
@@ -27,11 +28,11 @@ PARTIAL_STATE = "Completed with warnings"
     cache_policy=NO_CACHE,
     task_run_name="collect-{source.id}",
 )
-def collect(source: SourceConfig, config_path: Path, state_dir: Path) -> pipeline.SourceResult:
+def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: Secrets) -> pipeline.SourceResult:
     """Fetch and parse one source; raising makes Prefect retry it."""
     logger = get_run_logger()
     logger.info("%s: fetching %s", source.id, source.kind)
-    result = pipeline.collect_source(source, config_path, state_dir)
+    result = pipeline.collect_source(source, config_path, state_dir, secrets)
     logger.info(
         "%s: %d items from %d pages, %d requests (%d answered by the cache) in %.1f s",
         source.id, len(result.records), result.pages, result.requests, result.cache_hits, result.duration_s,
@@ -56,7 +57,7 @@ def publish(outputs: pipeline.Outputs, out_dir: Path) -> dict[str, str]:
 def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:
     logger = get_run_logger()
     state = pipeline.state_dir(out_dir)
-    futures = [(s, collect.submit(s, config.path, state)) for s in config.enabled_sources]
+    futures = [(s, collect.submit(s, config.path, state, config.secrets)) for s in config.enabled_sources]
     results = []
     for source, future in futures:
         final = future.wait() or future.state

@@ -233,3 +233,54 @@ def test_former_region_names_are_reported_as_warnings():
     )
     assert result.listings.loc[0, "region_code"] == "75"
     assert result.warnings == ["former region name 'Limousin' read as Nouvelle-Aquitaine (regions merged in 2016)"]
+
+
+def _as_raw(listings: pd.DataFrame) -> pd.DataFrame:
+    """Normalised listings written back as a source would give them (the round trip of idempotency)."""
+    rows = []
+    for row in listings.itertuples(index=False):
+        local_start = row.start_at.tz_convert(row.timezone)
+        if row.all_day:
+            start = local_start.date().isoformat()
+            end = (row.end_at.tz_convert(row.timezone) - pd.Timedelta(days=1)).date().isoformat()
+        else:
+            start = row.start_at.isoformat()
+            end = row.end_at.isoformat() if pd.notna(row.end_at) else None
+        rows.append({
+            "source_id": row.source_id, "uid": row.source_uid, "title": row.title, "description": row.description,
+            "start": start, "end": end if pd.notna(row.end_at) else None, "timezone": row.timezone,
+            "venue_name": row.venue_name, "street_address": row.street_address, "postal_code": row.postal_code,
+            "city": row.city, "commune_insee": row.commune_insee, "departement": row.departement_code,
+            "region": row.region_code, "organizer": row.organizer, "url": row.url,
+            "event_type": row.event_type, "attendance_mode": row.attendance_mode, "status": row.status,
+        })  # fmt: skip
+    return _raw([{k: (None if v is None or (isinstance(v, float) and pd.isna(v)) else v) for k, v in r.items()}
+                 for r in rows])  # fmt: skip
+
+
+IDEMPOTENT = [
+    "source_uid", "title", "description", "start_at", "end_at", "all_day", "timezone", "attendance_mode",
+    "event_type", "status", "venue_name", "street_address", "postal_code", "city", "commune_insee",
+    "departement_code", "region_code", "organizer", "url",
+]  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "source_id": st.sampled_from(["nat", "reg", "dom"]),
+    "title": st.one_of(st.text(min_size=1, max_size=30), st.sampled_from(
+        ["Atelier ANNULÉ : design", "<b>Webinaire</b> &amp; data", "Conférence en ligne", "Hackathon  reporté"])),
+    "start": st.sampled_from(["2026-11-03", "2026-11-03T10:00", "2026-11-03T23:30+01:00", "du 3 au 5 novembre 2026",
+                              "2026-03-29T02:30"]),
+    "postal_code": st.one_of(st.none(), st.sampled_from(["33000", "20200", "97400", "75011", "1000", "13780"])),
+    "city": st.one_of(st.none(), st.sampled_from(["Bordeaux", "St-Denis", "Paris 11e", "Évry", "xyz"])),
+    "url": st.one_of(st.none(), st.sampled_from(["https://x.fr/e?utm_source=a", "javascript:alert(1)", "ftp://x"])),
+}), min_size=1, max_size=6))  # fmt: skip
+def test_normalising_normalised_listings_changes_nothing(rows):
+    raw = _raw([{"uid": str(i), **r} for i, r in enumerate(rows)])
+    once = normalise(raw, _sources()).listings
+    twice = normalise(_as_raw(once), _sources()).listings
+    assert len(twice) == len(once)
+    left = once[IDEMPOTENT].sort_values("source_uid").reset_index(drop=True)
+    right = twice[IDEMPOTENT].sort_values("source_uid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(left, right)

@@ -46,6 +46,11 @@ class HttpSettings(BaseModel):
         True, description="Obey robots.txt; false only for sites that gave permission (logged on every run)."
     )
     max_redirects: int = Field(5, ge=0, le=30, description="Redirects followed before giving up.")
+    allow_private: bool = Field(
+        False,
+        description="Declare the source local: its redirects may lead to loopback or private addresses "
+        "(always allowed when the source's own URL is on one).",
+    )
     cache: bool = Field(True, description="Keep responses between runs and revalidate them (ETag / Last-Modified).")
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import parse_qsl, unquote, urljoin, urlparse
 
 import requests
 import requests_cache
@@ -18,6 +20,7 @@ from urllib3.util.retry import Retry
 
 from aggregator.config import HttpSettings
 from aggregator.robots import RobotsRules
+from aggregator.secrets import Secrets
 from aggregator.throttle import LIMITER
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -90,6 +93,26 @@ def _host(url: str) -> str:
     return urlparse(url).netloc.lower()
 
 
+def is_private_host(host: str) -> bool:
+    """Whether ``host`` is, or resolves to, a loopback, private, link-local or otherwise internal address."""
+    if not host:
+        return False
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False  # unresolvable: the request itself will fail with a clear error
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    return any(
+        a.is_loopback or a.is_private or a.is_link_local or a.is_reserved or a.is_multicast or a.is_unspecified
+        for a in addresses
+    )
+
+
 def resolve_url(url: str, base: str | None = None) -> str:
     """Make ``url`` absolute against ``base``; bare paths become ``file://`` URLs.
 
@@ -119,9 +142,13 @@ class HttpClient:
     One client per source; ``stats`` counts what it did.
     """
 
-    def __init__(self, settings: HttpSettings | None = None, cache_path: Path | None = None) -> None:
+    def __init__(
+        self, settings: HttpSettings | None = None, cache_path: Path | None = None, secrets: Secrets | None = None
+    ) -> None:
         self.settings = settings or HttpSettings()
+        self.secrets = secrets or Secrets()
         self.stats = FetchStats()
+        self._private_ok = self.settings.allow_private
         self.session: requests.Session
         if cache_path is not None and self.settings.cache:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +165,7 @@ class HttpClient:
             self.session = requests.Session()
         self.session.max_redirects = self.settings.max_redirects
         self.session.headers.update({"User-Agent": self.settings.user_agent_header, **self.settings.headers})
-        self.session.hooks["response"].append(self._read_bounded)
+        self.session.hooks["response"].extend([self._check_redirect, self._read_bounded])
         retry = Retry(
             total=self.settings.retries,
             connect=self.settings.retries,
@@ -161,7 +188,28 @@ class HttpClient:
         """Release pooled connections and the cache file."""
         self.session.close()
 
-    def _read_bounded(self, resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    def _check_redirect(self, resp: Response, *args: Any, **kwargs: Any) -> Response:
+        """Response hook: refuse redirects to non-HTTP schemes, and to private addresses from a public source.
+
+        A page on the internet must not be able to point the fetcher at ``file://``, loopback or the
+        internal network (SSRF). A source that is itself on such an address (declared local) may.
+        """
+        if not resp.is_redirect:
+            return resp
+        target = urljoin(resp.url, resp.headers.get("Location", ""))
+        parsed = urlparse(target)
+        if parsed.scheme not in ("http", "https"):
+            resp.close()
+            raise FetchError(f"{resp.url}: redirect to {parsed.scheme or 'a schemeless'}:// URL refused")
+        if not self._private_ok and is_private_host(parsed.hostname or ""):
+            resp.close()
+            raise FetchError(
+                f"{resp.url}: redirect to the private or loopback address {parsed.hostname} refused "
+                "(set http.allow_private: true for a source that is meant to be local)"
+            )
+        return resp
+
+    def _read_bounded(self, resp: Response, *args: Any, **kwargs: Any) -> requests.Response:
         """Response hook: read the body now, at most ``max_bytes`` (before any cache stores it)."""
         if getattr(resp, "from_cache", False) or getattr(resp, "_content_consumed", False):
             return resp  # requests-cache runs the hooks a second time, on a body already read
@@ -192,12 +240,16 @@ class HttpClient:
         self, url: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
     ) -> Response:
         """One GET through the session, its failures turned into ``FetchError`` naming the cause."""
+        extra: dict[str, Any] = {}
+        if isinstance(self.session, requests_cache.CachedSession) and len(self.secrets):
+            extra = self._cache_without_secrets(url, params, headers)
         try:
             return self.session.get(
                 url,
                 params=params,
                 headers=dict(headers) if headers else None,
                 timeout=(self.settings.timeout_s, self.settings.timeout_s),
+                **extra,
             )
         except requests.exceptions.RetryError as exc:
             raise FetchError(f"{url}: gave up after {self.settings.retries} retries ({exc})") from None
@@ -214,6 +266,24 @@ class HttpClient:
             raise FetchError(f"{url}: connection failed ({cause})") from None
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+    def _cache_without_secrets(
+        self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        """Keep secrets out of the cache file.
+
+        Parameters and headers holding one are redacted from what is stored (requests-cache
+        ``ignored_parameters``); a secret anywhere else in the URL means no caching at all.
+        """
+        assert isinstance(self.session, requests_cache.CachedSession)
+        query = parse_qsl(urlparse(url).query, keep_blank_values=True)
+        names = {k for k, v in [*query, *(params or {}).items()] if self.secrets.contains(str(v))}
+        names |= {k for k, v in {**self.session.headers, **(headers or {})}.items() if self.secrets.contains(str(v))}
+        rest = urlparse(url)._replace(query="").geturl()
+        if self.secrets.contains(rest):
+            return {"expire_after": requests_cache.DO_NOT_CACHE}
+        self.session.settings.ignored_parameters = sorted(names | set(requests_cache.DEFAULT_IGNORED_PARAMS))
+        return {}
 
     def get(
         self, url: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
@@ -234,6 +304,8 @@ class HttpClient:
             self.settings.min_interval_s, self.robots.crawl_delay(url) if self.settings.respect_robots else 0
         )
         started = time.monotonic()
+        # A source on a private or loopback address is local by declaration: its redirects may stay there.
+        self._private_ok = self.settings.allow_private or is_private_host(urlparse(url).hostname or "")
         with LIMITER.slot(_host(url), interval, self.settings.host_concurrency):
             resp = self._send(url, params, headers)
         self.stats.count(resp)

@@ -179,10 +179,13 @@ def source_url(source: SourceConfig, config_path: Path) -> str:
     return resolve_url(source.url, str(config_path.resolve()))
 
 
-def collect_source(source: SourceConfig, config_path: Path, state_dir: Path | None = None) -> SourceResult:
+def collect_source(
+    source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
+) -> SourceResult:
     """Fetch and parse one source. Raises on any failure, so that callers may retry.
 
-    ``state_dir`` is where a source that reads incrementally keeps what it read between runs.
+    ``state_dir`` is where a source that reads incrementally keeps what it read between runs, and
+    where its HTTP cache lives (from which ``secrets`` are kept out).
 
     Raises:
         FetchError: When the source cannot be downloaded.
@@ -194,7 +197,7 @@ def collect_source(source: SourceConfig, config_path: Path, state_dir: Path | No
     fetched_at = pd.Timestamp.now(tz="UTC")
     remote = urlparse(url).scheme in ("http", "https")
     cache = state_dir / source.id / "http-cache.sqlite" if state_dir is not None and remote else None
-    http = HttpClient(source.http, cache_path=cache)
+    http = HttpClient(source.http, cache_path=cache, secrets=secrets)
     incremental = getattr(adapter, "collect_incremental", None)
     try:
         if incremental is not None and getattr(source, "incremental", False) and state_dir is not None:
@@ -249,10 +252,12 @@ def failed_result(source: SourceConfig, config_path: Path, error: BaseException 
     )
 
 
-def collect_or_fail(source: SourceConfig, config_path: Path, state_dir: Path | None = None) -> SourceResult:
+def collect_or_fail(
+    source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
+) -> SourceResult:
     """``collect_source`` that turns any exception into a failed result: one source never stops a run."""
     try:
-        return collect_source(source, config_path, state_dir)
+        return collect_source(source, config_path, state_dir, secrets)
     except Exception as exc:
         return failed_result(source, config_path, exc)
 
@@ -505,7 +510,7 @@ def collect_all(
     def one(source: SourceConfig) -> SourceResult:
         if on_start:
             on_start(source)
-        result = collect_or_fail(source, config.path, state_dir(out_dir))
+        result = collect_or_fail(source, config.path, state_dir(out_dir), config.secrets)
         result.error = config.secrets.redact(result.error) if result.error else None
         if on_done:
             on_done(result)

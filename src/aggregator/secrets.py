@@ -23,6 +23,10 @@ class Secrets:
             text = text.replace(value, MASK)
         return text
 
+    def contains(self, text: str) -> bool:
+        """Whether ``text`` holds any secret value."""
+        return any(value in text for value in self._values)
+
     def __repr__(self) -> str:
         return f"Secrets({len(self._values)} values)"
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.xmlsafe import check_xml
 
 
 class FeedSource(SourceConfig):
@@ -45,6 +46,7 @@ class FeedAdapter(SinglePage):
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Read every entry; the feed's own errors become a clear ParseError."""
         assert isinstance(source, FeedSource)
+        check_xml(page.content, page.url)  # billion laughs and XXE are refused before feedparser
         # feedparser never fetches here: it is given bytes, and resolves relative links on page.url.
         parsed = feedparser.parse(page.content, response_headers={"content-location": page.url})
         if parsed.bozo and not parsed.entries:

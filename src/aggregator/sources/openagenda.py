@@ -96,7 +96,7 @@ def _load(page: Fetched) -> dict[str, Any]:
         data = json.loads(page.content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("events", []), list):
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise ParseError(f"{page.url}: expected an object with an 'events' list")
     return data
 
