@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 SOURCES ?= sources.yaml
 OUT ?= data
 
-.PHONY: run test lint typecheck pytest install docs samples reference clean serve server
+.PHONY: run test lint typecheck pytest install docs samples reference clean serve server browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# Debian's Chromium and ChromeDriver, for the test that renders report.html in a real browser.
+browser:
+	@command -v chromedriver > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then APT=""; else APT="sudo -n"; fi; \
+	  $$APT apt-get update -qq > /dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$APT apt-get install -y -qq chromium chromium-driver > /dev/null; }
+
+pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

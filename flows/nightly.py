@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -15,6 +16,7 @@ from prefect.tasks import exponential_backoff
 from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
 from aggregator.secrets import Secrets
+from aggregator.totals import render_markdown
 
 FETCH_RETRIES = 2
 # Name of the final state of a run that published with stale or missing sources.
@@ -50,8 +52,21 @@ def build(
 
 @task(cache_policy=NO_CACHE)
 def publish(outputs: pipeline.Outputs, out_dir: Path) -> dict[str, str]:
-    """Write every output atomically."""
-    return pipeline.publish(outputs, out_dir)
+    """Write every output atomically, then show the figures in the Prefect UI as artifacts."""
+    written = pipeline.publish(outputs, out_dir)
+    regions = outputs.stats["by_region"]
+    create_table_artifact(
+        key="events-per-region",
+        table=[
+            {"région": name, "événements": int(n), "dont en ligne": int(online)}
+            for name, n, online in zip(regions["region_name"], regions["events"], regions["online"], strict=True)
+        ],
+        description="Événements par région (toutes les régions, zéros compris).",
+    )
+    create_markdown_artifact(
+        key="totals", markdown=render_markdown(outputs.totals), description="Chiffres à citer (totals.md)."
+    )
+    return written
 
 
 def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:

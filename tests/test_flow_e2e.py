@@ -205,6 +205,19 @@ def test_nightly_flow_on_the_samples(prefect_harness, tmp_path):
 
     run = json.loads((tmp_path / "run.json").read_text())
     assert {s["id"]: s["status"] for s in run["sources"]} == dict.fromkeys(SOURCE_REGION, "ok")
+    assert (tmp_path / "report.html").read_text().count('<img src="data:image/png;base64,') == 4
+
+    # The run published its figures to the Prefect UI.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        table = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["events-per-region"])))
+        totals_md = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["totals"])))
+    assert table and table[0].type == "table"
+    rows = json.loads(table[0].data) if isinstance(table[0].data, str) else table[0].data
+    assert len(rows) == 18 and sum(r["événements"] for r in rows) == sum(expected["regions"].values())
+    assert totals_md and totals_md[0].type == "markdown" and "Nouvelle-Aquitaine" in str(totals_md[0].data)
     assert run["counts"] == {
         "listings": expected["listings"],
         "events": expected["events"],

@@ -20,6 +20,7 @@ from aggregator.health import alarm, stale_since
 from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.normalise import normalise
 from aggregator.publish import read_previous, remove_leftovers, write_json, write_stat, write_table, write_text
+from aggregator.report import render_report
 from aggregator.schema import EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
@@ -82,6 +83,7 @@ class Outputs:
     warnings: list[str] = field(default_factory=list)
     health: dict[str, SourceHealth] = field(default_factory=dict)
     health_rows: pd.DataFrame | None = None
+    report_html: str | None = None
 
 
 @dataclass
@@ -383,7 +385,10 @@ def build_outputs(
         )
         warnings.append(f"source {r.source_id} {cause}; {kept}")
     health = health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at)
-    return Outputs(listings, events, normalised.rejects, merged.matches, tables, totals, warnings, verdicts, health)
+    html = render_report(totals, tables, events)
+    return Outputs(
+        listings, events, normalised.rejects, merged.matches, tables, totals, warnings, verdicts, health, html
+    )
 
 
 def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
@@ -407,6 +412,9 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     write_text(render_markdown(outputs.totals), out_dir / "totals.md")
     written["totals"] = str(out_dir / "totals.json")
     written["totals_md"] = str(out_dir / "totals.md")
+    if outputs.report_html is not None:
+        write_text(outputs.report_html, out_dir / "report.html")
+        written["report"] = str(out_dir / "report.html")
     if outputs.health_rows is not None:
         history = read_previous(health_path(out_dir))
         frames = [f for f in (history, outputs.health_rows) if f is not None and len(f)]

@@ -1,0 +1,178 @@
+"""``report.html``: one self-contained French page with the totals and charts (matplotlib, embedded PNG)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: charts are rendered to bytes
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.dates import DateFormatter
+from matplotlib.ticker import MaxNLocator
+
+from aggregator.normalise.dates import local_times
+from aggregator.totals import number as fr_int
+
+TYPE_LABELS = {
+    "atelier": "Atelier", "conference": "Conférence", "table_ronde": "Table ronde", "webinaire": "Webinaire",
+    "formation": "Formation", "hackathon": "Hackathon", "visite": "Visite", "exposition": "Exposition",
+    "demonstration": "Démonstration", "debat_citoyen": "Débat citoyen", "seminaire": "Séminaire",
+    "rencontre": "Rencontre", "autre": "Autre",
+}  # fmt: skip
+MODE_LABELS = {"in_person": "Sur place", "online": "En ligne", "hybrid": "Hybride", "unknown": "Non précisé"}
+BLUE, RED = "#000091", "#e1000f"  # the French State's blue and red
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:980px;padding:1.5rem;
+color:#161616;line-height:1.45}
+h1{color:#000091;margin-bottom:.2rem}.asof{color:#666;margin-top:0}
+.kpis{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}.kpi{border-left:4px solid #000091;padding:.4rem .8rem;
+background:#f5f5fe}.kpi b{display:block;font-size:1.6rem}
+figure{margin:1.5rem 0}figure img{max-width:100%;height:auto}figcaption{color:#444;font-size:.9rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.3rem .4rem;
+text-align:left}td.n,th.n{text-align:right}
+"""
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(fig: Any, alt: str, caption: str) -> str:
+    return (
+        f'<figure><img src="data:image/png;base64,{_png(fig)}" alt="{escape(alt)}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
+
+
+def _bars(labels: list[str], values: list[int], title: str, horizontal: bool = True) -> Any:
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(labels))) if horizontal else (8, 3.2))
+    if horizontal:
+        ax.barh(labels[::-1], values[::-1], color=BLUE)
+        ax.set_xlabel("événements")
+    else:
+        ax.bar(labels, values, color=BLUE)
+        ax.set_ylabel("événements")
+    ax.set_title(title)
+    (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def region_chart(by_region: pd.DataFrame) -> str:
+    """Events per region (all 18), horizontal bars, most first."""
+    data = by_region.sort_values(["events", "region_name"], ascending=[False, True])
+    names, counts = data["region_name"].astype(str).tolist(), data["events"].astype(int).tolist()
+    alt = "Événements par région : " + " ; ".join(f"{n} {fr_int(c)}" for n, c in zip(names, counts, strict=True))
+    return _figure(_bars(names, counts, "Événements par région"), alt, "Toutes les régions, outre-mer compris.")
+
+
+def day_chart(by_day: pd.DataFrame) -> str:
+    """Events starting each day, as a timeline across the month."""
+    days = pd.to_datetime(by_day["date"]) if len(by_day) else pd.Series(dtype="datetime64[ns]")
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.bar(days, by_day["events"].astype(int), color=BLUE, width=0.8)
+    ax.set_title("Événements par jour")
+    ax.set_ylabel("événements")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(DateFormatter("%d/%m"))  # type: ignore[no-untyped-call]
+    fig.autofmt_xdate()
+    ax.spines[["top", "right"]].set_visible(False)
+    busiest = by_day.sort_values("events", ascending=False).head(3)
+    peaks = ", ".join(f"{d} ({fr_int(int(n))})" for d, n in zip(busiest["date"], busiest["events"], strict=True))
+    alt = f"Événements par jour, du {by_day['date'].min()} au {by_day['date'].max()} ; jours les plus chargés : {peaks}"
+    return _figure(fig, alt if len(by_day) else "Aucun événement daté", "Date locale de début de chaque événement.")
+
+
+def type_chart(by_type: pd.DataFrame) -> str:
+    """Events per type of the taxonomy."""
+    data = by_type[by_type["events"] > 0].sort_values("events", ascending=False)
+    labels = [TYPE_LABELS.get(str(t), str(t)) for t in data["event_type"]]
+    counts = data["events"].astype(int).tolist()
+    alt = "Événements par type : " + " ; ".join(f"{t} {fr_int(c)}" for t, c in zip(labels, counts, strict=True))
+    return _figure(_bars(labels, counts, "Événements par type"), alt, "Types de la taxonomie documentée.")
+
+
+def mode_chart(by_mode: pd.DataFrame) -> str:
+    """Events per attendance mode."""
+    labels = [MODE_LABELS.get(str(m), str(m)) for m in by_mode["attendance_mode"]]
+    counts = by_mode["events"].astype(int).tolist()
+    alt = "Événements par format : " + " ; ".join(f"{m} {fr_int(c)}" for m, c in zip(labels, counts, strict=True))
+    return _figure(_bars(labels, counts, "Sur place, en ligne ou hybride", horizontal=False), alt, "Format annoncé.")
+
+
+def _upcoming(events: pd.DataFrame, limit: int = 30) -> str:
+    rows = events.sort_values("start_at").head(limit).reset_index(drop=True)
+    local = local_times(rows["start_at"], rows["timezone"])
+    when = local.dt.strftime("%d/%m/%Y %H:%M").where(~rows["all_day"].astype(bool), local.dt.strftime("%d/%m/%Y"))
+    place = rows["city"].fillna(rows["region_name"]).fillna("")
+    lines = []
+    for day, title, url, where, mode in zip(
+        when.tolist(), rows["title"].tolist(), rows["url"].tolist(), place.tolist(), rows["attendance_mode"].tolist(),
+        strict=True,
+    ):  # fmt: skip
+        text = escape(str(title))
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            text = f'<a href="{escape(url)}" rel="noopener noreferrer">{text}</a>'
+        lines.append(
+            f"<tr><td>{escape(str(day))}</td><td>{text}</td><td>{escape(str(where))}</td>"
+            f"<td>{escape(MODE_LABELS.get(str(mode), str(mode)))}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>Date</th><th>Événement</th><th>Lieu</th><th>Format</th></tr></thead>"
+        f"<tbody>{''.join(lines)}</tbody></table>"
+    )
+
+
+def render_report(totals: Mapping[str, Any], tables: Mapping[str, pd.DataFrame], events: pd.DataFrame) -> str:
+    """The whole page: no external asset, no script; every text from sources is escaped.
+
+    Args:
+        totals: ``totals.json`` content (``totals.build_totals``).
+        tables: The statistics tables by name (``stats.all_tables``).
+        events: The published events.
+    """
+    sentences = totals.get("sentences", {})
+    regions = "".join(
+        f"<tr><td>{escape(str(r['name']))}</td><td class=n>{escape(fr_int(int(r['events'])))}</td>"
+        f"<td class=n>{escape(fr_int(int(r['online'])))}</td></tr>"
+        for r in totals.get("regions", [])
+    )
+    kpis = [
+        (fr_int(int(totals.get("events", 0))), "événements"),
+        (fr_int(int(totals.get("listings", 0))), "annonces collectées"),
+        (fr_int(int(totals.get("attendance", {}).get("online", 0))), "en ligne"),
+    ]
+    body = [
+        "<h1>Mois de l'innovation publique : les événements</h1>",
+        f"<p class=asof>Données au {escape(str(totals.get('data_as_of_fr', '')))}</p>",
+        "<div class=kpis>" + "".join(f"<div class=kpi><b>{escape(v)}</b>{escape(k)}</div>" for v, k in kpis) + "</div>",
+        "<ul>" + "".join(f"<li>{escape(str(s))}</li>" for s in sentences.values()) + "</ul>",
+        region_chart(tables["by_region"]),
+        day_chart(tables["by_day"]),
+        type_chart(tables["by_event_type"]),
+        mode_chart(tables["by_attendance_mode"]),
+        "<h2>Par région</h2><table><thead><tr><th>Région</th><th class=n>Événements</th><th class=n>dont en ligne</th>"
+        "</tr></thead>"
+        f"<tbody>{regions}</tbody></table>",
+        "<h2>Prochains événements</h2>",
+        _upcoming(events),
+    ]
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # No script may run and nothing may load from elsewhere, whatever a source wrote.
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        "style-src 'unsafe-inline'\">"
+        f"<title>Mois de l'innovation publique : {escape(fr_int(int(totals.get('events', 0))))} événements</title>"
+        f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>"
+    )

@@ -1,0 +1,88 @@
+"""report.html: self-contained, every chart with alt text, source text escaped; rendered in real chromium."""
+
+from __future__ import annotations
+
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, write_config
+
+from aggregator.config import load_config
+from aggregator.pipeline import run
+
+HOSTILE_TITLE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Atelier piégé"
+# As a source would smuggle it past tag stripping: entities, which normalisation decodes to that text.
+SMUGGLED = HOSTILE_TITLE.replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _hostile_report(tmp_path: Path) -> Path:
+    ics = (FIXTURES / "ical" / "lab-calendar.ics").read_text(encoding="utf-8")
+    first = ics.index("SUMMARY:")
+    end = ics.index("\n", first)
+    (tmp_path / "hostile.ics").write_text(ics[:first] + f"SUMMARY:{SMUGGLED}" + ics[end:], encoding="utf-8")
+    path = write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {tmp_path / 'hostile.ics'}}}\n")
+    out = tmp_path / "out"
+    assert run(load_config(path), out).status == "success"
+    return out / "report.html"
+
+
+def test_report_is_self_contained_with_alt_text_and_escaped_titles(tmp_path):
+    html = _hostile_report(tmp_path).read_text(encoding="utf-8")
+    parser = _Tags()
+    parser.feed(html)
+    images = [attrs for tag, attrs in parser.tags if tag == "img"]
+    assert len(images) == 4  # regions, days, types, attendance modes
+    assert all((a.get("src") or "").startswith("data:image/png;base64,") for a in images)
+    assert all(len(a.get("alt") or "") > 20 for a in images)
+    assert not [tag for tag, _ in parser.tags if tag in ("script", "link", "iframe", "object", "embed")]
+    assert "<script>" not in html and "&lt;script&gt;document.title=" in html
+    assert "onerror=alert(1)&gt; Atelier piégé" in html  # the title is shown as text
+
+
+@pytest.mark.skipif(
+    shutil.which("chromedriver") is None, reason="chromium-driver is not installed (make test installs it)"
+)
+def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    report = _hostile_report(tmp_path)
+    listings = __import__("pandas").read_parquet(report.parent / "listings.parquet")
+    assert HOSTILE_TITLE in set(listings["title"])  # the hostile text really reached the data
+    options = Options()
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,3000",
+    ):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        driver.get(report.as_uri())
+        assert driver.title.startswith("Mois de l'innovation publique")  # the injected script never ran
+        charts = driver.execute_script(
+            "return [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.alt.length])"
+        )
+        assert len(charts) == 4
+        assert all(done and width > 200 and height > 100 and alt > 20 for done, width, height, alt in charts)
+        text = driver.find_element("tag name", "body").text
+        assert "<script>document.title='pwned'</script>" in text  # shown as text, not run
+        driver.save_screenshot(str(tmp_path / "report.png"))
+        assert (tmp_path / "report.png").stat().st_size > 20_000
+    finally:
+        driver.quit()
