@@ -144,7 +144,7 @@ def run(
         raise typer.Exit(EXIT_FAILED)
     out.print(
         f"Sorties dans {out_dir.resolve()}/ : events.parquet, listings.parquet, rejects.parquet, "
-        "stats/, totals.json, totals.md, run.json, history/source_health.parquet",
+        "changes.parquet, stats/, totals.json, totals.md, report.html, run.json, history/source_health.parquet",
         highlight=False,
         soft_wrap=True,
     )

@@ -17,11 +17,12 @@ from aggregator import stats
 from aggregator.config import Config, SourceConfig
 from aggregator.dedupe import dedupe
 from aggregator.health import alarm, stale_since
+from aggregator.history import active, carry_removed, changes
 from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.normalise import normalise
 from aggregator.publish import read_previous, remove_leftovers, write_json, write_stat, write_table, write_text
 from aggregator.report import render_report
-from aggregator.schema import EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
+from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
@@ -84,6 +85,7 @@ class Outputs:
     health: dict[str, SourceHealth] = field(default_factory=dict)
     health_rows: pd.DataFrame | None = None
     report_html: str | None = None
+    changes: pd.DataFrame | None = None
 
 
 @dataclass
@@ -363,13 +365,17 @@ def build_outputs(
         previous.listings,
         config.dedupe,
     )
-    listings, events = merged.listings, merged.events
+    listings = merged.listings
+    # Events no source lists any more stay, flagged removed_at; statistics count the others.
+    events = carry_removed(merged.events, previous.events, run_at)
+    change_rows = changes(events, previous.events, run_id, run_at)
+    live = active(events)
     source_table = pd.DataFrame(
         [{"source_id": r.source_id, "kind": r.kind, "status": verdicts[r.source_id].status} for r in results],
         columns=["source_id", "kind", "status"],
     )
-    tables = stats.all_tables(listings, events, normalised.rejects, source_table)
-    totals = build_totals(events, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
+    tables = stats.all_tables(listings, live, normalised.rejects, source_table)
+    totals = build_totals(live, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
     warnings = list(normalised.warnings)
     for r in results:
         warnings.extend(r.notes)
@@ -385,10 +391,11 @@ def build_outputs(
         )
         warnings.append(f"source {r.source_id} {cause}; {kept}")
     health = health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at)
-    html = render_report(totals, tables, events)
+    html = render_report(totals, tables, live)
     return Outputs(
-        listings, events, normalised.rejects, merged.matches, tables, totals, warnings, verdicts, health, html
-    )
+        listings, events, normalised.rejects, merged.matches, tables, totals, warnings, verdicts, health, html,
+        change_rows,
+    )  # fmt: skip
 
 
 def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
@@ -415,13 +422,15 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     if outputs.report_html is not None:
         write_text(outputs.report_html, out_dir / "report.html")
         written["report"] = str(out_dir / "report.html")
-    if outputs.health_rows is not None:
-        history = read_previous(health_path(out_dir))
-        frames = [f for f in (history, outputs.health_rows) if f is not None and len(f)]
-        combined = pd.concat([conform(f, SOURCE_HEALTH) for f in frames], ignore_index=True) if frames else None
-        write_table(combined if combined is not None else SOURCE_HEALTH.empty_frame(), SOURCE_HEALTH,
-                    health_path(out_dir))  # fmt: skip
-        written["source_health"] = str(health_path(out_dir))
+    for table, rows, path in (
+        (SOURCE_HEALTH, outputs.health_rows, health_path(out_dir)),
+        (CHANGES, outputs.changes, out_dir / "changes.parquet"),
+    ):
+        if rows is not None:  # histories: earlier runs' rows, then this run's
+            history = read_previous(path)
+            frames = [conform(f, table) for f in (history, rows) if f is not None and len(f)]
+            write_table(pd.concat(frames, ignore_index=True) if frames else table.empty_frame(), table, path)
+            written[table.name] = str(path)
     # Fresh sources' listings become their last good data, to stand in for them on a bad night.
     fresh = outputs.listings[outputs.listings["stale_since"].isna()]
     for source_id, verdict in outputs.health.items():

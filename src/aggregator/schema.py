@@ -314,6 +314,36 @@ EVENTS = Table(
             False,
             "Run time (UTC) of the latest run that saw the event.",
         ),
+        _c(
+            "removed_at",
+            UTC_TIMESTAMP,
+            True,
+            "Null while some source lists the event. Otherwise the run time (UTC) at which it disappeared "
+            "from every source: the row is kept, not deleted, and left out of statistics and totals.",
+        ),
+    ),
+)
+
+CHANGE_KINDS = ("added", "removed", "rescheduled", "retitled", "cancelled", "restored")
+
+CHANGES = Table(
+    "changes",
+    "What changed in the events from one run to the next, one row per event and change, all runs kept.",
+    (
+        _c("run_id", _S, False, "Id of the run that saw the change (as in run.json)."),
+        _c("run_at", UTC_TIMESTAMP, False, "When that run started (UTC)."),
+        _c("event_id", _S, False, "The event."),
+        _c(
+            "change",
+            _S,
+            False,
+            "added (new, or back after removal: restored), removed (no source lists it any more), "
+            "rescheduled (start changed), retitled (title changed), cancelled (status became cancelled).",
+            allowed=CHANGE_KINDS,
+        ),
+        _c("title", _S, False, "The event's title after the change (before it, for a removal)."),
+        _c("before", _S, True, "Previous value (ISO start for rescheduled, title for retitled, status for cancelled)."),
+        _c("after", _S, True, "New value, in the same form."),
     ),
 )
 
@@ -366,4 +396,4 @@ MATCHES = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS, MATCHES, SOURCE_HEALTH)}
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, LISTINGS, REJECTS, MATCHES, CHANGES, SOURCE_HEALTH)}

@@ -1,0 +1,89 @@
+"""History across nightly runs: removed events kept, cancellations kept, every change logged."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import write_config
+
+from aggregator.config import load_config
+from aggregator.pipeline import run
+
+
+def _calendar(events: list[tuple[str, str, str, str]]) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//lab//history//FR"]
+    for uid, title, start, status in events:
+        lines += ["BEGIN:VEVENT", f"UID:{uid}", f"SUMMARY:{title}", f"DTSTART;TZID=Europe/Paris:{start}",
+                  "LOCATION:Bordeaux 33000", f"STATUS:{status}", "END:VEVENT"]  # fmt: skip
+    return "\r\n".join([*lines, "END:VCALENDAR", ""])
+
+
+NIGHTS = [
+    [("a", "Atelier design", "20261110T100000", "CONFIRMED"), ("b", "Conférence données", "20261112T140000", "CONFIRMED"),
+     ("c", "Webinaire sobriété", "20261114T090000", "CONFIRMED"), ("d", "Visite du lab", "20261116T100000", "CONFIRMED")],
+    # b rescheduled, c gone, e new
+    [("a", "Atelier design", "20261110T100000", "CONFIRMED"), ("b", "Conférence données", "20261113T140000", "CONFIRMED"),
+     ("d", "Visite du lab", "20261116T100000", "CONFIRMED"), ("e", "Hackathon services", "20261118T090000", "CONFIRMED")],
+    # a cancelled, d retitled, c still gone
+    [("a", "Atelier design", "20261110T100000", "CANCELLED"), ("b", "Conférence données", "20261113T140000", "CONFIRMED"),
+     ("d", "Visite du lab numérique", "20261116T100000", "CONFIRMED"), ("e", "Hackathon services", "20261118T090000", "CONFIRMED")],
+]  # fmt: skip
+
+
+def test_three_nights_of_changes(tmp_path):
+    ics = tmp_path / "lab.ics"
+    config = load_config(write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {ics}}}\n"))
+    out = tmp_path / "out"
+    reports, ids = [], {}
+    for night in NIGHTS:
+        ics.write_text(_calendar(night), encoding="utf-8")
+        reports.append(run(config, out))
+        assert reports[-1].status == "success"
+        listings = pd.read_parquet(out / "listings.parquet")
+        ids.update(dict(zip(listings["source_uid"], listings["event_id"], strict=True)))
+    first, second, third = (r.started_at for r in reports)
+    events = pd.read_parquet(out / "events.parquet").set_index("event_id")
+    by_uid = {uid: events.loc[event_id] for uid, event_id in ids.items()}
+
+    # c disappeared on the second night: kept, flagged, not counted.
+    assert by_uid["c"]["removed_at"] == second
+    assert by_uid["c"]["last_seen_at"] == first
+    assert events["removed_at"].notna().sum() == 1
+    totals = __import__("json").loads((out / "totals.json").read_text())
+    assert totals["events"] == 4
+    assert int(pd.read_parquet(out / "stats" / "by_event_type.parquet")["events"].sum()) == 4
+    # a was cancelled: its row stays, with its status.
+    assert by_uid["a"]["status"] == "cancelled" and pd.isna(by_uid["a"]["removed_at"])
+    assert by_uid["a"]["first_seen_at"] == first and by_uid["a"]["last_seen_at"] == third
+    # ids are stable across the three nights, through rescheduling and retitling.
+    assert by_uid["b"]["start_at"] == pd.Timestamp("2026-11-13T13:00Z")
+    assert by_uid["d"]["title"] == "Visite du lab numérique"
+    assert by_uid["e"]["first_seen_at"] == second
+
+    changes = pd.read_parquet(out / "changes.parquet")
+    per_run = {
+        run_at: sorted(zip(group["change"], group["event_id"].map({v: k for k, v in ids.items()}), strict=True))
+        for run_at, group in changes.groupby("run_at")
+    }
+    assert per_run[first] == [("added", "a"), ("added", "b"), ("added", "c"), ("added", "d")]
+    assert per_run[second] == [("added", "e"), ("removed", "c"), ("rescheduled", "b")]
+    assert per_run[third] == [("cancelled", "a"), ("retitled", "d")]
+    moved = changes[(changes["change"] == "rescheduled")].iloc[0]
+    assert (moved["before"], moved["after"]) == ("2026-11-12T13:00:00+00:00", "2026-11-13T13:00:00+00:00")
+    renamed = changes[(changes["change"] == "retitled")].iloc[0]
+    assert (renamed["before"], renamed["after"]) == ("Visite du lab", "Visite du lab numérique")
+    assert set(changes["run_id"]) == {r.run_id for r in reports}
+
+
+def test_an_event_that_comes_back_is_restored(tmp_path):
+    ics = tmp_path / "lab.ics"
+    config = load_config(write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {ics}}}\n"))
+    out = tmp_path / "out"
+    for night in (NIGHTS[0], NIGHTS[1], NIGHTS[0]):
+        ics.write_text(_calendar(night), encoding="utf-8")
+        last = run(config, out)
+    removed = pd.read_parquet(out / "events.parquet")
+    assert removed.loc[removed["removed_at"].notna(), "title"].tolist() == ["Hackathon services"]  # e left tonight
+    assert removed.loc[removed["title"] == "Webinaire sobriété", "removed_at"].isna().all()  # c is back
+    changes = pd.read_parquet(out / "changes.parquet")
+    tonight = changes[changes["run_id"] == last.run_id]
+    assert sorted(tonight["change"]) == ["removed", "rescheduled", "restored"]
