@@ -87,3 +87,43 @@ def test_an_event_that_comes_back_is_restored(tmp_path):
     changes = pd.read_parquet(out / "changes.parquet")
     tonight = changes[changes["run_id"] == last.run_id]
     assert sorted(tonight["change"]) == ["removed", "rescheduled", "restored"]
+
+
+def _events(rows):
+    frame = pd.DataFrame(rows, columns=["start_at", "region_code", "removed_at", "organizer"])
+    frame["start_at"] = pd.to_datetime(frame["start_at"], utc=True)
+    frame["removed_at"] = pd.to_datetime(frame["removed_at"], utc=True)
+    frame["timezone"] = "Europe/Paris"
+    return frame
+
+
+def test_editions_compare_with_the_previous_november():
+    from aggregator.stats import by_edition, by_organizer
+    from aggregator.totals import edition_summary
+
+    events = _events([
+        # 2025: two in Nouvelle-Aquitaine (one unlisted after it happened: still counted), one withdrawn before.
+        ("2025-11-10T09:00Z", "75", "2025-12-01T02:00Z", "Lab A"),
+        ("2025-11-12T09:00Z", "75", None, "Lab A"),
+        ("2025-11-20T09:00Z", "75", "2025-11-01T02:00Z", "Lab B"),
+        ("2025-12-31T23:30Z", "11", None, " "),  # 1 January 2026 in Paris: the 2026 edition
+        # 2026: three in Nouvelle-Aquitaine, one in no region.
+        ("2026-11-03T09:00Z", "75", None, "Lab B"),
+        ("2026-11-04T09:00Z", "75", None, None),
+        ("2026-11-05T09:00Z", "75", None, "Lab A"),
+        ("2026-11-06T09:00Z", None, None, "Lab A"),
+    ])  # fmt: skip
+    table = by_edition(events)
+    assert sorted(set(table["edition"])) == [2025, 2026]
+    assert len(table) == 2 * 19  # 18 regions and "no region", each edition
+    na = table[table["region_code"] == "75"].set_index("edition")
+    assert na.loc[2025, "events"] == 2 and na.loc[2026, "events"] == 3
+    assert na.loc[2026, "previous_events"] == 2 and na.loc[2026, "change"] == 1
+    assert table.groupby("edition")["events"].sum().to_dict() == {2025: 2, 2026: 5}
+    summary = edition_summary(table, pd.Timestamp("2026-11-26T05:00Z"))
+    assert summary["edition"]["events"] == 5 and summary["edition"]["previous_events"] == 2
+    assert summary["sentence"] == "Édition 2026 : 5 événements, contre 2 en 2025, +150,0\u202f%."
+    assert next(r for r in summary["edition"]["regions"] if r["code"] == "75")["change"] == 1
+    assert by_organizer(events).to_dict("records") == [
+        {"organizer": "Lab A", "events": 4}, {"organizer": "Lab B", "events": 2},
+    ]  # fmt: skip

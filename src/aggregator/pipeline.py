@@ -26,7 +26,7 @@ from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURC
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
-from aggregator.totals import build_totals, render_markdown
+from aggregator.totals import build_totals, edition_summary, render_markdown
 from aggregator.validation import conform
 
 
@@ -375,7 +375,11 @@ def build_outputs(
         columns=["source_id", "kind", "status"],
     )
     tables = stats.all_tables(listings, live, normalised.rejects, source_table)
+    tables["by_edition"] = stats.by_edition(events)  # all editions seen, past events included
     totals = build_totals(live, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
+    edition = edition_summary(tables["by_edition"], run_at)
+    totals["edition"] = edition["edition"]
+    totals["sentences"]["edition"] = edition["sentence"]
     warnings = list(normalised.warnings)
     for r in results:
         warnings.extend(r.notes)

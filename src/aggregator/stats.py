@@ -1,4 +1,4 @@
-"""Summary tables: events per region, département, type, attendance mode, day and source."""
+"""Summary tables: events per region, département, type, attendance mode, day, source, organiser and edition."""
 
 from __future__ import annotations
 
@@ -110,6 +110,65 @@ def geo_quality(listings: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def by_organizer(events: pd.DataFrame) -> pd.DataFrame:
+    """Events per organiser as the sources name them (blank organisers left out), most first."""
+    named = events["organizer"].dropna().astype(str).str.strip()
+    counts = named[named != ""].value_counts()
+    out = pd.DataFrame({"organizer": counts.index.astype(str), "events": counts.to_numpy().astype("int64")})
+    return out.sort_values(["events", "organizer"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def edition_of(events: pd.DataFrame) -> pd.Series:
+    """The edition (year, each November is one) of each event: the local year of its start."""
+    return local_dates(events).map(lambda d: d.year).astype("int64") if len(events) else pd.Series(dtype="int64")
+
+
+def edition_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The events that belong to an edition's record, removed ones included when they had happened.
+
+    Sources drop events once they are over: an event removed after its start still counts for its
+    edition; one removed before it started (withdrawn) does not.
+    """
+    if "removed_at" not in events.columns:
+        return events
+    kept = events["removed_at"].isna() | (events["removed_at"] > events["start_at"])
+    return events[kept].reset_index(drop=True)
+
+
+def by_edition(events: pd.DataFrame) -> pd.DataFrame:
+    """Events per edition and region, with the previous edition's count and the change.
+
+    Every edition has the 18 regions and a row for events placed in no region (``region_code``
+    null), so that an edition's rows sum to its total.
+    """
+    history = edition_events(events)
+    regions = reference.regions()[["region_code", "region_name"]]
+    editions = sorted(set(edition_of(history).tolist()))
+    if not editions:
+        return pd.DataFrame(
+            columns=["edition", "region_code", "region_name", "events", "previous_events", "change"]
+        ).astype({"edition": "int64", "events": "int64", "previous_events": "Int64", "change": "Int64"})
+    # Events placed in no region get a row of their own (region_code null), so an edition's rows sum to its total.
+    unplaced = pd.DataFrame({"region_code": [""], "region_name": ["(sans région)"]})
+    regions = pd.concat([regions, unplaced], ignore_index=True)
+    placed = history.assign(edition=edition_of(history), region_code=history["region_code"].fillna(""))
+    counts = placed.groupby(["edition", "region_code"]).size()
+    grid = pd.MultiIndex.from_product([editions, regions["region_code"]], names=["edition", "region_code"])
+    out = counts.reindex(grid, fill_value=0).rename("events").reset_index()
+    out = out.merge(regions, on="region_code")[["edition", "region_code", "region_name", "events"]]
+    previous = out.assign(edition=out["edition"] + 1).set_index(["edition", "region_code"])["events"]
+    out["previous_events"] = pd.Series(
+        [previous.get((e, r)) for e, r in zip(out["edition"], out["region_code"], strict=True)], dtype="Int64"
+    )
+    out["change"] = (out["events"] - out["previous_events"]).astype("Int64")
+    return (
+        out.astype({"edition": "int64", "events": "int64"})
+        .sort_values(["edition", "region_code"])
+        .reset_index(drop=True)
+        .assign(region_code=lambda f: f["region_code"].replace("", None))
+    )
+
+
 def all_tables(
     listings: pd.DataFrame, events: pd.DataFrame, rejects: pd.DataFrame, sources: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
@@ -122,4 +181,5 @@ def all_tables(
         "by_day": by_day(events),
         "by_source": by_source(listings, events, rejects, sources),
         "geo_quality": geo_quality(listings, events),
+        "by_organizer": by_organizer(events),
     }

@@ -149,6 +149,48 @@ def build_totals(
     }
 
 
+def edition_summary(by_edition: pd.DataFrame, run_at: pd.Timestamp) -> dict[str, Any]:
+    """The current edition (the run's year, Paris time) against the previous one, nationally and per region.
+
+    Returns a dict with ``edition`` (year, events, previous_events, change, change_share, regions:
+    code, name, events, previous_events, change) and the French ``sentence``.
+    """
+    year = int(run_at.tz_convert("Europe/Paris").year)
+    rows = by_edition[by_edition["edition"] == year]
+    before = by_edition[by_edition["edition"] == year - 1]
+    events = int(rows["events"].sum())
+    previous = int(before["events"].sum()) if len(before) else None
+    change = events - previous if previous is not None else None
+    share = change / previous if change is not None and previous else None
+    if previous is None:
+        sentence = f"Édition {year} : {events_word(events)} ; pas d'édition {year - 1} suivie pour comparer."
+    else:
+        trend = f", {'+' if change and change > 0 else ''}{percent(share)}" if share is not None else ""
+        sentence = f"Édition {year} : {events_word(events)}, contre {number(previous)} en {year - 1}{trend}."
+    regions = [
+        {
+            "code": str(r["region_code"]),
+            "name": str(r["region_name"]),
+            "events": int(r["events"]),
+            "previous_events": None if pd.isna(r["previous_events"]) else int(r["previous_events"]),
+            "change": None if pd.isna(r["change"]) else int(r["change"]),
+        }
+        for r in rows.to_dict("records")
+        if isinstance(r["region_code"], str)
+    ]
+    return {
+        "edition": {
+            "year": year,
+            "events": events,
+            "previous_events": previous,
+            "change": change,
+            "change_share": round(share, 4) if share is not None else None,
+            "regions": regions,
+        },
+        "sentence": sentence,
+    }
+
+
 def render_markdown(totals: dict[str, Any]) -> str:
     """``totals.md``: the totals as French sentences ready to quote."""
     lines = [
@@ -161,6 +203,7 @@ def render_markdown(totals: dict[str, Any]) -> str:
         f"- {totals['sentences']['online']}",
         f"- {totals['sentences']['located']}",
         f"- {totals['sentences']['dedup']}",
+        *([f"- {totals['sentences']['edition']}"] if "edition" in totals["sentences"] else []),
         "",
         "## Par région",
         "",
