@@ -15,6 +15,7 @@ from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
+from aggregator.runs import run_dir
 from aggregator.secrets import Secrets
 from aggregator.totals import render_markdown
 
@@ -51,9 +52,9 @@ def build(
 
 
 @task(cache_policy=NO_CACHE)
-def publish(outputs: pipeline.Outputs, out_dir: Path) -> dict[str, str]:
-    """Write every output atomically, then show the figures in the Prefect UI as artifacts."""
-    written = pipeline.publish(outputs, out_dir)
+def publish(outputs: pipeline.Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
+    """Write every output into the run's folder, then show the figures in the Prefect UI as artifacts."""
+    written = pipeline.publish(outputs, out_dir, folder)
     regions = outputs.stats["by_region"]
     create_table_artifact(
         key="events-per-region",
@@ -119,7 +120,7 @@ def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
         config,
         out_dir,
         build=lambda rs: build(rs, config, report.started_at, out_dir, report.run_id),
-        write=lambda outputs: publish(outputs, out_dir),
+        write=lambda outputs: publish(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
     )
     logger = get_run_logger()
     logger.info("run %s: %s; %s", report.run_id, report.status, report.headline)

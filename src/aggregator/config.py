@@ -81,6 +81,7 @@ class RunSettings(BaseModel):
         description="A source whose item count falls by more than this fraction of its recent median is broken.",
     )
     health_window: int = Field(7, ge=1, le=100, description="Recent good runs whose median item count is the norm.")
+    keep_runs: int = Field(7, ge=1, le=1000, description="Published runs kept in the output folder (runs/).")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 

@@ -22,6 +22,7 @@ from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.normalise import normalise
 from aggregator.publish import read_previous, remove_leftovers, write_json, write_stat, write_table, write_text
 from aggregator.report import render_report
+from aggregator.runs import promote, run_dir
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
@@ -103,6 +104,7 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     headline: str = ""
+    errors_fatal: bool = False
 
     @property
     def status(self) -> str:
@@ -111,7 +113,7 @@ class RunReport:
         ``partial``: published, but some sources failed or looked broken; their last good data, if
         any, was kept and flagged ``stale_since``.
         """
-        if self.errors and not self.counts:
+        if self.errors_fatal or (self.errors and not self.counts):
             return "failed"
         if any(s["status"] in ("failed", "broken") for s in self.sources):
             return "partial"
@@ -402,10 +404,18 @@ def build_outputs(
     )  # fmt: skip
 
 
-def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
-    """Write every output under ``out_dir``; returns output name -> path. Each file is atomic."""
+def publish(outputs: Outputs, out_dir: Path, folder: Path | None = None) -> dict[str, str]:
+    """Write every output into the run's ``folder`` (a new folder under ``out_dir/runs``).
+
+    Nothing is visible to readers until ``finish`` switches ``latest`` to the folder. Histories
+    (changes, source health) are last run's rows plus this run's; the state of sources (last good
+    data) is kept under ``out_dir/.state``. Returns output name -> path.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir)
+    state_root = out_dir
+    out_dir = folder if folder is not None else out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     for table, frame in (
         (EVENTS, outputs.events),
@@ -430,8 +440,8 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
         (SOURCE_HEALTH, outputs.health_rows, health_path(out_dir)),
         (CHANGES, outputs.changes, out_dir / "changes.parquet"),
     ):
-        if rows is not None:  # histories: earlier runs' rows, then this run's
-            history = read_previous(path)
+        if rows is not None:  # histories: earlier runs' rows (through latest), then this run's
+            history = read_previous(state_root / path.relative_to(out_dir))
             frames = [conform(f, table) for f in (history, rows) if f is not None and len(f)]
             write_table(pd.concat(frames, ignore_index=True) if frames else table.empty_frame(), table, path)
             written[table.name] = str(path)
@@ -440,7 +450,7 @@ def publish(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     for source_id, verdict in outputs.health.items():
         if verdict.status == "ok":
             write_table(conform(fresh[fresh["source_id"] == source_id], LISTINGS), LISTINGS,
-                        last_good_path(out_dir, source_id))  # fmt: skip
+                        last_good_path(state_root, source_id))  # fmt: skip
     return written
 
 
@@ -505,17 +515,20 @@ def finish(
         write(outputs)
         report.counts = {
             "listings": len(outputs.listings),
-            "events": len(outputs.events),
+            "events": len(active(outputs.events)),
             "rejects": len(outputs.rejects),
         }
         report.headline = str(outputs.totals["headline"])
         report.warnings = list(outputs.warnings)
     except Exception as exc:
         report.errors.append(f"{type(exc).__name__}: {exc}")
+        report.errors_fatal = True
     report.sources = [source_entry(r, outputs) for r in results]
     report.errors = [f"{r.source_id}: {r.error}" for r in results if r.error] + report.errors
     report.finished_at = pd.Timestamp.now(tz="UTC")
-    write_json(report.to_dict(config.secrets), out_dir / "run.json")
+    folder = run_dir(out_dir, report.started_at, report.run_id)
+    write_json(report.to_dict(config.secrets), folder / "run.json")  # last: the folder is complete
+    promote(out_dir, folder, published=outputs is not None and not report.errors_fatal, keep=config.run.keep_runs)
     return report
 
 
@@ -558,5 +571,5 @@ def run(
         config,
         out_dir,
         build=lambda rs: build_outputs(rs, config, report.started_at, previous, report.run_id),
-        write=lambda outputs: publish(outputs, out_dir),
+        write=lambda outputs: publish(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
     )

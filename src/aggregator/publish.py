@@ -32,6 +32,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are for readers
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
