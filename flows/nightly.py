@@ -17,6 +17,7 @@ from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
 from aggregator.runs import run_dir
 from aggregator.secrets import Secrets
+from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
 
 FETCH_RETRIES = 2
@@ -101,7 +102,7 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
     Failed when nothing could be published. Its data is run.json's content.
     """
     config = load_config(sources)
-    report = _run(config, Path(out))
+    report = pipeline.with_storage(config, out, lambda local: _run(config, local))
     data = report.to_dict(config.secrets)
     summary = f"{report.status}: {report.headline or 'nothing published'}"
     if report.status == "failed":
@@ -136,13 +137,14 @@ def configured(config: Config) -> Any:
     return nightly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=config.run.concurrency))
 
 
-def run_flow(sources: Path, out_dir: Path) -> dict[str, Any]:
+def run_flow(sources: Path, out_dir: Path | str) -> dict[str, Any]:
     """Run the nightly flow (used by ``aggregator run``); returns run.json's content.
 
     run.json is read back from disk: it is written by every run, whatever its final state.
     """
     configured(load_config(sources))(str(sources), str(out_dir), return_state=True)
-    return dict(json.loads((out_dir / "run.json").read_text(encoding="utf-8")))
+    local = local_mirror(str(out_dir)) if is_remote(str(out_dir)) else Path(out_dir)
+    return dict(json.loads((local / "run.json").read_text(encoding="utf-8")))
 
 
 if __name__ == "__main__":

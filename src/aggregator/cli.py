@@ -87,7 +87,7 @@ def _sources_table(report: dict[str, Any]) -> RichTable:
     return table
 
 
-def _run_local(config: Any, out_dir: Path) -> dict[str, Any]:
+def _run_local(config: Any, out_dir: str) -> dict[str, Any]:
     """The in-process run, with a live progress bar per source."""
     from aggregator.pipeline import run as run_local
 
@@ -112,7 +112,7 @@ def _run_local(config: Any, out_dir: Path) -> dict[str, Any]:
 @app.command()
 def run(
     sources: SourcesOpt = Path("sources.yaml"),
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("data"),
+    out_dir: Annotated[str, typer.Option("--out", "-o", help="Output folder, or an fsspec URL (s3://…).")] = "data",
     engine: Annotated[Engine, typer.Option(help="prefect: the nightly flow; local: in-process.")] = Engine.prefect,
 ) -> None:
     """Collect every enabled source, then normalise, deduplicate and publish under --out.
@@ -140,11 +140,12 @@ def run(
         if error.split(":", 1)[0] not in source_ids:
             err.print(f"[red]error:[/red] {error}", highlight=False)
     if report["status"] == "failed":
-        err.print(f"[red]run failed[/red]; see {out_dir / 'run.json'}")
+        err.print(f"[red]run failed[/red]; see run.json in {out_dir}")
         raise typer.Exit(EXIT_FAILED)
+    where = out_dir if "://" in out_dir else str(Path(out_dir).resolve())
     out.print(
-        f"Sorties dans {out_dir.resolve()}/ : events.parquet, listings.parquet, rejects.parquet, "
-        "changes.parquet, stats/, totals.json, totals.md, report.html, run.json, history/source_health.parquet",
+        f"Sorties dans {where}/ : events.parquet, listings.parquet, rejects.parquet, changes.parquet, stats/, "
+        "totals.json, totals.md, report.html, run.json, history/source_health.parquet (runs/ : les exécutions)",
         highlight=False,
         soft_wrap=True,
     )

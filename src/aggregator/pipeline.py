@@ -27,6 +27,7 @@ from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURC
 from aggregator.secrets import Secrets
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
+from aggregator.storage import hydrate, is_remote, local_mirror, upload
 from aggregator.totals import build_totals, edition_summary, render_markdown
 from aggregator.validation import conform
 
@@ -556,12 +557,43 @@ def collect_all(
 
 def run(
     config: Config,
-    out_dir: Path,
+    out_dir: Path | str,
     engine: str = "local",
     on_start: Callable[[SourceConfig], None] | None = None,
     on_done: Callable[[SourceResult], None] | None = None,
 ) -> RunReport:
-    """Run every enabled source through every stage in this process, without Prefect."""
+    """Run every enabled source through every stage in this process, without Prefect.
+
+    ``out_dir`` is a local folder or an fsspec URL (``s3://bucket/prefix``): see ``storage``.
+    """
+    return with_storage(config, out_dir, lambda local: _run_local(config, local, engine, on_start, on_done))
+
+
+def with_storage(config: Config, out: Path | str, body: Callable[[Path], RunReport]) -> RunReport:
+    """Run ``body`` on the local output folder; for a remote ``out``, on its mirror, then upload."""
+    if not is_remote(str(out)):
+        return body(Path(out))
+    url = str(out)
+    local = local_mirror(url)
+    hydrate(url, local, config.run.keep_runs)
+    report = body(local)
+    report.out = url
+    try:
+        upload(local, url, config.run.keep_runs)
+    except Exception as exc:  # the data stays in the local mirror; the run must say it is not published
+        report.errors.append(f"upload to {url} failed: {type(exc).__name__}: {exc}")
+        report.errors_fatal = True
+    write_json(report.to_dict(config.secrets), (local / "last-run").resolve() / "run.json")
+    return report
+
+
+def _run_local(
+    config: Config,
+    out_dir: Path,
+    engine: str,
+    on_start: Callable[[SourceConfig], None] | None,
+    on_done: Callable[[SourceResult], None] | None,
+) -> RunReport:
     report = new_report(config, out_dir, engine)
     results = collect_all(config, out_dir, on_start, on_done)
     previous = read_state(out_dir, config)

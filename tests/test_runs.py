@@ -1,0 +1,55 @@
+"""Run folders: the whole set switches at once, failed runs never replace data, old runs are pruned."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+from conftest import FIXTURES, write_config
+
+from aggregator.config import load_config
+from aggregator.pipeline import run
+from aggregator.runs import PUBLISHED, published_runs
+
+
+def _config(tmp_path, calendar, keep=2):
+    body = f"run: {{keep_runs: {keep}}}\nsources:\n  - {{id: lab, kind: ical, url: {calendar}}}\n"
+    return load_config(write_config(tmp_path, body))
+
+
+def test_each_run_publishes_a_whole_folder_and_latest_follows(tmp_path):
+    calendar = tmp_path / "lab.ics"
+    calendar.write_bytes((FIXTURES / "ical" / "lab-calendar.ics").read_bytes())
+    config, out = _config(tmp_path, calendar), tmp_path / "out"
+    reports = [run(config, out) for _ in range(3)]
+    assert all(r.status == "success" for r in reports)
+    folders = published_runs(out)
+    assert [f.name.split("-", 1)[1] for f in folders] == [r.run_id for r in reports[-2:]]  # keep_runs: 2
+    latest = (out / "latest").resolve()
+    assert latest == folders[-1] and (out / "LATEST").read_text().strip() == latest.name
+    for name in PUBLISHED:
+        assert (out / name).exists() and (out / name).resolve() == latest / name
+    assert json.loads((out / "run.json").read_text())["run_id"] == reports[-1].run_id
+    # Yesterday's data stays readable beside today's, to compare or restore.
+    assert len(pd.read_parquet(folders[0] / "events.parquet")) == len(pd.read_parquet(out / "events.parquet"))
+    assert oct(os.stat(out / "events.parquet").st_mode & 0o777) == "0o644"
+
+
+def test_a_failed_run_reports_but_never_replaces_the_data(tmp_path):
+    calendar = tmp_path / "lab.ics"
+    calendar.write_bytes((FIXTURES / "ical" / "lab-calendar.ics").read_bytes())
+    config, out = _config(tmp_path, calendar), tmp_path / "out"
+    good = run(config, out)
+    n_events = len(pd.read_parquet(out / "events.parquet"))
+    calendar.unlink()  # the only source is gone: nothing to publish... but its last good data exists
+    kept = run(config, out)
+    assert kept.status == "partial"  # published from the last good data, flagged stale
+    (out / ".state").rename(tmp_path / "state-aside")  # and now without any earlier good data
+    failed = run(config, out)
+    assert failed.status == "failed"
+    assert json.loads((out / "run.json").read_text())["run_id"] == failed.run_id  # run.json: the last run
+    assert (out / "latest").resolve().name.endswith(kept.run_id)  # data: the last published run
+    assert (out / "last-run").resolve().name.endswith(failed.run_id)
+    assert len(pd.read_parquet(out / "events.parquet")) == n_events  # the stale data set, still whole
+    assert good.status == "success" and good.run_id != kept.run_id
