@@ -82,9 +82,11 @@ def build_totals(
     """The totals as plain data, the content of ``totals.json``.
 
     Keys: ``schema_version``, ``data_as_of`` (ISO UTC), ``data_as_of_fr``, ``events``,
-    ``listings``, ``rejects``, ``duplicates_merged``, ``attendance`` (counts per mode),
+    ``listings``, ``rejects``, ``duplicates_merged``, ``dedup_ratio`` (listings per event),
+    ``attendance`` (counts per mode),
     ``online_share``, ``located_in_region``, ``located_share``, ``regions`` (18 rows: code, name,
-    events, online, sentence), ``top_departements`` (5 rows), ``headline``, ``sentences``.
+    events, online, sentence), ``top_departements`` (5 rows), ``headline``, ``sentences``; the
+    pipeline adds ``edition`` (``edition_summary``) and ``sentences.edition``.
     """
     n_events, n_listings = len(events), len(listings)
     modes = events["attendance_mode"].value_counts()
@@ -138,6 +140,7 @@ def build_totals(
         "listings": n_listings,
         "rejects": len(rejects),
         "duplicates_merged": n_listings - n_events,
+        "dedup_ratio": round(n_listings / n_events, 4) if n_events else None,
         "attendance": attendance,
         "online_share": round(share_online, 4),
         "located_in_region": located,
