@@ -132,9 +132,24 @@ def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
     return report
 
 
+def task_runner(config: Config) -> Any:
+    """The task runner ``run.task_runner`` asks for: threads, or Dask (an existing scheduler or a local cluster)."""
+    settings = config.run
+    if settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={"n_workers": settings.dask_workers, "processes": True, "threads_per_worker": 1},
+        )
+    return ThreadPoolTaskRunner(max_workers=settings.concurrency)
+
+
 def configured(config: Config) -> Any:
-    """The flow with the run settings of ``config`` applied (sources fetched at the same time)."""
-    return nightly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=config.run.concurrency))
+    """The flow with the run settings of ``config`` applied (its task runner)."""
+    return nightly.with_options(task_runner=task_runner(config))
 
 
 def run_flow(sources: Path, out_dir: Path | str) -> dict[str, Any]:

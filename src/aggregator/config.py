@@ -82,6 +82,13 @@ class RunSettings(BaseModel):
     )
     health_window: int = Field(7, ge=1, le=100, description="Recent good runs whose median item count is the norm.")
     keep_runs: int = Field(7, ge=1, le=1000, description="Published runs kept in the output folder (runs/).")
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads", description="Where the flow's tasks run: threads of the flow's process, or Dask workers."
+    )
+    dask_address: str | None = Field(
+        None, description="Address of an existing Dask scheduler (tcp://host:8786); none: a local cluster."
+    )
+    dask_workers: int = Field(2, ge=1, le=256, description="Worker processes of the local Dask cluster.")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
