@@ -1,0 +1,99 @@
+"""Benchmark: the core stages end to end on synthetic raw records (normalise, geography, dedup, publish).
+
+Run: ``.venv/bin/python bench/core_bench.py 60000 600000`` (numbers of true events; about 1.67 listings
+each). Prints per stage wall time, rows per second and peak RSS, and, as the floor, the time pyarrow
+alone takes to write the same listings to zstd Parquet; record the figures in docs/benchmarks.md.
+The workload is ``dedupe_workload.generate`` (independent of the test fixtures) turned back into the
+raw records adapters give: local date strings, postal codes, cities, venues, titles with noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dedupe_workload import SOURCES, generate
+
+from aggregator.config import parse_config
+from aggregator.pipeline import Outputs, Previous, build_outputs, publish
+from aggregator.schema import LISTINGS
+
+
+def raw_records(n_events: int) -> pd.DataFrame:
+    """Raw records as adapters give them, from the labelled workload (fixed density: see dedupe_bench)."""
+    listings = generate(n_events, 1.0, span_days=max(365, round(365 * n_events / 60_000)))
+    local = listings["start_at"].dt.tz_convert("Europe/Paris")
+    start = local.dt.strftime("%Y-%m-%dT%H:%M").where(~listings["all_day"], local.dt.strftime("%Y-%m-%d"))
+    return pd.DataFrame({
+        "source_id": listings["source_id"], "source_kind": "json", "uid": listings["source_uid"],
+        "title": listings["title"], "description": None, "start": start, "end": None, "when": None,
+        "timezone": None, "venue_name": listings["venue_name"], "street_address": None,
+        "postal_code": listings["postal_code"], "city": listings["city"], "commune_insee": None,
+        "departement": None, "region": None, "latitude": None, "longitude": None, "organizer": None,
+        "url": None, "registration_url": None, "online_url": None, "event_type": None,
+        "attendance_mode": listings["attendance_mode"].where(listings["attendance_mode"] == "online"),
+        "status": None, "keywords": None, "page_url": None, "raw": "{}", "reject_reason": None,
+        "fetched_at": listings["fetched_at"],
+    })  # fmt: skip
+
+
+class _Result:
+    """What build_outputs needs of a collected source."""
+
+    def __init__(self, source_id: str, records: pd.DataFrame) -> None:
+        self.source_id, self.kind, self.status, self.records = source_id, "json", "ok", records
+        self.notes: list[str] = []
+        self.http_status, self.requests, self.cache_hits, self.bytes, self.duration_s = None, 0, 0, 0, 0.0
+        self.error = None
+
+
+def run(n_events: int) -> None:
+    raw = raw_records(n_events)
+    config = parse_config(
+        {"sources": [{"id": s, "kind": "json", "url": f"https://{s}.example.org", "priority": p,
+                      "fields": {"title": "title", "start": "start"}} for s, p in SOURCES]},
+        Path("bench.yaml"),
+    )  # fmt: skip
+    results = [_Result(s, frame.reset_index(drop=True)) for s, frame in raw.groupby("source_id")]
+    run_at = pd.Timestamp("2026-11-26T02:00Z")
+    started = time.perf_counter()
+    outputs: Outputs = build_outputs(results, config, run_at, Previous(), "bench")  # type: ignore[arg-type]
+    built = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        publish(outputs, Path(tmp), Path(tmp) / "runs" / "bench")
+        published = time.perf_counter()
+        table = pa.Table.from_pandas(outputs.listings, schema=LISTINGS.arrow_schema(), preserve_index=False)
+        floor_start = time.perf_counter()
+        pq.write_table(table, Path(tmp) / "floor.parquet", compression="zstd")
+        floor = time.perf_counter() - floor_start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    total = published - started
+    n = len(raw)
+    print(
+        f"{n:>9,} raw records -> {len(outputs.listings):,} listings, {len(outputs.events):,} events, "
+        f"{len(outputs.rejects):,} rejects | build (normalise, geography, dedup, stats, report) "
+        f"{built - started:.1f} s, publish {published - built:.1f} s, total {total:.1f} s "
+        f"({n / total:,.0f} records/s) | peak RSS {peak:.2f} GiB | pyarrow alone writes the listings in "
+        f"{floor:.2f} s (total / floor = {total / floor:.0f}x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sizes", nargs="*", type=int, default=[60_000])
+    for size in parser.parse_args().sizes:
+        run(size)
+
+
+if __name__ == "__main__":
+    main()
