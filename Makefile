@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 SOURCES ?= sources.yaml
 OUT ?= data
 
-.PHONY: run test lint typecheck pytest install docs samples reference clean serve server browser
+.PHONY: run test lint typecheck pytest install docs samples reference clean serve server browser bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# Benchmarks (minutes; figures go to docs/benchmarks.md): geography, deduplication, core end to end.
+bench: install
+	$(BIN)/python bench/geo_bench.py 1000000
+	$(BIN)/python bench/dedupe_bench.py 60000 600000 --fixed-density
+	$(BIN)/python bench/core_bench.py 60000 600000
 
 docs: install
 	$(BIN)/aggregator docs
