@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedupe_workload import SOURCES, generate
 
 from aggregator.config import parse_config
-from aggregator.pipeline import Outputs, Previous, build_outputs, publish
+from aggregator.pipeline import Previous, SourceResult, build_outputs, publish
 from aggregator.schema import LISTINGS
 
 
@@ -47,16 +47,6 @@ def raw_records(n_events: int) -> pd.DataFrame:
     })  # fmt: skip
 
 
-class _Result:
-    """What build_outputs needs of a collected source."""
-
-    def __init__(self, source_id: str, records: pd.DataFrame) -> None:
-        self.source_id, self.kind, self.status, self.records = source_id, "json", "ok", records
-        self.notes: list[str] = []
-        self.http_status, self.requests, self.cache_hits, self.bytes, self.duration_s = None, 0, 0, 0, 0.0
-        self.error = None
-
-
 def run(n_events: int) -> None:
     raw = raw_records(n_events)
     config = parse_config(
@@ -64,10 +54,13 @@ def run(n_events: int) -> None:
                       "fields": {"title": "title", "start": "start"}} for s, p in SOURCES]},
         Path("bench.yaml"),
     )  # fmt: skip
-    results = [_Result(s, frame.reset_index(drop=True)) for s, frame in raw.groupby("source_id")]
     run_at = pd.Timestamp("2026-11-26T02:00Z")
+    results = [
+        SourceResult(str(s), "json", f"https://{s}.example.org", "ok", frame.reset_index(drop=True), run_at)
+        for s, frame in raw.groupby("source_id")
+    ]
     started = time.perf_counter()
-    outputs: Outputs = build_outputs(results, config, run_at, Previous(), "bench")  # type: ignore[arg-type]
+    outputs = build_outputs(results, config, run_at, Previous(), "bench")
     built = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         publish(outputs, Path(tmp), Path(tmp) / "runs" / "bench")

@@ -1,6 +1,7 @@
 """The command line as a user runs it: exit codes, one-line errors, run.json, no secret printed."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -118,7 +119,7 @@ sources:
     http: {{retries: 0}}
 """
     path = write_config(tmp_path, body)
-    wide = {**__import__("os").environ, "COLUMNS": "220"}
+    wide = {**os.environ, "COLUMNS": "220"}
     proc = _cli("sources", "check", "--sources", str(path), env=wide)
     assert proc.returncode == 3, proc.stderr  # one of two sources is not usable
     lines = {line.split("│")[1].strip(): line for line in proc.stdout.splitlines() if line.count("│") > 5}

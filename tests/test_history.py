@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from conftest import write_config
 
@@ -48,7 +50,7 @@ def test_three_nights_of_changes(tmp_path):
     assert by_uid["c"]["removed_at"] == second
     assert by_uid["c"]["last_seen_at"] == first
     assert events["removed_at"].notna().sum() == 1
-    totals = __import__("json").loads((out / "totals.json").read_text())
+    totals = json.loads((out / "totals.json").read_text())
     assert totals["events"] == 4
     assert int(pd.read_parquet(out / "stats" / "by_event_type.parquet")["events"].sum()) == 4
     # a was cancelled: its row stays, with its status.

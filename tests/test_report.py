@@ -6,6 +6,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
 
@@ -59,7 +60,7 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
     from selenium.webdriver.chrome.service import Service
 
     report = _hostile_report(tmp_path)
-    listings = __import__("pandas").read_parquet(report.parent / "listings.parquet")
+    listings = pd.read_parquet(report.parent / "listings.parquet")
     assert HOSTILE_TITLE in set(listings["title"])  # the hostile text really reached the data
     options = Options()
     for flag in (
