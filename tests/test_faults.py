@@ -16,6 +16,7 @@ from conftest import FIXTURES, page_requests, write_config
 from werkzeug import Response
 
 from aggregator.config import HttpSettings, load_config
+from aggregator import http
 from aggregator.http import FetchError, HttpClient
 from aggregator.pipeline import collect_source, health_path, run
 from aggregator.throttle import HostLimiter
@@ -94,6 +95,25 @@ def test_unchanged_page_costs_a_304_on_the_second_run(httpserver, tmp_path):
     assert (first.cache_hits, second.cache_hits) == (0, 1)  # ...answered 304, served from the cache
     assert len(second.records) == len(first.records) > 0
     assert second.records["title"].tolist() == first.records["title"].tolist()
+
+
+def test_robots_txt_is_reused_for_24_hours_without_a_request(httpserver, tmp_path, monkeypatch):
+    httpserver.expect_request("/lab.ics").respond_with_data(ICS, content_type="text/calendar")
+    path = write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: '{httpserver.url_for('/lab.ics')}'}}\n")
+    source = load_config(path).sources[0]
+
+    def robots_reads() -> int:
+        return sum(entry[0].path == "/robots.txt" for entry in httpserver.log)
+
+    first = collect_source(source, path, tmp_path / "state")
+    second = collect_source(source, path, tmp_path / "state")
+    assert robots_reads() == 1  # the second run read its verdict from the cache: no request, no spacing
+    assert (first.requests, second.requests) == (2, 1) and len(second.records) == len(first.records) > 0
+    monkeypatch.setattr(http, "ROBOTS_MAX_AGE_S", 1)  # as if a day had passed...
+    collect_source(source, path, tmp_path / "state-short")
+    time.sleep(1.1)
+    collect_source(source, path, tmp_path / "state-short")
+    assert robots_reads() == 3  # ...an expired copy is read again
 
 
 def _raw_server(payload: bytes) -> tuple[str, threading.Thread]:

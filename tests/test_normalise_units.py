@@ -1,15 +1,17 @@
 """Text, dates, geography and classification rules, table-driven, plus property-based checks."""
 
 import contextlib
-from datetime import datetime
+from datetime import date, datetime
 
+import pandas as pd
+import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from aggregator.normalise import classify
+from aggregator.normalise import _read_column, _read_span, classify
 from aggregator.normalise.dates import DateParseError, parse_local, to_utc
-from aggregator.normalise.text import clean_text, clean_url, fold
+from aggregator.normalise.text import _clean, clean_text, clean_url, fold, fold_column, fold_strings, join_words
 
 
 @pytest.mark.parametrize(
@@ -37,8 +39,38 @@ def test_clean_text_is_idempotent_and_never_crashes(value):
         assert "  " not in once
 
 
+@given(st.text())
+def test_clean_text_fast_path_gives_what_the_full_cleaning_gives(value):
+    assert clean_text(value) == _clean(value)
+
+
 def test_fold_ignores_accents_case_punctuation():
     assert fold("ATELIER – Désign des services publics !") == fold("atelier : design des services publics")
+
+
+def test_fold_separates_words_at_any_apostrophe():
+    # "L’atelier" (typographic apostrophe, as word processors write it) must match "atelier".
+    assert fold("L’Atelier") == fold("L'atelier") == "l atelier"
+    assert fold("Œuvre ẞ Straße") == "oeuvre ss strasse"
+
+
+# French text and then some: Latin-1, Latin Extended-A, typographic punctuation, ligatures, spaces.
+FRENCH_ISH = st.text(
+    st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Z", "Cc"), max_codepoint=0x24F)
+    | st.sampled_from("’‘“”«»–—…œŒæÆßẞﬁﬂ\u00a0\u202f\u0301\u0327")
+)
+
+
+@given(st.lists(st.none() | FRENCH_ISH, max_size=20))
+def test_fold_strings_is_fold_on_a_column(values):
+    assert fold_strings(pa.array(values, pa.string())).to_pylist() == [fold(v) for v in values]
+
+
+@given(st.lists(st.tuples(st.none() | FRENCH_ISH, st.none() | FRENCH_ISH, st.none() | FRENCH_ISH), max_size=20))
+def test_joined_folded_columns_are_the_fold_of_the_joined_text(rows):
+    columns = [fold_column(pd.Series(list(column), dtype=object)) for column in zip(*rows, strict=True)] if rows else []
+    expected = [fold(" ".join(part for part in row if part is not None)) for row in rows]
+    assert (join_words(*columns).to_pylist() if rows else []) == expected
 
 
 def test_clean_url_strips_tracking_and_refuses_non_http():
@@ -127,3 +159,35 @@ def test_status():
     assert classify.status("https://schema.org/EventPostponed", "x") == "postponed"
     assert classify.status(None, "ANNULÉ – Atelier") == "cancelled"
     assert classify.status(None, "Atelier") == "scheduled"
+
+
+ZONES = ["Europe/Paris", "America/Cayenne", "Indian/Reunion", "Pacific/Noumea", "America/Santiago", "Asia/Beirut"]
+# Dates around DST changes (including zones whose clocks change at midnight), valid or not.
+ISO_TEXTS = st.builds(
+    lambda y, m, d, time: f"{y:04d}-{m:02d}-{d:02d}{time}",
+    st.sampled_from([1990, 2022, 2026]),
+    st.sampled_from([1, 3, 4, 9, 10, 11]),
+    st.integers(1, 31),
+    st.sampled_from(
+        ["", "T00:00", "T00:30", "T02:00", "T02:30", "T03:00", "T23:59", " 14:00:00", "T24:00", "T02:30:59"]
+    ),
+)
+
+
+@given(st.lists(st.tuples(ISO_TEXTS, st.sampled_from(ZONES)), min_size=1, max_size=30))
+@example([("2026-03-29T02:30", "Europe/Paris"), ("2026-10-25T02:30", "Europe/Paris"), ("2026-11-08", "Europe/Paris")])
+@example(
+    [("2022-09-11", "America/Santiago"), ("2022-09-10", "America/Santiago"), ("2022-09-11T00:30", "America/Santiago")]
+)
+@example([("2026-02-30", "Europe/Paris"), ("2026-11-01T24:00", "Pacific/Noumea")])
+def test_bulk_reading_of_iso_dates_is_the_scalar_reading(rows):
+    texts = pd.Series([t for t, _ in rows], dtype=object)
+    zones = pd.Series([z for _, z in rows], dtype=object)
+    reference = pd.Series([date(2026, 11, 1)] * len(rows), dtype=object)
+    bulk = _read_column(texts, zones, reference, search=False)
+    for i, (text, zone) in enumerate(rows):
+        start, end, all_day, error = _read_span(text, zone, date(2026, 11, 1))
+        row = bulk.iloc[i]
+        assert (row["start"] if pd.notna(row["start"]) else None) == start, (text, zone)
+        assert (row["end"] if pd.notna(row["end"]) else None) == end, (text, zone)
+        assert (bool(row["all_day"]), None if pd.isna(row["error"]) else row["error"]) == (all_day, error), (text, zone)

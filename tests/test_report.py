@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +15,7 @@ from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
+from aggregator.report import day_chart
 
 HOSTILE_TITLE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Atelier piégé"
 # As a source would smuggle it past tag stripping: entities, which normalisation decodes to that text.
@@ -87,3 +91,13 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
         assert (tmp_path / "report.png").stat().st_size > 20_000
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("days", [30, 3000])
+def test_day_chart_draws_a_month_as_bars_and_years_as_one_outline(days):
+    dates = pd.date_range("2020-11-01", periods=days, freq="D")
+    by_day = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "events": [i % 7 for i in range(days)]})
+    figure = day_chart(by_day)
+    image = re.search(r'src="data:image/png;base64,([^"]+)"', figure)
+    assert image and base64.b64decode(image.group(1)).startswith(b"\x89PNG")
+    assert f"du {dates[0]:%Y-%m-%d} au {dates[-1]:%Y-%m-%d}" in html.unescape(figure)

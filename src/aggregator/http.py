@@ -26,6 +26,9 @@ from aggregator.throttle import LIMITER
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
+ROBOTS_MAX_AGE_S = 24 * 3600
+
+
 class FetchError(RuntimeError):
     """A resource could not be fetched; the message names the URL and the cause.
 
@@ -157,6 +160,8 @@ class HttpClient:
                 str(cache_path),
                 backend="sqlite",
                 expire_after=requests_cache.EXPIRE_IMMEDIATELY,
+                # RFC 9309 lets a crawler reuse robots.txt for up to 24 h: no request, no spacing.
+                urls_expire_after={"*/robots.txt": ROBOTS_MAX_AGE_S},
                 allowable_codes=(200,),
                 allowable_methods=("GET",),
                 stale_if_error=False,
@@ -231,6 +236,10 @@ class HttpClient:
         return resp
 
     def _fetch_robots(self, url: str) -> tuple[int, bytes]:
+        if isinstance(self.session, requests_cache.CachedSession):
+            kept = self.session.get(url, only_if_cached=True, timeout=self.settings.timeout_s)
+            if getattr(kept, "from_cache", False) and kept.status_code == 200:
+                return kept.status_code, kept.content  # under 24 h old: not even a request
         with LIMITER.slot(_host(url), self.settings.min_interval_s, self.settings.host_concurrency):
             resp = self._send(url)
         self.stats.count(resp)

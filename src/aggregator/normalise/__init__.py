@@ -15,7 +15,7 @@ from aggregator.frames import map_distinct
 from aggregator.normalise import classify, geo
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
 from aggregator.normalise.prose import find_french, parse_french
-from aggregator.normalise.text import clean_text, clean_url
+from aggregator.normalise.text import clean_text, clean_url, fold_column, join_words
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.sources.base import RAW_FIELDS, raw_json
 from aggregator.validation import conform
@@ -64,12 +64,21 @@ def _valid_zone(value: str) -> str | None:
 def _listing_ids(frame: pd.DataFrame) -> pd.Series:
     # A listing with the source's own uid keeps its id when its title or date changes, so that
     # history can see an event retitled or rescheduled; without a uid, title and start identify it.
-    fallback = frame["title"].astype(str) + "|" + frame["start_at"].map(lambda ts: ts.isoformat())
-    keys = frame["source_id"] + "|" + frame["source_uid"].astype("object").where(frame["source_uid"].notna(), fallback)
-    ids = keys.map(lambda key: "li-" + hashlib.sha1(key.encode()).hexdigest()[:16])
+    keys = frame["source_uid"].astype("object")
+    no_uid = keys.isna()
+    if no_uid.any():
+        without = frame[no_uid]
+        keys = keys.where(~no_uid, without["title"].astype(str) + "|" + without["start_at"].map(pd.Timestamp.isoformat))
+    keys = frame["source_id"] + "|" + keys
+    ids = pd.Series(
+        ["li-" + hashlib.sha1(key.encode()).hexdigest()[:16] for key in keys.tolist()], index=frame.index, dtype=object
+    )
     # The same item twice in one source (two pages, repeated uid) keeps distinct listing ids.
-    rank = ids.groupby(ids).cumcount()
-    return ids.where(rank == 0, ids + "-" + (rank + 1).astype(str))
+    repeated = ids.duplicated(keep=False)
+    if repeated.any():
+        rank = ids[repeated].groupby(ids[repeated]).cumcount()
+        ids[rank.index] = ids[rank.index].where(rank == 0, ids[rank.index] + "-" + (rank + 1).astype(str))
+    return ids
 
 
 def _reject_frame(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
@@ -112,44 +121,99 @@ def _read_span(text: str, tz: str, reference: date, search: bool = False) -> Rea
         return None, None, False, f"date out of range {text!r}: {exc}"
 
 
+# Local ISO dates and date-times without offset: most values, read in bulk (see ``_read_iso``).
+ISO_LOCAL = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"
+
+
+def _utc(values: object, index: pd.Index) -> pd.Series:
+    return pd.to_datetime(pd.Series(values, index=index, dtype="object"), utc=True).astype("datetime64[us, UTC]")
+
+
+def _read_iso(texts: pd.Series, zones: pd.Series) -> pd.DataFrame:
+    """``_read_span`` of local ISO values, vectorised; rows it cannot settle are left out.
+
+    Left out: invalid dates (the scalar path words the error) and wall-clock times that a DST change
+    makes ambiguous or skips (the scalar path's ``zoneinfo`` rule applies to them).
+    """
+    naive = pd.to_datetime(texts, format="ISO8601", errors="coerce")
+    all_day = texts.str.len() == 10
+    parts = []
+    for tz, rows in naive.groupby(zones, sort=False):
+        start = rows.dt.tz_localize(str(tz), ambiguous="NaT", nonexistent="NaT")
+        midnight_after = (rows + pd.Timedelta(days=1)).dt.tz_localize(str(tz), ambiguous="NaT", nonexistent="NaT")
+        day = all_day[rows.index]
+        end = midnight_after.where(day)
+        settled = start.notna() & (~day | end.notna())
+        parts.append(
+            pd.DataFrame(
+                {
+                    "start": start[settled].dt.tz_convert("UTC").astype("datetime64[us, UTC]"),
+                    "end": end[settled].dt.tz_convert("UTC").astype("datetime64[us, UTC]"),
+                    "all_day": day[settled],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({"start": _utc([], texts.index[:0]), "end": _utc([], texts.index[:0]), "all_day": []})
+    return pd.concat(parts)
+
+
+def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, search: bool) -> pd.DataFrame:
+    """``_read_span`` of every row: start and end (UTC), all_day and error; blank texts give nothing.
+
+    Bulk reading for local ISO values, then one ``_read_span`` call per distinct remaining
+    (text, zone, reference): sources repeat dates, and prose is costly to read.
+    """
+    index = texts.index
+    out = pd.DataFrame(
+        {"start": _utc([None] * len(index), index), "end": _utc([None] * len(index), index), "all_day": False},
+        index=index,
+    )
+    out["error"] = pd.Series(None, index=index, dtype="object")
+    present = texts.map(lambda t: isinstance(t, str) and bool(t.strip()), na_action="ignore").fillna(False).astype(bool)
+    todo = present
+    if not search:
+        iso = present & texts.where(present, "").astype(str).str.fullmatch(ISO_LOCAL)
+        if iso.any():
+            read = _read_iso(texts[iso].astype(str), zones[iso])
+            out.loc[read.index, ["start", "end", "all_day"]] = read[["start", "end", "all_day"]]
+            todo = present & ~index.isin(read.index)
+    if todo.any():
+        keys = pd.MultiIndex.from_arrays([texts[todo], zones[todo], references[todo]])
+        codes, uniques = keys.factorize()
+        spans = [_read_span(text, tz, reference, search) for text, tz, reference in uniques]
+        rows = index[todo.to_numpy()]
+        out.loc[rows, "start"] = _utc([spans[c][0] for c in codes], rows)
+        out.loc[rows, "end"] = _utc([spans[c][1] for c in codes], rows)
+        out.loc[rows, "all_day"] = [spans[c][2] for c in codes]
+        out.loc[rows, "error"] = pd.Series([spans[c][3] for c in codes], index=rows, dtype="object")
+    out["all_day"] = out["all_day"].astype(bool)
+    return out
+
+
 def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
     """Parse start and end in each row's zone; returns start_at, end_at, all_day, error."""
-    cache: dict[tuple[str, str, date, bool], Read] = {}
-
-    def read(text: object, tz: str, reference: date, search: bool = False) -> Read:
-        if not isinstance(text, str) or not text.strip():
-            return None, None, False, None
-        key = (text, tz, reference, search)
-        if key not in cache:
-            cache[key] = _read_span(text, tz, reference, search)
-        return cache[key]
-
-    starts, ends, all_day, errors = [], [], [], []
-    rows = zip(frame["start"], frame["when"], frame["end"], frame["timezone"], references, strict=True)
-    for start_text, when_text, end_text, tz, reference in rows:
-        has_start = isinstance(start_text, str) and bool(start_text.strip())
-        start, end, is_all_day, error = read(start_text if has_start else when_text, tz, reference, not has_start)
-        if start is None and error is None:
-            error = "missing start"
-        elif error is not None:
-            error = f"unparsable start: {error}"
-        explicit_end = read(end_text, tz, reference)
-        if explicit_end[0] is not None:
-            # An all-day end names its last day: the event runs until the midnight after it.
-            end = explicit_end[1] if explicit_end[2] else explicit_end[0]
-        if start is not None and end is not None and end < start:
-            end = None  # an end before the start is a typo; the start is the reliable part
-        starts.append(start)
-        ends.append(end)
-        all_day.append(is_all_day)
-        errors.append(error)
+    index, zones = frame.index, frame["timezone"]
+    has_start = frame["start"].map(lambda t: isinstance(t, str) and bool(t.strip()), na_action="ignore")
+    has_start = has_start.fillna(False).astype(bool)
+    # No start: the date is looked for inside the free text of ``when``.
+    read = pd.concat(
+        [
+            _read_column(frame["start"][has_start], zones[has_start], references[has_start], search=False),
+            _read_column(frame["when"][~has_start], zones[~has_start], references[~has_start], search=True),
+        ]
+    ).reindex(index)
+    error = read["error"].astype("object")
+    error = error.where(error.isna(), "unparsable start: " + error.astype(str))
+    error = error.where(read["start"].notna() | error.notna(), "missing start")
+    error = error.where(read["start"].isna(), None)
+    explicit = _read_column(frame["end"], zones, references, search=False)
+    # An all-day end names its last day: the event runs until the midnight after it.
+    end = read["end"].where(explicit["start"].isna(), explicit["end"].where(explicit["all_day"], explicit["start"]))
+    end = end.where(~(end < read["start"]))  # an end before the start is a typo; the start is the reliable part
     return pd.DataFrame(
-        {
-            "start_at": pd.to_datetime(pd.Series(starts, index=frame.index, dtype="object"), utc=True),
-            "end_at": pd.to_datetime(pd.Series(ends, index=frame.index, dtype="object"), utc=True),
-            "all_day": pd.Series(all_day, index=frame.index, dtype=bool),
-            "error": pd.Series(errors, index=frame.index, dtype="object"),
-        }
+        {"start_at": read["start"], "end_at": end, "all_day": read["all_day"].astype(bool), "error": error},
+        index=index,
     )
 
 
@@ -206,13 +270,11 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
     rejects.append(_reject_frame(frame[failed], dates.loc[failed, "error"]))
     frame, dates, place = frame[~failed], dates[~failed], place[~failed]
 
-    text = (
-        frame["title"].fillna("")
-        + " "
-        + frame["keywords"].fillna("")
-        + " "
-        + frame["description"].fillna("").str.slice(0, 500)
-    )
+    # Each text column folded once (per distinct value), then shared by the classifiers.
+    title, keywords = fold_column(frame["title"]), fold_column(frame["keywords"])
+    about = join_words(title, keywords)
+    description = fold_column(frame["description"].str.slice(0, 500))
+    text = join_words(title, keywords, description, fold_column(frame["venue_name"]))
     listings = pd.DataFrame(
         {
             "source_id": frame["source_id"],
@@ -224,23 +286,9 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
             "end_at": dates["end_at"],
             "timezone": frame["timezone"],
             "all_day": dates["all_day"],
-            "attendance_mode": [
-                classify.attendance_mode(s, t)
-                for s, t in zip(
-                    frame["attendance_mode"],
-                    text + " " + frame["venue_name"].fillna(""),
-                    strict=True,
-                )
-            ],
-            "event_type": [
-                classify.event_type(s, t)
-                for s, t in zip(
-                    frame["event_type"],
-                    frame["title"] + " " + frame["keywords"].fillna(""),
-                    strict=True,
-                )
-            ],
-            "status": [classify.status(s, t) for s, t in zip(frame["status"], frame["title"], strict=True)],
+            "attendance_mode": classify.attendance_modes(frame["attendance_mode"], text),
+            "event_type": classify.event_types(frame["event_type"], about),
+            "status": classify.statuses(frame["status"], title),
             "venue_name": frame["venue_name"],
             "street_address": frame["street_address"],
             "postal_code": frame["postal_code"],
@@ -256,8 +304,8 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
                     "geo_precision",
                 )
             },
-            "latitude": frame["latitude"].map(lambda v: _coordinate(v, 90.0)).astype("float64"),
-            "longitude": frame["longitude"].map(lambda v: _coordinate(v, 180.0)).astype("float64"),
+            "latitude": map_distinct(frame["latitude"], lambda v: _coordinate(v, 90.0)).astype("float64"),
+            "longitude": map_distinct(frame["longitude"], lambda v: _coordinate(v, 180.0)).astype("float64"),
             "organizer": frame["organizer"],
             "url": frame["url"],
             "registration_url": frame["registration_url"],

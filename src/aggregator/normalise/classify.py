@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-from aggregator.normalise.text import fold
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aggregator.frames import map_distinct
+from aggregator.normalise.text import fold, fold_column, join_words
 
 # Structured values seen in sources (schema.org, OpenAgenda codes, French words), folded.
 ATTENDANCE_VALUES = {
@@ -62,38 +68,98 @@ def _last_segment(value: str) -> str:
     return fold(value.rstrip("/").rsplit("/", 1)[-1]).replace(" ", "")
 
 
+def _known_mode(structured: object) -> str | None:
+    if not isinstance(structured, str) or not structured:
+        return None
+    return ATTENDANCE_VALUES.get(fold(structured)) or ATTENDANCE_VALUES.get(_last_segment(structured))
+
+
+def _known_status(structured: object) -> str | None:
+    if not isinstance(structured, str) or not structured:
+        return None
+    return STATUS_VALUES.get(fold(structured).replace(" ", "_")) or STATUS_VALUES.get(_last_segment(structured))
+
+
+def _first_type(folded: str) -> str | None:
+    return next((name for name, pattern in TYPE_RULES if pattern.search(folded)), None)
+
+
+def _matches(folded: pa.ChunkedArray, pattern: re.Pattern[str]) -> np.ndarray:
+    # The patterns use only what RE2 shares with ``re`` (alternation, \b on ASCII text, ^).
+    hits = pc.fill_null(pc.match_substring_regex(folded, pattern.pattern), False)
+    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def attendance_modes(structured: pd.Series, folded_text: pa.ChunkedArray) -> pd.Series:
+    """Attendance mode per row: the structured value when known, else French words of the text.
+
+    A structured value that is not a known code is read as free text in front of the text
+    ("Hybride (sur place et en ligne)").
+
+    Args:
+        structured: The source's attendance field (codes, schema.org URLs, French words) or None.
+        folded_text: Folded text to search (``fold_column``/``join_words`` of title, keywords,
+            description, venue), aligned with ``structured``.
+
+    Returns:
+        ``in_person``, ``online``, ``hybrid`` or ``unknown`` per row.
+    """
+    known = map_distinct(structured, _known_mode)
+    free = known.isna() & structured.notna() & (structured.astype("object") != "")
+    folded = join_words(fold_column(structured.where(free)), folded_text)
+    result = np.where(_matches(folded, INPERSON_WORDS), "in_person", "unknown").astype(object)
+    result[_matches(folded, ONLINE_WORDS)] = "online"  # later rules win: hybrid > online > in person
+    result[_matches(folded, HYBRID_WORDS)] = "hybrid"
+    return known.where(known.notna(), pd.Series(result, index=structured.index))
+
+
+def event_types(structured: pd.Series, folded_text: pa.ChunkedArray) -> pd.Series:
+    """Event type per row from the taxonomy: the structured value's keywords first, then the text's.
+
+    Args:
+        structured: The source's category field, or None.
+        folded_text: Folded title and keywords, aligned with ``structured``.
+
+    Returns:
+        A ``TYPE_RULES`` name or ``autre`` per row.
+    """
+    from_structured = map_distinct(structured, lambda v: _first_type(fold(v)))
+    result = np.full(len(structured), "autre", dtype=object)
+    for name, pattern in reversed(TYPE_RULES):  # reversed: the first rule that matches is written last
+        result[_matches(folded_text, pattern)] = name
+    return from_structured.where(from_structured.notna(), pd.Series(result, index=structured.index))
+
+
+def statuses(structured: pd.Series, folded_title: pa.ChunkedArray) -> pd.Series:
+    """Status per row: the structured value when known, else 'ANNULÉ' at the start of the title.
+
+    Args:
+        structured: The source's status field, or None.
+        folded_title: Folded titles, aligned with ``structured``.
+
+    Returns:
+        A schema status per row (``scheduled`` unless told otherwise).
+    """
+    known = map_distinct(structured, _known_status)
+    cancelled = _matches(folded_title, CANCELLED_WORDS)
+    guessed = pd.Series(np.where(cancelled, "cancelled", "scheduled"), index=structured.index, dtype=object)
+    return known.where(known.notna(), guessed)
+
+
+def _one(text: str) -> pa.ChunkedArray:
+    return fold_column(pd.Series([text], dtype=object))
+
+
 def attendance_mode(structured: str | None, text: str) -> str:
-    """Attendance mode from a structured value when known, else from French words in ``text``."""
-    if isinstance(structured, str) and structured:
-        key = fold(structured)
-        mode = ATTENDANCE_VALUES.get(key) or ATTENDANCE_VALUES.get(_last_segment(structured))
-        if mode:
-            return mode
-        text = f"{structured} {text}"  # free text in a structured field ("Hybride (sur place...)")
-    folded = fold(text)
-    if HYBRID_WORDS.search(folded):
-        return "hybrid"
-    if ONLINE_WORDS.search(folded):
-        return "online"
-    if INPERSON_WORDS.search(folded):
-        return "in_person"
-    return "unknown"
+    """``attendance_modes`` for one value."""
+    return str(attendance_modes(pd.Series([structured], dtype=object), _one(text)).iloc[0])
 
 
 def event_type(structured: str | None, text: str) -> str:
-    """Event type from the taxonomy: a structured value first, then keywords of ``text``."""
-    for candidate in (structured if isinstance(structured, str) else "", text):
-        folded = fold(candidate)
-        for name, pattern in TYPE_RULES:
-            if pattern.search(folded):
-                return name
-    return "autre"
+    """``event_types`` for one value."""
+    return str(event_types(pd.Series([structured], dtype=object), _one(text)).iloc[0])
 
 
 def status(structured: str | None, title: str) -> str:
-    """Event status from a structured value, or 'ANNULÉ' written at the start of the title."""
-    if isinstance(structured, str) and structured:
-        found = STATUS_VALUES.get(fold(structured).replace(" ", "_")) or STATUS_VALUES.get(_last_segment(structured))
-        if found:
-            return found
-    return "cancelled" if CANCELLED_WORDS.match(fold(title)) else "scheduled"
+    """``statuses`` for one value."""
+    return str(statuses(pd.Series([structured], dtype=object), _one(title)).iloc[0])

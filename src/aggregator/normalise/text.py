@@ -8,10 +8,17 @@ import unicodedata
 import warnings
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
 WHITESPACE = re.compile(r"\s+")
 NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Combining diacritical marks, left alone by NFKD next to their base letter ("e" + U+0301).
+COMBINING_RE = re.compile("[\u0300-\u036f]")
+COMBINING_RE2 = "[\\x{0300}-\\x{036f}]+"  # the same class in RE2 syntax, for pyarrow
 TAG = re.compile(r"<[A-Za-z/!][^>]*>")
 TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|xtor|_hs(enc|mi))$", re.IGNORECASE)
 
@@ -26,6 +33,10 @@ def clean_text(value: object) -> str | None:
     if value is None:
         return None
     text = str(value)
+    return text if _is_clean(text) else _clean(text)
+
+
+def _clean(text: str) -> str | None:
     if TAG.search(text):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
@@ -40,19 +51,78 @@ def clean_text(value: object) -> str | None:
     # A second pass makes the function idempotent on text whose unescaping produced new entities.
     again = html.unescape(text)
     if again != text:
-        return clean_text(again)
+        return _clean(again)
     return text
 
 
+def _is_clean(text: str) -> bool:
+    # Most values are already clean: one printable line (no tab, newline or no-break space, which
+    # are not "printable"), no markup or entity, single spaces, in NFC. Checked at C speed.
+    return (
+        text.isprintable()
+        and "<" not in text
+        and "&" not in text
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+        and bool(text)
+        and unicodedata.is_normalized("NFC", text)
+    )
+
+
 def fold(value: object) -> str:
-    """Comparison key: accents removed, lowercase, punctuation as spaces, whitespace collapsed."""
+    """Comparison key: accents removed, lowercase, punctuation as spaces, whitespace collapsed.
+
+    Every character that is not an ASCII letter or digit once its accents are removed separates
+    words, typographic apostrophes included: ``fold("L’Atelier") == fold("L'atelier") == "l atelier"``.
+    ``fold_strings`` is the same function on a whole column.
+    """
     if not isinstance(value, str) or not value:
         return ""
-    # Everything that is not an ASCII letter or digit ends up a space, so dropping non-ASCII after
-    # the decomposition (C speed) is the same as filtering combining marks one by one.
-    text = value.casefold().replace("œ", "oe").replace("æ", "ae")
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = value.lower().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+    plain = COMBINING_RE.sub("", unicodedata.normalize("NFKD", text))
     return " ".join(NON_ALNUM.sub(" ", plain).split())
+
+
+def fold_strings(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """``fold`` on a whole Arrow string column, at C speed (missing values become ``""``).
+
+    Args:
+        values: Strings, possibly with nulls.
+
+    Returns:
+        The folded strings, same length.
+    """
+    text = pc.utf8_lower(pc.fill_null(values.cast(pa.large_string()), ""))
+    for letter, spelled in (("œ", "oe"), ("æ", "ae"), ("ß", "ss")):
+        text = pc.replace_substring(text, letter, spelled)
+    text = pc.replace_substring_regex(pc.utf8_normalize(text, "NFKD"), COMBINING_RE2, "")
+    text = pc.utf8_trim(pc.replace_substring_regex(text, "[^0-9a-z]+", " "), " ")
+    return pa.chunked_array([text]) if isinstance(text, pa.Array) else text
+
+
+def fold_column(values: pd.Series) -> pa.ChunkedArray:
+    """``fold`` of each value, computed once per distinct value; missing or empty results are null.
+
+    Args:
+        values: Strings (or None), e.g. a listings column.
+
+    Returns:
+        Folded strings aligned with ``values``, ready for ``join_words`` and RE2 matching.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    folded = fold_strings(pa.array(np.asarray(uniques, dtype=object), pa.large_string())).combine_chunks()
+    folded = pc.if_else(pc.equal(folded, ""), pa.scalar(None, pa.large_string()), folded)
+    return pa.chunked_array([folded.take(pa.array(codes, mask=codes < 0))], pa.large_string())
+
+
+def join_words(*parts: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Folded parts joined by one space, missing parts skipped: ``fold`` of the joined originals."""
+    # Not null_handling="skip": pyarrow 26 drops the rows where every part is null with it.
+    joined = pc.binary_join_element_wise(*(pc.fill_null(p, "") for p in parts), pa.scalar(" ", pa.large_string()))
+    while pc.any(pc.match_substring(joined, "  ")).as_py():  # the gaps left by empty parts
+        joined = pc.replace_substring(joined, "  ", " ")
+    return pc.utf8_trim(joined, " ")
 
 
 def clean_url(value: str | None) -> str | None:
