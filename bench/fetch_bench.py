@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
+import multiprocessing
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 import requests
@@ -50,16 +52,33 @@ def page(host: str) -> bytes:
 
 
 class Server(ThreadingHTTPServer):
-    """Every loopback address, ``latency`` seconds per response, ETags and 304s; counts requests."""
+    """Every loopback address, ``latency`` seconds per response, ETags and 304s; counts requests.
+
+    Runs in a process of its own (``start``), so that it does not compete with the client for the GIL.
+    """
 
     daemon_threads = True
     request_queue_size = 1024
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, count: Synchronized) -> None:  # type: ignore[type-arg]
         self.latency = latency
-        self.count = 0
-        self.lock = threading.Lock()
+        self.count = count
         super().__init__(("0.0.0.0", 0), Handler)
+
+
+def _serve(latency: float, count: Synchronized, port: Connection) -> None:  # type: ignore[type-arg]
+    server = Server(latency, count)
+    port.send(server.server_address[1])
+    server.serve_forever()
+
+
+def start(latency: float) -> tuple[multiprocessing.Process, int, Synchronized]:  # type: ignore[type-arg]
+    """The server in a child process: (process, port, request counter)."""
+    count = multiprocessing.Value("l", 0)
+    receive, send = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.Process(target=_serve, args=(latency, count, send), daemon=True)
+    process.start()
+    return process, receive.recv(), count
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -68,8 +87,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         server = self.server
         assert isinstance(server, Server)
-        with server.lock:
-            server.count += 1
+        with server.count.get_lock():
+            server.count.value += 1
         time.sleep(server.latency)
         host = self.headers.get("Host", "").split(":")[0]
         body = ROBOTS if self.path == "/robots.txt" else page(host) if self.path == "/events.json" else None
@@ -118,12 +137,12 @@ def plain_loop(urls: list[str], threads: int, etags: dict[str, str] | None = Non
         return dict(pool.map(get, urls))
 
 
-def timed(server: Server, label: str, body):  # type: ignore[no-untyped-def]
-    before = server.count
+def timed(count: Synchronized, label: str, body):  # type: ignore[no-untyped-def, type-arg]
+    before = count.value
     started = time.perf_counter()
     result = body()
     wall = time.perf_counter() - started
-    requests_made = server.count - before
+    requests_made = count.value - before
     print(f"{label:<44} {wall:6.2f} s  {requests_made:5d} requests  {requests_made / wall:7.1f} requests/s")
     return wall, result
 
@@ -134,22 +153,20 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32, help="sources (or plain GETs) in flight")
     args = parser.parse_args()
-    server = Server(args.latency_ms / 1000)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, port, count = start(args.latency_ms / 1000)
     urls = [f"http://{address(i)}:{port}/events.json" for i in range(args.sources)]
     print(f"{args.sources} sources on 127.0.x.y:{port}, {args.latency_ms:.0f} ms per response, {args.concurrency} at a time")
     with tempfile.TemporaryDirectory() as tmp:
         config = pipeline_config(urls, args.concurrency, Path(tmp))
-        cold, results = timed(server, "pipeline, cold (robots.txt + page, parsed)", lambda: collect_all(config, Path(tmp)))
+        cold, results = timed(count, "pipeline, cold (robots.txt + page, parsed)", lambda: collect_all(config, Path(tmp)))
         failed = [r for r in results if r.status != "ok" or len(r.records) != 20]
         assert not failed, failed[:3]
-        warm, results = timed(server, "pipeline, warm (page 304, robots.txt cached)", lambda: collect_all(config, Path(tmp)))
+        warm, results = timed(count, "pipeline, warm (page 304, robots.txt cached)", lambda: collect_all(config, Path(tmp)))
         assert all(r.status == "ok" and r.cache_hits == 1 and len(r.records) == 20 for r in results)
-    plain_cold, etags = timed(server, "plain requests + thread pool, cold", lambda: plain_loop(urls, args.concurrency))
-    plain_warm, _ = timed(server, "plain requests + thread pool, warm (304)", lambda: plain_loop(urls, args.concurrency, etags))
+    plain_cold, etags = timed(count, "plain requests + thread pool, cold", lambda: plain_loop(urls, args.concurrency))
+    plain_warm, _ = timed(count, "plain requests + thread pool, warm (304)", lambda: plain_loop(urls, args.concurrency, etags))
     print(f"ratio pipeline / plain loop: cold {cold / plain_cold:.1f}x, warm {warm / plain_warm:.1f}x")
-    server.shutdown()
+    server.terminate()
 
 
 if __name__ == "__main__":

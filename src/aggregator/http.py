@@ -237,8 +237,10 @@ class HttpClient:
 
     def _fetch_robots(self, url: str) -> tuple[int, bytes]:
         if isinstance(self.session, requests_cache.CachedSession):
-            kept = self.session.get(url, only_if_cached=True, timeout=self.settings.timeout_s)
-            if getattr(kept, "from_cache", False) and kept.status_code == 200:
+            # Looked up in the cache directly: a whole cached request costs more than the page's.
+            key = self.session.cache.create_key(requests.Request("GET", url).prepare())
+            kept = self.session.cache.get_response(key)
+            if kept is not None and not kept.is_expired and kept.status_code == 200:
                 return kept.status_code, kept.content  # under 24 h old: not even a request
         with LIMITER.slot(_host(url), self.settings.min_interval_s, self.settings.host_concurrency):
             resp = self._send(url)
