@@ -10,10 +10,12 @@ raw records adapters give: local date strings, postal codes, cities, venues, tit
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +49,7 @@ def raw_records(n_events: int) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def run(n_events: int) -> None:
+def run(n_events: int, processes: int) -> None:
     raw = raw_records(n_events)
     config = parse_config(
         {"sources": [{"id": s, "kind": "json", "url": f"https://{s}.example.org", "priority": p,
@@ -60,7 +62,12 @@ def run(n_events: int) -> None:
         for s, frame in raw.groupby("source_id")
     ]
     started = time.perf_counter()
-    outputs = build_outputs(results, config, run_at, Previous(), "bench")
+    if processes > 1:  # as `aggregator run` does: normalisation partitions over worker processes
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            outputs = build_outputs(results, config, run_at, Previous(), "bench", map_chunks=pool.map)
+    else:
+        outputs = build_outputs(results, config, run_at, Previous(), "bench")
     built = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         publish(outputs, Path(tmp), Path(tmp) / "runs" / "bench")
@@ -69,14 +76,15 @@ def run(n_events: int) -> None:
         floor_start = time.perf_counter()
         pq.write_table(table, Path(tmp) / "floor.parquet", compression="zstd")
         floor = time.perf_counter() - floor_start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # the largest worker
     total = published - started
     n = len(raw)
     print(
         f"{n:>9,} raw records -> {len(outputs.listings):,} listings, {len(outputs.events):,} events, "
         f"{len(outputs.rejects):,} rejects | build (normalise, geography, dedup, stats, report) "
         f"{built - started:.1f} s, publish {published - built:.1f} s, total {total:.1f} s "
-        f"({n / total:,.0f} records/s) | peak RSS {peak:.2f} GiB | pyarrow alone writes the listings in "
+        f"({n / total:,.0f} records/s) | peak RSS {peak:.2f} GiB (+ {worker_peak:.2f} GiB per worker) | pyarrow alone writes the listings in "
         f"{floor:.2f} s (total / floor = {total / floor:.0f}x)"
     )
 
@@ -84,8 +92,10 @@ def run(n_events: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", type=int, default=[60_000])
-    for size in parser.parse_args().sizes:
-        run(size)
+    parser.add_argument("--processes", type=int, default=2, help="normalisation processes (run.processes)")
+    args = parser.parse_args()
+    for size in args.sizes:
+        run(size, args.processes)
 
 
 if __name__ == "__main__":

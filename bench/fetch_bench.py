@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import multiprocessing
+import tempfile
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -82,9 +82,12 @@ def start(latency: float) -> tuple[multiprocessing.Process, int, Synchronized]: 
 
 
 class Handler(BaseHTTPRequestHandler):
+    """robots.txt and /events.json of the host asked for, late by the server's latency."""
+
     protocol_version = "HTTP/1.1"  # keep-alive: robots.txt and the page share a connection
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
+        """Answer one GET: 200 with an ETag, 304 when If-None-Match has it, 404 elsewhere."""
         server = self.server
         assert isinstance(server, Server)
         with server.count.get_lock():
@@ -110,8 +113,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
-        pass
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence: one line per request would drown the figures."""
 
 
 def pipeline_config(urls: list[str], concurrency: int, folder: Path):  # type: ignore[no-untyped-def]
@@ -155,16 +158,24 @@ def main() -> None:
     args = parser.parse_args()
     server, port, count = start(args.latency_ms / 1000)
     urls = [f"http://{address(i)}:{port}/events.json" for i in range(args.sources)]
-    print(f"{args.sources} sources on 127.0.x.y:{port}, {args.latency_ms:.0f} ms per response, {args.concurrency} at a time")
+    print(
+        f"{args.sources} sources on 127.0.x.y:{port}, {args.latency_ms:.0f} ms per response, {args.concurrency} at a time"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         config = pipeline_config(urls, args.concurrency, Path(tmp))
-        cold, results = timed(count, "pipeline, cold (robots.txt + page, parsed)", lambda: collect_all(config, Path(tmp)))
+        cold, results = timed(
+            count, "pipeline, cold (robots.txt + page, parsed)", lambda: collect_all(config, Path(tmp))
+        )
         failed = [r for r in results if r.status != "ok" or len(r.records) != 20]
         assert not failed, failed[:3]
-        warm, results = timed(count, "pipeline, warm (page 304, robots.txt cached)", lambda: collect_all(config, Path(tmp)))
+        warm, results = timed(
+            count, "pipeline, warm (page 304, robots.txt cached)", lambda: collect_all(config, Path(tmp))
+        )
         assert all(r.status == "ok" and r.cache_hits == 1 and len(r.records) == 20 for r in results)
     plain_cold, etags = timed(count, "plain requests + thread pool, cold", lambda: plain_loop(urls, args.concurrency))
-    plain_warm, _ = timed(count, "plain requests + thread pool, warm (304)", lambda: plain_loop(urls, args.concurrency, etags))
+    plain_warm, _ = timed(
+        count, "plain requests + thread pool, warm (304)", lambda: plain_loop(urls, args.concurrency, etags)
+    )
     print(f"ratio pipeline / plain loop: cold {cold / plain_cold:.1f}x, warm {warm / plain_warm:.1f}x")
     server.terminate()
 

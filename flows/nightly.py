@@ -1,11 +1,14 @@
-"""The nightly Prefect flow: one task per source (retried), then normalise, deduplicate, publish."""
+"""The nightly Prefect flow: a task per source (retried), a task per normalisation partition, then dedup, publish."""
 
 from __future__ import annotations
 
 import json
+import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -15,6 +18,7 @@ from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
+from aggregator.normalise import Normalised, combine, normalise_chunk, split_rows
 from aggregator.runs import run_dir
 from aggregator.secrets import Secrets
 from aggregator.storage import is_remote, local_mirror
@@ -44,12 +48,41 @@ def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: S
     return result
 
 
+@task(cache_policy=NO_CACHE, task_run_name="normalise-part-{part}")
+def normalise_part(raw: pd.DataFrame, sources: dict[str, SourceConfig], reference: date, part: int) -> Normalised:
+    """Normalise one partition of the raw records, on whichever worker the task runner picks."""
+    normalised = normalise_chunk(raw, sources, reference)
+    get_run_logger().info(
+        "partition %d: %d raw records -> %d listings, %d rejects, in process %d",
+        part, len(raw), len(normalised.listings), len(normalised.rejects), os.getpid(),
+    )  # fmt: skip
+    return normalised
+
+
 @task(cache_policy=NO_CACHE)
 def build(
-    results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str
+    results: list[pipeline.SourceResult],
+    config: Config,
+    run_at: Any,
+    previous: pipeline.Previous,
+    run_id: str,
+    normalised: Normalised,
 ) -> pipeline.Outputs:
-    """Judge source health, normalise, deduplicate and summarise."""
-    return pipeline.build_outputs(results, config, run_at, pipeline.read_state(out_dir, config), run_id)
+    """Judge source health, deduplicate and summarise the normalised listings."""
+    return pipeline.build_outputs(results, config, run_at, previous, run_id, normalised=normalised)
+
+
+def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str) -> Any:
+    """Normalisation partitions as tasks (on the Dask workers with ``task_runner: dask``), then the rest."""
+    previous = pipeline.read_state(out_dir, config)
+    verdicts, _ = pipeline.assess_sources(results, config, run_at, previous)
+    raw = pipeline.fresh_records(results, verdicts)
+    parts = split_rows(raw, pipeline.partitions(config, len(raw)))
+    sources = {s.id: s for s in config.sources}
+    reference = run_at.tz_convert("Europe/Paris").date()
+    futures = [normalise_part.submit(part, sources, reference, i) for i, part in enumerate(parts)]
+    normalised = combine([future.result() for future in futures])
+    return build(results, config, run_at, previous, run_id, normalised)
 
 
 @task(cache_policy=NO_CACHE)
@@ -120,7 +153,7 @@ def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
         results,
         config,
         out_dir,
-        build=lambda rs: build(rs, config, report.started_at, out_dir, report.run_id),
+        build=lambda rs: _build(rs, config, report.started_at, out_dir, report.run_id),
         write=lambda outputs: publish(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
     )
     logger = get_run_logger()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -15,14 +18,16 @@ def test_dask_run_equals_threaded_run(prefect_harness, tmp_path):
     from flows import nightly as module
 
     base = (ROOT / "sources.yaml").read_text(encoding="utf-8")
-    outputs = {}
+    outputs, processes = {}, {}
     for runner in ("threads", "dask"):
         folder = tmp_path / runner
         folder.mkdir()
         # Same sources (paths made absolute), only the task runner differs.
         text = base.replace("url: data/samples/", f"url: {ROOT / 'data' / 'samples'}/")
         config_path = folder / "sources.yaml"
-        config_path.write_text(f"run: {{task_runner: {runner}, dask_workers: 2}}\n{text}", encoding="utf-8")
+        # partition_rows: 20 cuts the samples' records into several normalisation partitions.
+        settings = f"run: {{task_runner: {runner}, dask_workers: 2, partition_rows: 20}}"
+        config_path.write_text(f"{settings}\n{text}", encoding="utf-8")
         config = load_config(config_path)
         assert type(module.task_runner(config)).__name__ == (
             "DaskTaskRunner" if runner == "dask" else "ThreadPoolTaskRunner"
@@ -30,6 +35,22 @@ def test_dask_run_equals_threaded_run(prefect_harness, tmp_path):
         state = module.configured(config)(str(config_path), str(folder / "out"), return_state=True)
         assert state.is_completed(), state
         outputs[runner] = pd.read_parquet(folder / "out" / "events.parquet")
+        processes[runner] = _partition_processes(state.state_details.flow_run_id)
     threads, dask = (outputs[k].sort_values("event_id").reset_index(drop=True)[COMPARED] for k in ("threads", "dask"))
     assert len(threads) > 30
     pd.testing.assert_frame_equal(threads, dask)
+    # Threads normalise in the flow's process; Dask on its worker processes, never the flow's.
+    assert len(processes["threads"]) >= 3 and set(processes["threads"].values()) == {os.getpid()}
+    assert len(processes["dask"]) == len(processes["threads"])
+    assert os.getpid() not in processes["dask"].values()
+
+
+def _partition_processes(flow_run_id) -> dict[int, int]:
+    """Partition number -> process id, from the normalise-part task runs' log lines."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    found = (re.match(r"partition (\d+): .* in process (\d+)$", log.message) for log in logs)
+    return {int(m.group(1)): int(m.group(2)) for m in found if m}

@@ -15,8 +15,8 @@ import pytest
 from conftest import FIXTURES, page_requests, write_config
 from werkzeug import Response
 
-from aggregator.config import HttpSettings, load_config
 from aggregator import http
+from aggregator.config import HttpSettings, load_config
 from aggregator.http import FetchError, HttpClient
 from aggregator.pipeline import collect_source, health_path, run
 from aggregator.throttle import HostLimiter

@@ -105,6 +105,10 @@ def test_normalise_never_loses_or_crashes_on_arbitrary_rows(rows):
     assert len(result.listings) + len(result.rejects) == len(rows)
     validate(result.listings, LISTINGS)
     validate(result.rejects, REJECTS)
+    # Cut into partitions normalised separately (as on Dask workers), the rows give the same tables.
+    parts = normalise(raw, _sources(), chunks=3)
+    pd.testing.assert_frame_equal(parts.listings, result.listings)
+    pd.testing.assert_frame_equal(parts.rejects, result.rejects)
 
 
 def _listings(rows):

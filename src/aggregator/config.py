@@ -89,6 +89,12 @@ class RunSettings(BaseModel):
         None, description="Address of an existing Dask scheduler (tcp://host:8786); none: a local cluster."
     )
     dask_workers: int = Field(2, ge=1, le=256, description="Worker processes of the local Dask cluster.")
+    processes: int = Field(
+        2, ge=1, le=256, description="Processes normalising partitions in a run without Prefect (1: the run's own)."
+    )
+    partition_rows: int = Field(
+        100_000, ge=1, description="Raw records per normalisation partition; fewer records are normalised whole."
+    )
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 
 from aggregator.config import SourceConfig
@@ -217,7 +220,16 @@ def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
     )
 
 
-def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference: date | None = None) -> Normalised:
+MapChunks = Callable[[Callable[[pd.DataFrame], Normalised], list[pd.DataFrame]], Iterable[Normalised]]
+
+
+def normalise(
+    raw: pd.DataFrame,
+    sources: Mapping[str, SourceConfig],
+    reference: date | None = None,
+    chunks: int = 1,
+    map_chunks: MapChunks | None = None,
+) -> Normalised:
     """Normalise raw records from every source.
 
     Args:
@@ -226,9 +238,53 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
         sources: Source settings by id (time zone and territory defaults).
         reference: Date used to infer missing years in French prose dates, unless a source sets
             ``reference_date`` (default: today).
+        chunks: Partitions of the rows, normalised independently (``normalise_chunk``).
+        map_chunks: ``map``-like function that runs them, e.g. a process pool's ``map``
+            (default: the builtin, in this process).
 
     Returns:
         Listings conforming to the ``listings`` table (``event_id`` still empty) and rejects.
+    """
+    work = partial(normalise_chunk, sources=dict(sources), reference=reference or date.today())
+    return combine(list((map_chunks or map)(work, split_rows(raw, chunks))))
+
+
+def split_rows(raw: pd.DataFrame, chunks: int) -> list[pd.DataFrame]:
+    """``raw`` cut into ``chunks`` consecutive partitions of (nearly) equal size, none empty."""
+    n = max(1, min(chunks, len(raw)))
+    bounds = np.linspace(0, len(raw), n + 1).astype(int)
+    return [raw.iloc[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def combine(parts: list[Normalised]) -> Normalised:
+    """Partitions normalised separately, as one: listing ids are given here, over all the rows.
+
+    Args:
+        parts: ``normalise_chunk`` results, in the order of the rows.
+
+    Returns:
+        The listings and rejects of every partition, and their distinct warnings.
+    """
+    listings = pd.concat([p.listings for p in parts], ignore_index=True) if parts else LISTINGS.empty_frame()
+    rejects = pd.concat([p.rejects for p in parts], ignore_index=True) if parts else REJECTS.empty_frame()
+    listings["listing_id"] = _listing_ids(listings) if len(listings) else pd.Series(dtype="object")
+    warnings = sorted({w for p in parts for w in p.warnings})
+    return Normalised(conform(listings, LISTINGS), conform(rejects, REJECTS), warnings)
+
+
+def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference: date) -> Normalised:
+    """Normalise one partition of the raw records; ``listing_id`` is left to ``combine``.
+
+    Every step is row by row (with per-distinct-value caches), so partitions can be normalised
+    in separate processes or on separate machines.
+
+    Args:
+        raw: Some rows of ``normalise``'s ``raw``.
+        sources: Source settings by id.
+        reference: Date used to infer missing years in French prose dates.
+
+    Returns:
+        Listings (``listing_id`` and ``event_id`` not set) and rejects.
     """
     frame = raw.copy()
     for name in ("source_id", "source_kind", "fetched_at", *RAW_FIELDS, "raw", "reject_reason"):
@@ -263,7 +319,7 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
     )
     frame["timezone"] = map_distinct(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
 
-    run_day = reference or date.today()
+    run_day = reference
     references = source_of.map({k: s.reference_date or run_day for k, s in sources.items()}).fillna(run_day)
     dates = _dates(frame, references)
     failed = dates["error"].notna()
@@ -315,10 +371,11 @@ def normalise(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference:
         },
         index=frame.index,
     )
-    listings["listing_id"] = _listing_ids(listings) if len(listings) else pd.Series(dtype="object")
+    listings["listing_id"] = None
     listings["event_id"] = ""
+    # In the order of the raw rows, whichever stage rejected them: partitions then concatenate alike.
     reject_frame = (
-        pd.concat([r for r in rejects if len(r)], ignore_index=True)
+        pd.concat([r for r in rejects if len(r)]).sort_index(kind="stable")
         if any(len(r) for r in rejects)
         else REJECTS.empty_frame()
     )
