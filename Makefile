@@ -64,11 +64,13 @@ pytest: install browser
 
 test: lint typecheck pytest
 
-# Benchmarks (minutes; figures go to docs/benchmarks.md): geography, deduplication, core end to end.
+# Benchmarks (minutes; figures go to docs/benchmarks.md): geography, deduplication, core end to end,
+# fetching 500 sources, Prefect's overhead.
 bench: install
 	$(BIN)/python bench/geo_bench.py 1000000
 	$(BIN)/python bench/dedupe_bench.py 60000 600000 --fixed-density
 	$(BIN)/python bench/core_bench.py 60000 600000
+	$(BIN)/python bench/fetch_bench.py
 	$(BIN)/python bench/prefect_overhead.py
 
 docs: install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -13,11 +14,16 @@ COMPARED = ["event_id", "title", "start_at", "region_code", "n_listings", "sourc
 
 
 @pytest.mark.prefect
-def test_dask_run_equals_threaded_run(prefect_harness, tmp_path):
+def test_dask_run_equals_threaded_run(prefect_harness, tmp_path, monkeypatch):
     from aggregator.config import load_config
     from flows import nightly as module
 
     base = (ROOT / "sources.yaml").read_text(encoding="utf-8")
+    # The partitions' INFO lines tell where they ran: keep them (make test runs at WARNING), here
+    # and in the Dask workers, which are new processes reading the environment.
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "INFO")
+    for name in ("prefect", "prefect.task_runs", "prefect.flow_runs"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
     outputs, processes = {}, {}
     for runner in ("threads", "dask"):
         folder = tmp_path / runner
