@@ -10,15 +10,18 @@ raw records adapters give: local date strings, postal codes, cities, venues, tit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import resource
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -29,6 +32,25 @@ from dedupe_workload import SOURCES, generate
 from aggregator.config import parse_config
 from aggregator.pipeline import Previous, SourceResult, build_outputs, publish
 from aggregator.schema import LISTINGS
+
+
+class TreeMemory(threading.Thread):
+    """Samples the RSS of this process and all its descendants (the normalisation workers)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.peak = 0
+
+    def run(self) -> None:
+        """Sample every 0.1 s until ``stop`` is set."""
+        me = psutil.Process()
+        while not self.stop.wait(0.1):
+            total = me.memory_info().rss
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    total += child.memory_info().rss
+            self.peak = max(self.peak, total)
 
 
 def raw_records(n_events: int) -> pd.DataFrame:
@@ -61,6 +83,8 @@ def run(n_events: int, processes: int) -> None:
         SourceResult(str(s), "json", f"https://{s}.example.org", "ok", frame.reset_index(drop=True), run_at)
         for s, frame in raw.groupby("source_id")
     ]
+    sampler = TreeMemory()
+    sampler.start()
     started = time.perf_counter()
     if processes > 1:  # as `aggregator run` does: normalisation partitions over worker processes
         context = multiprocessing.get_context("forkserver")
@@ -76,15 +100,16 @@ def run(n_events: int, processes: int) -> None:
         floor_start = time.perf_counter()
         pq.write_table(table, Path(tmp) / "floor.parquet", compression="zstd")
         floor = time.perf_counter() - floor_start
+    sampler.stop.set()
+    sampler.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # the largest worker
     total = published - started
     n = len(raw)
     print(
         f"{n:>9,} raw records -> {len(outputs.listings):,} listings, {len(outputs.events):,} events, "
         f"{len(outputs.rejects):,} rejects | build (normalise, geography, dedup, stats, report) "
         f"{built - started:.1f} s, publish {published - built:.1f} s, total {total:.1f} s "
-        f"({n / total:,.0f} records/s) | peak RSS {peak:.2f} GiB (+ {worker_peak:.2f} GiB per worker) | pyarrow alone writes the listings in "
+        f"({n / total:,.0f} records/s) | peak RSS {peak:.2f} GiB (with the workers: {sampler.peak / 1024**3:.2f} GiB) | pyarrow alone writes the listings in "
         f"{floor:.2f} s (total / floor = {total / floor:.0f}x)"
     )
 

@@ -8,8 +8,10 @@ server started here on a free loopback port. Overhead = flow - library.
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,14 +33,20 @@ def timed_run(engine: str, env: dict[str, str], out: Path) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind; medians are reported")
+    repeat = parser.parse_args().repeat
     base = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     base.update({"PREFECT_HOME": str(ROOT / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                  "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", "PREFECT_LOGGING_LEVEL": "WARNING"})  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         timed_run("local", base, out / "warm-up")  # page cache, .pyc files
-        library = timed_run("local", base, out / "local")
-        ephemeral = timed_run("prefect", base, out / "ephemeral")
+        # Interleaved, so that a slow spell of the machine hits every kind alike.
+        library, ephemeral, served = [], [], []
+        for i in range(repeat):
+            library.append(timed_run("local", base, out / f"local-{i}"))
+            ephemeral.append(timed_run("prefect", base, out / f"ephemeral-{i}"))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -55,13 +63,25 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(1)
-            served = timed_run("prefect", {**base, "PREFECT_API_URL": api}, out / "served")
+            for i in range(repeat):
+                served.append(timed_run("prefect", {**base, "PREFECT_API_URL": api}, out / f"served-{i}"))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"library alone (aggregator run --engine local): {library:.1f} s")
-    print(f"flow, no server configured (temporary server): {ephemeral:.1f} s -> overhead {ephemeral - library:.1f} s")
-    print(f"flow, against a running prefect server:        {served:.1f} s -> overhead {served - library:.1f} s")
+    lib = statistics.median(library)
+    print(f"medians of {repeat} runs each (all runs: library {_list(library)}, temporary server "
+          f"{_list(ephemeral)}, running server {_list(served)})")  # fmt: skip
+    print(f"library alone (aggregator run --engine local): {lib:.1f} s")
+    for label, times in (
+        ("no server configured (temporary server)", ephemeral),
+        ("against a running prefect server", served),
+    ):
+        flow_time = statistics.median(times)
+        print(f"flow, {label + ':':<40} {flow_time:.1f} s -> overhead {flow_time - lib:.1f} s")
+
+
+def _list(times: list[float]) -> str:
+    return ", ".join(f"{t:.1f}" for t in times)
 
 
 if __name__ == "__main__":
