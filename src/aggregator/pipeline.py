@@ -221,10 +221,10 @@ def collect_source(
             n_pages = len(pages)
     finally:
         http.close()
-    # Plain objects: normalisation reads every column as such, and typed columns cost ms per source.
-    frame = pd.DataFrame(records, columns=[*RAW_FIELDS, "raw", "reject_reason"], dtype=object)
-    frame.insert(0, "source_id", source.id)
-    frame.insert(1, "source_kind", source.kind)
+    # Plain objects, built in one go: normalisation reads every column as such, and typed columns
+    # or inserted ones cost milliseconds per source (hundreds of sources a run).
+    rows = [{"source_id": source.id, "source_kind": source.kind, **record} for record in records]
+    frame = pd.DataFrame(rows, columns=["source_id", "source_kind", *RAW_FIELDS, "raw", "reject_reason"], dtype=object)
     frame["fetched_at"] = fetched_at
     notes = []
     if not source.http.respect_robots and remote:
