@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,21 +60,30 @@ def normalise_part(raw: pd.DataFrame, sources: dict[str, SourceConfig], referenc
     return normalised
 
 
-@task(cache_policy=NO_CACHE)
-def build(
-    results: list[pipeline.SourceResult],
-    config: Config,
-    run_at: Any,
-    previous: pipeline.Previous,
-    run_id: str,
-    normalised: Normalised,
-) -> pipeline.Outputs:
-    """Judge source health, deduplicate and summarise the normalised listings."""
-    return pipeline.build_outputs(results, config, run_at, previous, run_id, normalised=normalised)
+@task(cache_policy=NO_CACHE, task_run_name="{name}-{part}")
+def run_part(func: Callable[[Any], Any], item: Any, name: str, part: int) -> Any:
+    """One partition of a stage (``func(item)``), on whichever worker the task runner picks."""
+    result = func(item)
+    get_run_logger().info("%s %d done in process %d", name, part, os.getpid())
+    return result
+
+
+def on_workers(name: str) -> Callable[[Callable[[Any], Any], list[Any]], list[Any]]:
+    """A ``map`` whose calls are ``run_part`` tasks named ``name-N`` (on the Dask workers with Dask)."""
+
+    def map_parts(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        futures = [run_part.submit(func, item, name, i) for i, item in enumerate(items)]
+        return [future.result() for future in futures]
+
+    return map_parts
 
 
 def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str) -> Any:
-    """Normalisation partitions as tasks (on the Dask workers with ``task_runner: dask``), then the rest."""
+    """Normalisation partitions, then deduplication's scoring and clustering partitions, as tasks.
+
+    With ``task_runner: dask`` they run on the workers; ids, golden records, history and statistics
+    are computed here, in the flow's process.
+    """
     previous = pipeline.read_state(out_dir, config)
     verdicts, _ = pipeline.assess_sources(results, config, run_at, previous)
     raw = pipeline.fresh_records(results, verdicts)
@@ -82,7 +92,9 @@ def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, ou
     reference = run_at.tz_convert("Europe/Paris").date()
     futures = [normalise_part.submit(part, sources, reference, i) for i, part in enumerate(parts)]
     normalised = combine([future.result() for future in futures])
-    return build(results, config, run_at, previous, run_id, normalised)
+    return pipeline.build_outputs(
+        results, config, run_at, previous, run_id, normalised=normalised, map_blocks=on_workers("dedupe-block")
+    )
 
 
 @task(cache_policy=NO_CACHE)

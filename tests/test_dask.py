@@ -24,7 +24,7 @@ def test_dask_run_equals_threaded_run(prefect_harness, tmp_path, monkeypatch):
     monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "INFO")
     for name in ("prefect", "prefect.task_runs", "prefect.flow_runs"):
         monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
-    outputs, processes = {}, {}
+    outputs, processes, blocks = {}, {}, {}
     for runner in ("threads", "dask"):
         folder = tmp_path / runner
         folder.mkdir()
@@ -41,7 +41,7 @@ def test_dask_run_equals_threaded_run(prefect_harness, tmp_path, monkeypatch):
         state = module.configured(config)(str(config_path), str(folder / "out"), return_state=True)
         assert state.is_completed(), state
         outputs[runner] = pd.read_parquet(folder / "out" / "events.parquet")
-        processes[runner] = _partition_processes(state.state_details.flow_run_id)
+        processes[runner], blocks[runner] = _partition_processes(state.state_details.flow_run_id)
     threads, dask = (outputs[k].sort_values("event_id").reset_index(drop=True)[COMPARED] for k in ("threads", "dask"))
     assert len(threads) > 30
     pd.testing.assert_frame_equal(threads, dask)
@@ -49,14 +49,18 @@ def test_dask_run_equals_threaded_run(prefect_harness, tmp_path, monkeypatch):
     assert len(processes["threads"]) >= 3 and set(processes["threads"].values()) == {os.getpid()}
     assert len(processes["dask"]) == len(processes["threads"])
     assert os.getpid() not in processes["dask"].values()
+    # Deduplication's scoring and clustering, by partitions of whole components, likewise.
+    assert len(blocks["threads"]) >= 2 and set(blocks["threads"].values()) == {os.getpid()}
+    assert len(blocks["dask"]) == len(blocks["threads"]) and os.getpid() not in blocks["dask"].values()
 
 
-def _partition_processes(flow_run_id) -> dict[int, int]:
-    """Partition number -> process id, from the normalise-part task runs' log lines."""
+def _partition_processes(flow_run_id) -> tuple[dict[int, int], dict[int, int]]:
+    """Partition number -> process id, of normalisation and of dedup blocks, from the tasks' log lines."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    found = (re.match(r"partition (\d+): .* in process (\d+)$", log.message) for log in logs)
-    return {int(m.group(1)): int(m.group(2)) for m in found if m}
+    found = [re.match(r"partition (\d+): .* in process (\d+)$", log.message) for log in logs]
+    done = [re.match(r"dedupe-block (\d+) done in process (\d+)$", log.message) for log in logs]
+    return {int(m.group(1)): int(m.group(2)) for m in found if m}, {int(m.group(1)): int(m.group(2)) for m in done if m}

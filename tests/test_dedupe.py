@@ -111,6 +111,9 @@ def test_the_guard_stops_chains_of_weak_links():
     ids = _groups(result)
     assert ids["a"] != ids["c"]
     assert "guard_time_spread" in set(result.matches["rule"])
+    # The same refusal when the component is clustered in a partition (among empty ones).
+    split = dedupe(_listings(rows), PRIORITIES, RUN, parts=3)
+    pd.testing.assert_frame_equal(split.matches, result.matches)
 
 
 def test_ids_are_stable_when_a_source_joins_and_a_title_is_corrected():
@@ -176,3 +179,22 @@ def test_settings_are_configurable_and_validated():
     config = parse_config({"dedupe": {"title_accept": 92}, "sources": [{"id": "a", "kind": "ical", "url": "u"}]},
                           __import__("pathlib").Path("s.yaml"), {})  # fmt: skip
     assert config.dedupe.title_accept == 92
+
+
+@pytest.mark.parametrize("parts", [2, 5])
+def test_scoring_and_clustering_in_partitions_give_what_the_whole_gives(parts):
+    """Partitions of whole components (as on Dask workers) change nothing, down to the explained pairs."""
+    labelled = pd.read_parquet(FIXTURES / "dedupe" / "labelled.parquet").drop(columns=["true_event", "true_series"])
+    priorities = {"national": 80, "portal": 70, "regional": 60, "lab": 40, "partner": 30}
+    whole = dedupe(labelled, priorities, RUN)
+    used: list[int] = []
+
+    def map_blocks(func, blocks):
+        used.append(len(blocks))
+        return [func(block) for block in reversed(blocks)][::-1]  # run out of order, answered in order
+
+    split = dedupe(labelled, priorities, RUN, parts=parts, map_blocks=map_blocks)
+    assert used == [parts]
+    pd.testing.assert_frame_equal(split.listings, whole.listings)
+    pd.testing.assert_frame_equal(split.events, whole.events)
+    pd.testing.assert_frame_equal(split.matches, whole.matches)

@@ -17,6 +17,7 @@ import pandas as pd
 from aggregator import stats
 from aggregator.config import Config, SourceConfig
 from aggregator.dedupe import dedupe
+from aggregator.dedupe.blocks import MapBlocks
 from aggregator.health import alarm, stale_since
 from aggregator.history import active, carry_removed, changes
 from aggregator.http import Fetched, HttpClient, resolve_url
@@ -367,6 +368,7 @@ def build_outputs(
     run_id: str = "",
     normalised: Normalised | None = None,
     map_chunks: MapChunks | None = None,
+    map_blocks: MapBlocks | None = None,
 ) -> Outputs:
     """Judge the sources' health, normalise, deduplicate and summarise (pure: no I/O).
 
@@ -382,6 +384,8 @@ def build_outputs(
         normalised: The healthy sources' records already normalised (``normalise_records`` of
             ``fresh_records``), when the caller ran the partitions elsewhere (Dask workers).
         map_chunks: Otherwise, the ``map`` that runs the normalisation partitions (a process pool).
+        map_blocks: The ``map`` that runs deduplication's scoring and clustering on ``partitions``
+            of whole components (Dask workers); None: all at once, here.
     """
     previous = previous or Previous()
     verdicts, stale = assess_sources(results, config, run_at, previous)
@@ -397,6 +401,8 @@ def build_outputs(
         previous.events,
         previous.listings,
         config.dedupe,
+        partitions(config, len(rows)) if map_blocks is not None else 1,
+        map_blocks,
     )
     listings = merged.listings
     # Events no source lists any more stay, flagged removed_at; statistics count the others.

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from aggregator.dedupe.blocks import MapBlocks, match_in_blocks
 from aggregator.dedupe.golden import build_events
 from aggregator.dedupe.ids import assign_event_ids
 from aggregator.dedupe.keys import add_keys
-from aggregator.dedupe.matching import candidate_pairs, cluster, score_pairs
+from aggregator.dedupe.matching import candidate_pairs
 from aggregator.dedupe.settings import DedupeSettings
 from aggregator.schema import EVENTS, LISTINGS, MATCHES
 from aggregator.validation import conform
@@ -52,6 +53,8 @@ def dedupe(
     previous_events: pd.DataFrame | None = None,
     previous_listings: pd.DataFrame | None = None,
     settings: DedupeSettings | None = None,
+    parts: int = 1,
+    map_blocks: MapBlocks | None = None,
 ) -> Deduplicated:
     """Find the listings that describe the same event and merge them.
 
@@ -62,14 +65,16 @@ def dedupe(
         previous_events: Last run's events (to keep ``first_seen_at``).
         previous_listings: Last run's listings (their ``event_id``: ids stay stable across runs).
         settings: Thresholds; defaults documented in ``DedupeSettings``.
+        parts: Partitions of whole components of candidate pairs that are scored and clustered
+            separately (``match_in_blocks``), by ``map_blocks`` (e.g. on Dask workers).
+        map_blocks: ``map``-like function that runs them (default: the builtin, here).
     """
     settings = settings or DedupeSettings()
     if listings.empty:
         return Deduplicated(conform(listings, LISTINGS), EVENTS.empty_frame(), MATCHES.empty_frame())
     keyed = add_keys(listings.reset_index(drop=True))
     pairs = candidate_pairs(keyed, settings)
-    scored = score_pairs(keyed, pairs, settings)
-    labels, scored = cluster(keyed, scored, settings)
+    labels, scored = match_in_blocks(keyed, pairs, settings, parts, map_blocks)
     keyed["event_id"] = assign_event_ids(keyed["listing_id"], pd.Series(labels, index=keyed.index), previous_listings)
     events = build_events(keyed, keyed["_title"], priorities, run_at, previous_events)
     return Deduplicated(conform(keyed, LISTINGS), events, _matches(keyed, scored, settings), len(pairs))

@@ -360,7 +360,11 @@ def cluster(keyed: pd.DataFrame, scored: pd.DataFrame, settings: DedupeSettings)
         local = np.full(n, -1, dtype="int64")
         local[members] = np.arange(len(members))
         clusters = _Clusters(keyed, members, settings)
-        order = large.assign(_within=large["same_source"]).sort_values(["_within", "score"], ascending=[False, False])
+        # Stable: equal scores keep the pairs' order, so a component gives the same clusters
+        # whether it is clustered with all the others or in a partition of its own.
+        order = large.assign(_within=large["same_source"]).sort_values(
+            ["_within", "score"], ascending=[False, False], kind="stable"
+        )
         for index_value, a, b, same_source in zip(
             order.index,
             local[order["left"].to_numpy()],
