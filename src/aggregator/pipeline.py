@@ -486,8 +486,9 @@ def publish(outputs: Outputs, out_dir: Path, folder: Path | None = None) -> dict
     fresh = outputs.listings[outputs.listings["stale_since"].isna()]
     for source_id, verdict in outputs.health.items():
         if verdict.status == "ok":
+            # Rows of the listings validated above: the per-source copies are not validated again.
             write_table(conform(fresh[fresh["source_id"] == source_id], LISTINGS), LISTINGS,
-                        last_good_path(state_root, source_id))  # fmt: skip
+                        last_good_path(state_root, source_id), validated=True)  # fmt: skip
     return written
 
 

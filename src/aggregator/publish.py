@@ -59,9 +59,14 @@ def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object]) -> N
         writer(handle)
 
 
-def write_table(frame: pd.DataFrame, table: Table, path: Path) -> None:
-    """Validate ``frame`` against ``table`` and write it as zstd Parquet with the table's schema."""
-    validate(frame, table)
+def write_table(frame: pd.DataFrame, table: Table, path: Path, validated: bool = False) -> None:
+    """Validate ``frame`` against ``table`` and write it as zstd Parquet with the table's schema.
+
+    ``validated``: ``frame`` holds rows of a frame already validated against ``table`` (a subset);
+    the check is not repeated. Arrow's conversion to the table's schema still checks the types.
+    """
+    if not validated:
+        validate(frame, table)
     arrow = pa.Table.from_pandas(frame, schema=table.arrow_schema(), preserve_index=False)
     with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp, compression="zstd", row_group_size=128 * 1024)
