@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -19,7 +17,6 @@ from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
 from aggregator.config import Config, SourceConfig, load_config
-from aggregator.normalise import Normalised, combine, normalise_chunk, split_rows
 from aggregator.runs import run_dir
 from aggregator.secrets import Secrets
 from aggregator.storage import is_remote, local_mirror
@@ -49,17 +46,6 @@ def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: S
     return result
 
 
-@task(cache_policy=NO_CACHE, task_run_name="normalise-part-{part}")
-def normalise_part(raw: pd.DataFrame, sources: dict[str, SourceConfig], reference: date, part: int) -> Normalised:
-    """Normalise one partition of the raw records, on whichever worker the task runner picks."""
-    normalised = normalise_chunk(raw, sources, reference)
-    get_run_logger().info(
-        "partition %d: %d raw records -> %d listings, %d rejects, in process %d",
-        part, len(raw), len(normalised.listings), len(normalised.rejects), os.getpid(),
-    )  # fmt: skip
-    return normalised
-
-
 @task(cache_policy=NO_CACHE, task_run_name="{name}-{part}")
 def run_part(func: Callable[[Any], Any], item: Any, name: str, part: int) -> Any:
     """One partition of a stage (``func(item)``), on whichever worker the task runner picks."""
@@ -84,16 +70,14 @@ def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, ou
     With ``task_runner: dask`` they run on the workers; ids, golden records, history and statistics
     are computed here, in the flow's process.
     """
-    previous = pipeline.read_state(out_dir, config)
-    verdicts, _ = pipeline.assess_sources(results, config, run_at, previous)
-    raw = pipeline.fresh_records(results, verdicts)
-    parts = split_rows(raw, pipeline.partitions(config, len(raw)))
-    sources = {s.id: s for s in config.sources}
-    reference = run_at.tz_convert("Europe/Paris").date()
-    futures = [normalise_part.submit(part, sources, reference, i) for i, part in enumerate(parts)]
-    normalised = combine([future.result() for future in futures])
     return pipeline.build_outputs(
-        results, config, run_at, previous, run_id, normalised=normalised, map_blocks=on_workers("dedupe-block")
+        results,
+        config,
+        run_at,
+        pipeline.read_state(out_dir, config),
+        run_id,
+        map_chunks=on_workers("normalise-part"),
+        map_blocks=on_workers("dedupe-block"),
     )
 
 

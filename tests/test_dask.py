@@ -61,6 +61,9 @@ def _partition_processes(flow_run_id) -> tuple[dict[int, int], dict[int, int]]:
 
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    found = [re.match(r"partition (\d+): .* in process (\d+)$", log.message) for log in logs]
-    done = [re.match(r"dedupe-block (\d+) done in process (\d+)$", log.message) for log in logs]
-    return {int(m.group(1)): int(m.group(2)) for m in found if m}, {int(m.group(1)): int(m.group(2)) for m in done if m}
+
+    def ran(stage: str) -> dict[int, int]:
+        found = (re.match(rf"{stage} (\d+) done in process (\d+)$", log.message) for log in logs)
+        return {int(m.group(1)): int(m.group(2)) for m in found if m}
+
+    return ran("normalise-part"), ran("dedupe-block")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,26 +338,26 @@ def health_rows(
     return conform(pd.DataFrame(rows, columns=SOURCE_HEALTH.names), SOURCE_HEALTH)
 
 
-def fresh_records(results: list[SourceResult], verdicts: Mapping[str, SourceHealth]) -> pd.DataFrame:
-    """The raw records of the sources judged healthy this run, in one frame."""
-    fresh = [r for r in results if verdicts[r.source_id].status == "ok" and len(r.records)]
-    if not fresh:
-        return pd.DataFrame(columns=["source_id", "source_kind"])
-    return pd.concat([r.records for r in fresh], ignore_index=True)
-
-
 def partitions(config: Config, rows: int) -> int:
-    """How many partitions normalisation cuts ``rows`` raw records into (``run.partition_rows`` each)."""
+    """How many partitions a stage cuts ``rows`` rows into (``run.partition_rows`` each)."""
     return max(1, -(-rows // config.run.partition_rows))
 
 
-def normalise_records(
-    raw: pd.DataFrame, config: Config, run_at: pd.Timestamp, map_chunks: MapChunks | None = None
-) -> Normalised:
-    """``normalise`` with the run's settings, in ``partitions`` run by ``map_chunks`` (default: here)."""
-    by_id = {s.id: s for s in config.sources}
-    reference = run_at.tz_convert("Europe/Paris").date()
-    return normalise(raw, by_id, reference, partitions(config, len(raw)), map_chunks)
+def in_processes(processes: int) -> MapChunks:
+    """A ``map`` that spreads partitions over up to ``processes`` worker processes.
+
+    One partition (or ``processes`` 1) runs here: starting workers costs about 3 s. Workers are
+    started from a forkserver, a clean single-threaded process, not forked from this threaded one.
+    """
+
+    def map_parts(func: Callable[[pd.DataFrame], Normalised], items: list[pd.DataFrame]) -> list[Normalised]:
+        if processes <= 1 or len(items) <= 1:
+            return [func(item) for item in items]
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=min(processes, len(items)), mp_context=context) as pool:
+            return list(pool.map(func, items))
+
+    return map_parts
 
 
 def build_outputs(
@@ -366,7 +366,6 @@ def build_outputs(
     run_at: pd.Timestamp,
     previous: Previous | None = None,
     run_id: str = "",
-    normalised: Normalised | None = None,
     map_chunks: MapChunks | None = None,
     map_blocks: MapBlocks | None = None,
 ) -> Outputs:
@@ -381,16 +380,22 @@ def build_outputs(
         run_at: Start of the run.
         previous: The last run's published state.
         run_id: This run's id.
-        normalised: The healthy sources' records already normalised (``normalise_records`` of
-            ``fresh_records``), when the caller ran the partitions elsewhere (Dask workers).
-        map_chunks: Otherwise, the ``map`` that runs the normalisation partitions (a process pool).
+        map_chunks: The ``map`` that runs the normalisation ``partitions`` (worker processes, Dask
+            workers); None: all here.
         map_blocks: The ``map`` that runs deduplication's scoring and clustering on ``partitions``
             of whole components (Dask workers); None: all at once, here.
     """
     previous = previous or Previous()
     verdicts, stale = assess_sources(results, config, run_at, previous)
-    if normalised is None:
-        normalised = normalise_records(fresh_records(results, verdicts), config, run_at, map_chunks)
+    fresh = [r for r in results if verdicts[r.source_id].status == "ok" and len(r.records)]
+    raw = (
+        pd.concat([r.records for r in fresh], ignore_index=True)
+        if fresh
+        else pd.DataFrame(columns=["source_id", "source_kind"])
+    )
+    by_id = {s.id: s for s in config.sources}
+    reference = run_at.tz_convert("Europe/Paris").date()
+    normalised = normalise(raw, by_id, reference, partitions(config, len(raw)), map_chunks)
     rows = normalised.listings
     if len(stale):
         rows = pd.concat([conform(rows, LISTINGS), conform(stale, LISTINGS)], ignore_index=True)
@@ -624,21 +629,6 @@ def with_storage(config: Config, out: Path | str, body: Callable[[Path], RunRepo
     return report
 
 
-def _build_in_processes(
-    results: list[SourceResult], config: Config, run_at: pd.Timestamp, previous: Previous, run_id: str
-) -> Outputs:
-    """``build_outputs``, normalisation partitions spread over ``run.processes`` worker processes."""
-    verdicts, _ = assess_sources(results, config, run_at, previous)
-    rows = sum(len(r.records) for r in results if verdicts[r.source_id].status == "ok")
-    workers = min(config.run.processes, partitions(config, rows))
-    if workers <= 1:
-        return build_outputs(results, config, run_at, previous, run_id)
-    # forkserver: workers start from a clean single-threaded process, not a fork of this threaded one.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return build_outputs(results, config, run_at, previous, run_id, map_chunks=pool.map)
-
-
 def _run_local(
     config: Config,
     out_dir: Path,
@@ -654,6 +644,8 @@ def _run_local(
         results,
         config,
         out_dir,
-        build=lambda rs: _build_in_processes(rs, config, report.started_at, previous, report.run_id),
+        build=lambda rs: build_outputs(
+            rs, config, report.started_at, previous, report.run_id, map_chunks=in_processes(config.run.processes)
+        ),
         write=lambda outputs: publish(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
     )

@@ -26,8 +26,12 @@ def _lists_of_str(series: pd.Series) -> pd.Series | bool:
     # so that the error names the bad rows.
     try:
         values = pyarrow.array(series, pyarrow.list_(pyarrow.string()), from_pandas=True)
-        if values.null_count == 0 and pyarrow.compute.list_flatten(values).null_count == 0:
-            return bool(series.map(type).isin((list, tuple)).all())
+        if (
+            values.null_count == 0
+            and pyarrow.compute.list_flatten(values).null_count == 0
+            and series.map(type).isin((list, tuple)).all()
+        ):
+            return True
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
         pass
     return series.map(_is_list_of_str)

@@ -161,6 +161,12 @@ def _read_iso(texts: pd.Series, zones: pd.Series) -> pd.DataFrame:
     return pd.concat(parts)
 
 
+def _has_text(texts: pd.Series) -> pd.Series:
+    """Rows holding a string with something other than spaces."""
+    filled = texts.map(lambda t: isinstance(t, str) and bool(t.strip()), na_action="ignore")
+    return filled.fillna(False).astype(bool)
+
+
 def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, search: bool) -> pd.DataFrame:
     """``_read_span`` of every row: start and end (UTC), all_day and error; blank texts give nothing.
 
@@ -173,7 +179,7 @@ def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, sear
         index=index,
     )
     out["error"] = pd.Series(None, index=index, dtype="object")
-    present = texts.map(lambda t: isinstance(t, str) and bool(t.strip()), na_action="ignore").fillna(False).astype(bool)
+    present = _has_text(texts)
     todo = present
     if not search:
         iso = present & texts.where(present, "").astype(str).str.fullmatch(ISO_LOCAL)
@@ -197,8 +203,7 @@ def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, sear
 def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
     """Parse start and end in each row's zone; returns start_at, end_at, all_day, error."""
     index, zones = frame.index, frame["timezone"]
-    has_start = frame["start"].map(lambda t: isinstance(t, str) and bool(t.strip()), na_action="ignore")
-    has_start = has_start.fillna(False).astype(bool)
+    has_start = _has_text(frame["start"])
     # No start: the date is looked for inside the free text of ``when``.
     read = pd.concat(
         [
@@ -319,8 +324,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     )
     frame["timezone"] = map_distinct(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
 
-    run_day = reference
-    references = source_of.map({k: s.reference_date or run_day for k, s in sources.items()}).fillna(run_day)
+    references = source_of.map({k: s.reference_date or reference for k, s in sources.items()}).fillna(reference)
     dates = _dates(frame, references)
     failed = dates["error"].notna()
     rejects.append(_reject_frame(frame[failed], dates.loc[failed, "error"]))
