@@ -59,6 +59,8 @@ CASES = [
     ("24/11 9h-12h", (D(2022, 11, 24, 9), D(2022, 11, 24, 12), False)),
     ("jeudi 24 novembre, 9h30-12h30 (en ligne)", (D(2022, 11, 24, 9, 30), D(2022, 11, 24, 12, 30), False)),
     ("29 février 2024", (D(2024, 2, 29), None, True)),
+    ("2022-11-16 16h", (D(2022, 11, 16, 16), None, False)),  # an ISO day joined with a French time
+    ("2022-11-16 de 14h à 17h30", (D(2022, 11, 16, 14), D(2022, 11, 16, 17, 30), False)),
 ]
 
 REJECTED = [

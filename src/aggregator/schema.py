@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 ATTENDANCE_MODES = ("in_person", "online", "hybrid", "unknown")
 EVENT_STATUSES = ("scheduled", "cancelled", "postponed", "rescheduled", "moved_online")
@@ -228,6 +228,13 @@ LISTINGS = Table(
         *EVENT_FIELDS,
         _c("page_url", _S, True, "URL of the page or file the listing was read from."),
         _c("fetched_at", UTC_TIMESTAMP, False, "When the source was fetched (UTC)."),
+        _c(
+            "parse_warning",
+            _S,
+            True,
+            "Null when the source's fields were read whole. Otherwise what was not, and what was kept "
+            "instead (e.g. a date whose joined times could not be read: the date alone, all day).",
+        ),
         _c(
             "stale_since",
             UTC_TIMESTAMP,

@@ -16,6 +16,7 @@ import pandas as pd
 from aggregator.config import SourceConfig
 from aggregator.frames import map_distinct
 from aggregator.normalise import classify, geo
+from aggregator.normalise.datelists import explode_lists
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
 from aggregator.normalise.prose import find_french, parse_french
 from aggregator.normalise.text import clean_text, clean_url, fold_column, join_words
@@ -212,6 +213,20 @@ def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
         ]
     ).reindex(index)
     error = read["error"].astype("object")
+    warning = pd.Series(None, index=index, dtype="object")
+    # A start joined from several fields (date + times) that cannot be read whole: the date alone.
+    fallback = error.notna() & _has_text(frame["start_date"])
+    if fallback.any():
+        alone = _read_column(frame["start_date"][fallback], zones[fallback], references[fallback], search=False)
+        alone = alone[alone["start"].notna()]
+        read.loc[alone.index, ["start", "end", "all_day"]] = alone[["start", "end", "all_day"]]
+        warning[alone.index] = (
+            "start not read whole ("
+            + error[alone.index].astype(str)
+            + "); the date alone was kept: "
+            + frame.loc[alone.index, "start_date"].astype(str)
+        )
+        error[alone.index] = None
     error = error.where(error.isna(), "unparsable start: " + error.astype(str))
     error = error.where(read["start"].notna() | error.notna(), "missing start")
     error = error.where(read["start"].isna(), None)
@@ -220,7 +235,13 @@ def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
     end = read["end"].where(explicit["start"].isna(), explicit["end"].where(explicit["all_day"], explicit["start"]))
     end = end.where(~(end < read["start"]))  # an end before the start is a typo; the start is the reliable part
     return pd.DataFrame(
-        {"start_at": read["start"], "end_at": end, "all_day": read["all_day"].astype(bool), "error": error},
+        {
+            "start_at": read["start"],
+            "end_at": end,
+            "all_day": read["all_day"].astype(bool),
+            "error": error,
+            "warning": warning,
+        },
         index=index,
     )
 
@@ -296,6 +317,8 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
         if name not in frame:
             frame[name] = None
         frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
+    # A start that lists several dates ("14, 15 et 21 mai à 20h30") becomes one row per date.
+    frame = explode_lists(frame, {k: s.reference_date or reference for k, s in sources.items()}, reference)
     rejects: list[pd.DataFrame] = []
 
     bad = frame["reject_reason"].notna()
@@ -372,6 +395,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
             "online_url": frame["online_url"],
             "page_url": frame["page_url"],
             "fetched_at": frame["fetched_at"],
+            "parse_warning": dates["warning"],
         },
         index=frame.index,
     )

@@ -2,7 +2,7 @@
 
 The text is cut into tokens (day numbers, month names, years, numeric dates, times, connectors),
 then read as one date or one range of dates with optional times. A missing year is inferred from a
-reference date (the year that puts the date closest to it). Anything ambiguous raises
+reference date (the closest year, past days counting double: see ``year_distance``). Anything ambiguous raises
 ``DateParseError``: the caller rejects the row with its text rather than guessing.
 """
 
@@ -56,6 +56,7 @@ class _Date:
 def _simplify(text: str) -> str:
     plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
     plain = re.sub(r"[–—−]", "-", plain)
+    plain = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", r"\3/\2/\1", plain)  # an ISO day before French times
     plain = re.sub(r"\b(\d{1,2})\.(\d{1,2})\.(\d{2,4})\b", r"\1/\2/\3", plain)  # 08.11.2022
     plain = re.sub(r"\b(\d{1,2})\s*(?:h|:)\s*(\d{2})\b", r"\1h\2", plain)  # 14 h 30, 14:30
     plain = re.sub(r"\b(\d{1,2})\s*h\b", r"\1h", plain)  # 14 h
@@ -122,6 +123,16 @@ def _read(tokens: list[tuple[str, str]]) -> tuple[list[_Date], list[time], bool]
     return dates, times, joined
 
 
+def year_distance(first: date, last: date, reference: date) -> int:
+    """How far dates ``first``..``last`` are from ``reference``, in days; past days count double.
+
+    Agendas list what is coming: a date as far in the past as in the future is read in the future.
+    """
+    if first <= reference <= last:
+        return 0
+    return 2 * (reference - last).days if last < reference else (first - reference).days
+
+
 def _infer_year(day: int, month: int, reference: date) -> int:
     candidates = []
     for year in (reference.year - 1, reference.year, reference.year + 1):
@@ -131,7 +142,7 @@ def _infer_year(day: int, month: int, reference: date) -> int:
             continue
     if not candidates:
         raise DateParseError(f"invalid date {day}/{month}")
-    return min(candidates, key=lambda d: abs((d - reference).days)).year
+    return min(candidates, key=lambda d: year_distance(d, d, reference)).year
 
 
 def parse_french(text: str, reference: date) -> Span:
@@ -154,7 +165,7 @@ def parse_french(text: str, reference: date) -> Span:
     # A bare day or a date without year borrows month and year from the date after it ("du 2 au 30 nov.").
     last = dates[-1]
     if last.month is None:
-        raise DateParseError(f"no month in {text!r}")
+        raise DateParseError(f"no month in {text!r}: the day {last.day} is written without one")
     for d in dates[:-1]:
         if d.month is None:
             d.month = last.month

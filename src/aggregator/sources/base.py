@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
 
@@ -12,12 +12,14 @@ from aggregator.http import Fetched, HttpClient
 
 # Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
 # "start"/"end" hold ISO dates or French prose; "when" holds free text to read a date from when
-# there is no "start" (a feed item's text, a card's caption).
+# there is no "start" (a feed item's text, a card's caption); "start_date" holds the date alone,
+# read when "start" (a date joined with times, say) cannot be read whole.
 RAW_FIELDS: tuple[str, ...] = (
     "uid",
     "title",
     "description",
     "start",
+    "start_date",
     "end",
     "when",
     "timezone",
@@ -85,7 +87,12 @@ def raw_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def check_field_names(fields: dict[str, str], required: tuple[str, ...] = ()) -> dict[str, str]:
+# A field's source: one path, column or selector, or several whose texts are joined with a space
+# (``start: [Date, Horaires]``).
+FieldSpec = str | list[str]
+
+
+def check_field_names(fields: dict[str, FieldSpec], required: tuple[str, ...] = ()) -> dict[str, FieldSpec]:
     """Validate that a field mapping only names known raw fields and has the ``required`` ones."""
     unknown = sorted(set(fields) - set(RAW_FIELDS))
     if unknown:
@@ -93,7 +100,29 @@ def check_field_names(fields: dict[str, str], required: tuple[str, ...] = ()) ->
     missing = [name for name in required if name not in fields]
     if missing:
         raise ValueError(f"a mapping for {missing[0]!r} is required")
+    empty = [name for name, spec in fields.items() if isinstance(spec, list) and not spec]
+    if empty:
+        raise ValueError(f"field {empty[0]!r}: give at least one source to join")
     return fields
+
+
+def read_fields(fields: Mapping[str, FieldSpec], read: Callable[[str], str | None]) -> Record:
+    """Each raw field of a mapping, read with ``read`` (a path, column or selector -> text).
+
+    A list joins its non-empty texts with a space. A joined ``start`` also gives ``start_date``
+    (its first text, usually the date column alone) unless the mapping names one: normalisation
+    falls back to it, with a warning, when the joined text cannot be read whole.
+    """
+    record: Record = {}
+    for name, spec in fields.items():
+        if isinstance(spec, str):
+            record[name] = read(spec)
+            continue
+        parts = [text.strip() for text in (read(s) for s in spec) if text and text.strip()]
+        record[name] = " ".join(parts) or None
+        if name == "start" and "start_date" not in fields and len(parts) > 1:
+            record["start_date"] = parts[0]
+    return record
 
 
 URL_FIELDS = ("url", "registration_url", "online_url")

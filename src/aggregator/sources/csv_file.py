@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
-from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, check_field_names, raw_json
+from aggregator.sources.base import (
+    FieldSpec,
+    ParseError,
+    Record,
+    SinglePage,
+    absolutise_urls,
+    check_field_names,
+    raw_json,
+    read_fields,
+)
 from aggregator.sources.encoding import decode
 
 DELIMITERS = ";,\t|"
@@ -20,15 +30,19 @@ class CsvSource(SourceConfig):
     """Settings of a ``csv`` source."""
 
     kind: Literal["csv"] = "csv"
-    fields: dict[str, str] = Field(
-        description="Raw field name -> column header; 'Date + Horaires' joins several columns with a space."
+    fields: dict[str, FieldSpec] = Field(
+        description="Raw field name -> column header, or a list of headers joined with a space "
+        "(['Date', 'Horaires']; 'Date + Horaires' is read the same)."
     )
     delimiter: str | None = Field(None, min_length=1, max_length=1, description="Default: sniffed.")
     encoding: str | None = Field(None, description="Default: BOM, then UTF-8, then windows-1252.")
 
     @field_validator("fields")
     @classmethod
-    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+    def _fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        value = {
+            k: [c.strip() for c in v.split(" + ")] if isinstance(v, str) and " + " in v else v for k, v in value.items()
+        }
         return check_field_names(value, required=("title",))
 
 
@@ -40,6 +54,10 @@ def sniff_delimiter(text: str) -> str:
     except csv.Error:
         header = sample.splitlines()[0] if sample else ""
         return max(DELIMITERS, key=header.count)
+
+
+def _cell(row: list[str], position: dict[str, int], column: str) -> str | None:
+    return row[position[column.strip()]].strip() or None
 
 
 class CsvAdapter(SinglePage):
@@ -64,11 +82,11 @@ class CsvAdapter(SinglePage):
             return []
         except csv.Error as exc:
             raise ParseError(f"{page.url}: unreadable CSV header ({exc})") from None
-        columns = {name: [c.strip() for c in spec.split(" + ")] for name, spec in source.fields.items()}
-        missing = sorted({c for cs in columns.values() for c in cs if c not in header})
+        columns = {c.strip() for spec in source.fields.values() for c in ([spec] if isinstance(spec, str) else spec)}
+        missing = sorted(c for c in columns if c not in header)
         if missing:
             raise ParseError(f"{page.url}: column {missing[0]!r} not in the header {header}")
-        positions = {name: [header.index(c) for c in cs] for name, cs in columns.items()}
+        position = {c: header.index(c) for c in columns}
         out: list[Record] = []
         line = 1
         while True:
@@ -87,8 +105,7 @@ class CsvAdapter(SinglePage):
             if len(row) != len(header):
                 record["reject_reason"] = f"line {line}: {len(row)} cells for {len(header)} columns"
             else:
-                for name, indexes in positions.items():
-                    record[name] = " ".join(row[i].strip() for i in indexes if row[i].strip()) or None
+                record.update(read_fields(source.fields, partial(_cell, row, position)))
                 absolutise_urls(record, page.url)
             out.append(record)
         return out

@@ -6,6 +6,7 @@ date), and per-item detail pages whose fields complete the item (bounded, fetche
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar, Literal
 from urllib.parse import urljoin
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, check_field_names
+from aggregator.sources.base import FieldSpec, ParseError, Record, absolutise_urls, check_field_names, read_fields
 from aggregator.sources.encoding import decode
 
 DETAIL_ROLE = "x-aggregator-detail-of"
@@ -26,12 +27,12 @@ class DetailSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     link: str = Field(description="Selector of the link inside the item, e.g. 'h3 a@href'.")
-    fields: dict[str, str] = Field(description="Raw field -> selector on the detail page.")
+    fields: dict[str, FieldSpec] = Field(description="Raw field -> selector on the detail page (or a list, joined).")
     max_pages: int = Field(50, ge=0, le=2000, description="Most detail pages fetched per run.")
 
     @field_validator("fields")
     @classmethod
-    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+    def _fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         return check_field_names(value)
 
 
@@ -44,7 +45,9 @@ class HtmlSource(SourceConfig):
 
     kind: Literal["html"] = "html"
     item: str = Field(description="CSS selector of one listing item on the page.")
-    fields: dict[str, str] = Field(description="Raw field name -> selector inside the item.")
+    fields: dict[str, FieldSpec] = Field(
+        description="Raw field name -> selector inside the item, or a list of selectors joined with a space."
+    )
     next: str | None = Field(None, description="Selector of the next page's link, e.g. 'a[rel=next]@href'.")
     max_pages: int = Field(20, ge=1, le=1000, description="Most listing pages read per run.")
     dates: str | None = Field(None, description="Selector matching each date of an item: one listing per date.")
@@ -52,7 +55,7 @@ class HtmlSource(SourceConfig):
 
     @field_validator("fields")
     @classmethod
-    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+    def _fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         return check_field_names(value, required=("title",))
 
 
@@ -137,8 +140,7 @@ class HtmlAdapter:
         for item in _soup(page).select(source.item):
             record: Record = {"page_url": page.url, "raw": str(item)[:5000]}
             try:
-                for name, spec in source.fields.items():
-                    record[name] = extract(item, spec)
+                record.update(read_fields(source.fields, partial(extract, item)))
                 if source.detail is not None:
                     link = extract(item, source.detail.link)
                     record["_detail"] = urljoin(page.url, link) if link else None
@@ -164,7 +166,7 @@ class HtmlAdapter:
         for page in pages:
             if DETAIL_ROLE in page.headers:
                 soup = _soup(page)
-                fields: Record = {name: extract(soup, spec) for name, spec in source.detail.fields.items()}
+                fields = read_fields(source.detail.fields, partial(extract, soup))
                 absolutise_urls(fields, page.url)
                 details[page.headers[DETAIL_ROLE]] = fields
         for record in records:

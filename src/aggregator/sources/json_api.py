@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -10,14 +11,15 @@ from pydantic import Field, field_validator
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient, resolve_url
 from aggregator.sources.base import (
+    FieldSpec,
     ParseError,
     Record,
     absolutise_urls,
     check_field_names,
     raw_json,
-    to_text,
+    read_fields,
 )
-from aggregator.sources.paths import get_path
+from aggregator.sources.paths import get_path, text_at
 
 
 class JsonSource(SourceConfig):
@@ -25,7 +27,10 @@ class JsonSource(SourceConfig):
 
     kind: Literal["json"] = "json"
     records: str = Field("", description="Dotted path to the list of records ('' for the root).")
-    fields: dict[str, str] = Field(default_factory=dict, description="Raw field name -> dotted path inside a record.")
+    fields: dict[str, FieldSpec] = Field(
+        default_factory=dict,
+        description="Raw field name -> dotted path inside a record, or a list of paths joined with a space.",
+    )
     params: dict[str, str] = Field(default_factory=dict, description="Query parameters.")
     next: str | None = Field(None, description="Dotted path to the next page's URL in a response.")
     page_param: str | None = Field(None, description="Query parameter carrying the page number.")
@@ -34,7 +39,7 @@ class JsonSource(SourceConfig):
 
     @field_validator("fields")
     @classmethod
-    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+    def _fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         return check_field_names(value)
 
 
@@ -97,8 +102,7 @@ class JsonAdapter:
                 record["reject_reason"] = f"record is a {type(item).__name__}, not an object"
                 out.append(record)
                 continue
-            for name, path in source.fields.items():
-                record[name] = to_text(get_path(item, path))
+            record.update(read_fields(source.fields, partial(text_at, item)))
             absolutise_urls(record, page.url)
             out.append(record)
         return out

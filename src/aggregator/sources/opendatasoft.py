@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, absolutise_urls, check_field_names, raw_json, to_text
-from aggregator.sources.paths import get_path
+from aggregator.sources.base import (
+    FieldSpec,
+    ParseError,
+    Record,
+    absolutise_urls,
+    check_field_names,
+    raw_json,
+    read_fields,
+    to_text,
+)
+from aggregator.sources.paths import get_path, text_at
 from aggregator.sources.sessions import group_sessions
 
 PAGE_LIMIT = 100  # the API's maximum for /records
 OFFSET_CAP = 10_000  # offset + limit may not exceed this on /records; beyond, use /exports
 # Defaults for the OpenAgenda national dataset as Opendatasoft portals publish it.
-OPENAGENDA_FIELDS = {
+OPENAGENDA_FIELDS: dict[str, FieldSpec] = {
     "uid": "uid",
     "title": "title_fr",
     "description": "longdescription_fr",
@@ -46,7 +56,10 @@ class OpendatasoftSource(SourceConfig):
     where: str | None = Field(None, description="ODSQL filter, e.g. \"firstdate_begin >= '2026-11-01'\".")
     refine: list[str] = Field(default_factory=list, description="Facet refinements, 'field:value'.")
     apikey: str | None = Field(None, description="API key, from the environment: '${ODS_APIKEY}'.")
-    fields: dict[str, str] = Field(default_factory=lambda: dict(OPENAGENDA_FIELDS))
+    fields: dict[str, FieldSpec] = Field(
+        default_factory=lambda: dict(OPENAGENDA_FIELDS),
+        description="Raw field name -> field of a record (dotted path), or a list of them joined with a space.",
+    )
     timings: str | None = Field("timings", description="Field with the list of timings (JSON string or list).")
     start: str = Field("firstdate_begin", description="Start field when there are no timings.")
     end: str = Field("lastdate_end", description="End field when there are no timings.")
@@ -55,7 +68,7 @@ class OpendatasoftSource(SourceConfig):
 
     @field_validator("fields")
     @classmethod
-    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+    def _fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         return check_field_names(value)
 
 
@@ -85,10 +98,11 @@ def _registration(value: Any) -> str | None:
 
 def map_record(item: dict[str, Any], source: OpendatasoftSource) -> list[Record]:
     """One record per session of the event's timings (or one, from start/end fields)."""
-    base: Record = {name: to_text(get_path(item, path)) for name, path in source.fields.items()}
+    base = read_fields(source.fields, partial(text_at, item))
     for name in ("attendance_mode", "status"):
-        if name in source.fields:
-            base[name] = _code(get_path(item, source.fields[name]))
+        spec = source.fields.get(name)
+        if isinstance(spec, str):
+            base[name] = _code(get_path(item, spec))
     if source.registration:
         base["registration_url"] = _registration(item.get(source.registration))
     base["raw"] = raw_json(item)

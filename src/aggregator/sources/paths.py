@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aggregator.sources.base import to_text
+
 MISSING = object()
 
 
@@ -26,3 +28,8 @@ def get_path(data: Any, path: str) -> Any:
         if current is MISSING:
             return None
     return current
+
+
+def text_at(data: Any, path: str) -> str | None:
+    """The value at ``path`` as text (see ``base.to_text``), or None."""
+    return to_text(get_path(data, path))
