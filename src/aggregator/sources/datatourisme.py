@@ -1,4 +1,21 @@
-"""Kind ``datatourisme``: DATAtourisme JSON-LD (its own vocabulary) from a file or a flux URL."""
+"""Kind ``datatourisme``: DATAtourisme events, in every flavour its exports and API come in.
+
+Real files differ in three ways, all read here:
+
+- **Keys** are prefixed (``schema:address``, ``rdfs:label``: the JSON-LD "flux" and the complete
+  export) or bare (``address``, ``label``: the REST API); both are looked up.
+- **Values** are plain, lists (most properties of the complete export: ``isLocatedAt``,
+  ``schema:address``, ``hasAddressCity``, ``isPartOfDepartment`` …), JSON-LD literals
+  (``{"@value": …, "@language": "fr"}``, alone or in lists) or language maps (``{"fr": [...]}``,
+  ``{"@fr": …}``); the French text, else the first, is taken.
+- **Containers**: one object per file, a list, a ``@graph`` or the API's ``{"objects": [...]}``.
+
+Only event objects are read (types ending in ``Event``, DATAtourisme's ``EntertainmentAndEvent``,
+or objects with ``takesPlaceAt``); the places, lodgings and restaurants of a regional export are
+not events and are left out. ``takesPlaceAt`` periods (with or without times) give the dates,
+merged into sessions as for OpenAgenda (``sessions.group_sessions``); without them,
+``schema:startDate``/``schema:endDate``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +27,9 @@ from aggregator.http import Fetched
 from aggregator.sources.base import ParseError, Record, SinglePage, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 
+EVENT_ROOTS = {"EntertainmentAndEvent", "Event"}
+CONTAINERS = ("@graph", "objects", "data", "results")
+
 
 class DatatourismeSource(SourceConfig):
     """Settings of a ``datatourisme`` source: nothing beyond ``id``, ``kind`` and ``url``."""
@@ -17,77 +37,149 @@ class DatatourismeSource(SourceConfig):
     kind: Literal["datatourisme"] = "datatourisme"
 
 
-def _fr(value: Any) -> str | None:
-    """The French text of a multilingual value ``{"fr": ["..."]}`` (or a plain string)."""
-    if isinstance(value, dict):
-        value = value.get("fr") or next(iter(value.values()), None)
-    if isinstance(value, list):
+def get(node: Any, name: str) -> Any:
+    """Property ``name`` of a node, whatever its prefix (``schema:name``, ``rdfs:name``, ``name``).
+
+    A list of nodes (as the complete export writes nearly every property) is read through its
+    first node.
+    """
+    node = first(node)
+    if not isinstance(node, dict):
+        return None
+    if name in node:
+        return node[name]
+    for key, value in node.items():
+        if key.rpartition(":")[2] == name:
+            return value
+    return None
+
+
+def first(value: Any) -> Any:
+    """The first element of a list (None for an empty one); other values as they are."""
+    while isinstance(value, list):
         value = value[0] if value else None
-    return to_text(value)
+    return value
 
 
-def _one(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else (None if isinstance(value, list) else value)
+def literal(value: Any, language: str = "fr") -> str | None:
+    """The text of a value: plain, JSON-LD literal, language map or a list of them; French first."""
+    if isinstance(value, list):
+        texts = [(_language(v), literal(v, language)) for v in value]
+        texts = [(lang, text) for lang, text in texts if text]
+        preferred = [text for lang, text in texts if lang in (language, None)]
+        return (preferred or [text for _, text in texts] or [None])[0]
+    if isinstance(value, dict):
+        if "@value" in value:
+            return to_text(value["@value"])
+        for key in (language, f"@{language}"):
+            if key in value:
+                return literal(value[key], language)
+        texts = [literal(v, language) for k, v in value.items() if not k.startswith("@") or len(k) <= 4]
+        return next((t for t in texts if t), None)
+    return to_text(value) if value not in ("", None) else None
 
 
-def _pois(data: Any) -> list[Any]:
-    if isinstance(data, dict) and "@graph" in data:
-        data = data["@graph"]
-    return data if isinstance(data, list) else [data]
+def _language(value: Any) -> str | None:
+    return value.get("@language") if isinstance(value, dict) else None
+
+
+def types(node: dict[str, Any]) -> list[str]:
+    """The node's types, prefixes removed (``schema:Event`` -> ``Event``)."""
+    value = node.get("@type", node.get("type"))
+    values = value if isinstance(value, list) else [value] if value else []
+    return [str(v).rpartition(":")[2].rpartition("/")[2] for v in values]
+
+
+def is_event(node: dict[str, Any]) -> bool:
+    """Whether a DATAtourisme object is an event (rather than a place, lodging or restaurant)."""
+    names = types(node)
+    return bool(EVENT_ROOTS & set(names)) or any(n.endswith("Event") for n in names) or bool(get(node, "takesPlaceAt"))
+
+
+def _moment(day: Any, at: Any) -> str | None:
+    day_text, time_text = literal(day), literal(at)
+    if not day_text:
+        return None
+    return f"{day_text}T{time_text}" if time_text and "T" not in day_text else day_text
+
+
+def periods(node: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """``(start, end)`` of every ``takesPlaceAt`` period, else of ``startDate``/``endDate``."""
+    found = []
+    places = get(node, "takesPlaceAt")
+    for period in places if isinstance(places, list) else [places]:
+        start = _moment(get(period, "startDate"), get(period, "startTime"))
+        if start:
+            end = _moment(get(period, "endDate"), get(period, "endTime"))
+            if end and "T" in start and "T" not in end and end == start[:10]:
+                end = None  # a start time and the same day as end: no end time was given
+            found.append((start, end))
+    if found:
+        return found
+    starts, ends = get(node, "startDate"), get(node, "endDate")
+    starts = [literal(s) for s in (starts if isinstance(starts, list) else [starts])]
+    ends = [literal(e) for e in (ends if isinstance(ends, list) else [ends])]
+    return [(s, ends[i] if i < len(ends) else None) for i, s in enumerate(starts) if s]
 
 
 def map_poi(poi: dict[str, Any]) -> list[Record]:
-    """One record per session of a DATAtourisme event (see ``sessions.group_sessions``)."""
-    place = _one(poi.get("isLocatedAt")) or {}
-    address = _one(place.get("schema:address")) or {}
-    city = address.get("hasAddressCity") or {}
-    geo = _one(place.get("schema:geo")) or {}
-    street = address.get("schema:streetAddress")
-    contact = _one(poi.get("hasContact")) or {}
-    description = _fr(poi.get("rdfs:comment")) or _fr((_one(poi.get("hasDescription")) or {}).get("dc:description"))
-    types = poi.get("@type", [])
+    """One record per session of a DATAtourisme event (none for an object that is not an event)."""
+    if not is_event(poi):
+        return []
+    place = get(poi, "isLocatedAt")
+    address = get(place, "address")
+    city = get(address, "hasAddressCity")
+    department = get(city, "isPartOfDepartment")
+    region = get(department, "isPartOfRegion") or get(city, "isPartOfRegion")
+    geo = get(place, "geo")
+    street = get(address, "streetAddress")
+    description = literal(get(poi, "comment")) or literal(get(get(poi, "hasDescription"), "description"))
+    description = description or literal(get(get(poi, "hasDescription"), "shortDescription"))
     base: Record = {
-        "title": _fr(poi.get("rdfs:label")),
+        "title": literal(get(poi, "label")),
         "description": description,
-        "venue_name": _fr(place.get("rdfs:label")),
-        "street_address": ", ".join(street) if isinstance(street, list) else to_text(street),
-        "postal_code": to_text(address.get("schema:postalCode")),
-        "city": to_text(address.get("schema:addressLocality")),
-        "commune_insee": to_text(city.get("insee")),
-        "departement": to_text((city.get("isPartOfDepartment") or {}).get("insee")),
-        "region": _fr(((city.get("isPartOfDepartment") or {}).get("isPartOfRegion") or {}).get("rdfs:label")),
-        "latitude": to_text(geo.get("schema:latitude")),
-        "longitude": to_text(geo.get("schema:longitude")),
-        "url": to_text(_one(contact.get("foaf:homepage"))),
-        "event_type": ", ".join(str(t) for t in (types if isinstance(types, list) else [types])),
-        "raw": raw_json({k: poi.get(k) for k in ("@id", "dc:identifier", "rdfs:label", "@type")}),
+        "venue_name": literal(get(place, "label")),
+        "street_address": ", ".join(filter(None, (literal(s) for s in street)))
+        if isinstance(street, list)
+        else literal(street),
+        "postal_code": literal(get(address, "postalCode")),
+        "city": literal(get(address, "addressLocality")) or literal(get(city, "label")),
+        "commune_insee": literal(get(city, "insee")),
+        "departement": literal(get(department, "insee")) or literal(get(department, "label")),
+        "region": literal(get(region, "insee")) or literal(get(region, "label")),
+        "latitude": literal(get(geo, "latitude")),
+        "longitude": literal(get(geo, "longitude")),
+        "url": literal(get(get(poi, "hasContact"), "homepage")),
+        "event_type": ", ".join(types(poi)) or None,
+        "raw": raw_json({k: poi.get(k) for k in ("@id", "dc:identifier", "uuid", "rdfs:label", "label", "@type")}),
     }
-    periods = [
-        (str(p.get("startDate")) + (f"T{p['startTime']}" if p.get("startTime") else ""),
-         (str(p.get("endDate")) + (f"T{p['endTime']}" if p.get("endTime") else "")) if p.get("endDate") else None)
-        for p in poi.get("takesPlaceAt") or [] if isinstance(p, dict) and p.get("startDate")
-    ]  # fmt: skip
-    if not periods:
-        starts, ends = poi.get("schema:startDate") or [], poi.get("schema:endDate") or []
-        starts = starts if isinstance(starts, list) else [starts]
-        ends = ends if isinstance(ends, list) else [ends]
-        periods = [(str(s), str(ends[i]) if i < len(ends) else None) for i, s in enumerate(starts)]
-    uid = to_text(poi.get("dc:identifier") or poi.get("@id"))
-    if not periods:
+    uid = literal(get(poi, "identifier")) or literal(poi.get("uuid")) or literal(poi.get("@id"))
+    found = periods(poi)
+    if not found:
         return [{**base, "uid": uid}]
-    return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(periods)]
+    return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(found)]
+
+
+def objects(data: Any) -> list[Any]:
+    """The objects of a file: one object, a list, a ``@graph`` or an API page (``objects``)."""
+    if isinstance(data, dict):
+        for key in CONTAINERS:
+            if isinstance(data.get(key), list):
+                return list(data[key])
+        return [data]
+    return data if isinstance(data, list) else [data]
 
 
 class DatatourismeAdapter(SinglePage):
-    """Events of a DATAtourisme export: one object, a list, or a ``@graph``."""
+    """Events of a DATAtourisme export or API page, whatever its flavour (see the module docstring)."""
 
     kind: ClassVar[str] = "datatourisme"
     settings: ClassVar[type[SourceConfig]] = DatatourismeSource
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
-        """Map every point of interest that is an event."""
+        """Map every object of the page that is an event."""
         try:
             data = json.loads(page.content)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
-        return map_items(_pois(data), map_poi, page.url, "DATAtourisme record")
+        return map_items(objects(data), map_poi, page.url, "DATAtourisme record")

@@ -1,0 +1,96 @@
+"""The shapes real publishers write, one class of defect per test (fixtures written by the team in those shapes).
+
+The files real publishers wrote are checked by tests/test_realworld.py when the corpus is present.
+"""
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import fixture_bytes
+
+from aggregator.config import parse_config
+from aggregator.http import Fetched
+from aggregator.normalise import normalise
+from aggregator.sources import get_adapter
+
+REF = date(2026, 11, 1)
+
+
+def _source(**fields):
+    fields.setdefault("url", "x")
+    return parse_config({"sources": [fields]}, Path("sources.yaml"), {}).sources[0]
+
+
+def _parse(source, content, url="https://example.org/file", content_type=None):
+    return get_adapter(source.kind).parse(Fetched(url, content, 200, content_type), source)
+
+
+def _normalised(source, records):
+    frame = pd.DataFrame(records).assign(
+        source_id=source.id, source_kind=source.kind, fetched_at=pd.Timestamp("2026-11-01", tz="UTC")
+    )
+    return normalise(frame, {source.id: source}, reference=REF)
+
+
+def _local(listings):
+    return listings["start_at"].dt.tz_convert("Europe/Paris").dt.strftime("%Y-%m-%d %H:%M").tolist()
+
+
+# --- DATAtourisme: lists, JSON-LD literals, language maps, bare keys -------------------------
+
+
+def test_datatourisme_complete_export_with_list_values_and_literals():
+    source = _source(id="dt", kind="datatourisme")
+    records = _parse(source, fixture_bytes("datatourisme", "export-lists.json"))
+    assert not [r for r in records if r.get("reject_reason")]
+    assert [r["title"] for r in records] == [
+        "Lecture publique : les services de demain",
+        "Course des services publics",
+        "Course des services publics",
+    ]  # fmt: skip  (the hotel of the export is not an event and is left out)
+    first = records[0]
+    assert (first["commune_insee"], first["departement"], first["region"]) == ("31555", "31", "76")
+    assert (first["venue_name"], first["street_address"], first["postal_code"], first["city"]) == (
+        "Médiathèque José Cabanis", "1 allée Jacques Chaban-Delmas", "31500", "Toulouse",
+    )  # fmt: skip
+    assert (first["latitude"], first["longitude"]) == ("43.6112", "1.4509")
+    assert first["url"] == "https://www.example.org/lecture-publique"
+    assert first["uid"] == "FMAOCC031TEST01#2026-11-17T18:30:00"
+    result = _normalised(source, records)
+    assert result.rejects.empty
+    assert _local(result.listings) == ["2026-11-17 18:30", "2026-11-21 09:00", "2026-11-28 09:00"]
+    assert result.listings["end_at"].isna().tolist() == [False, True, True]
+    assert result.listings["region_name"].tolist() == ["Occitanie"] * 3
+
+
+def test_datatourisme_api_page_with_bare_keys_and_at_language_maps():
+    source = _source(id="dt", kind="datatourisme")
+    records = _parse(source, fixture_bytes("datatourisme", "api-page.json"))
+    (record,) = records  # the museum is a place, not an event
+    assert record["title"] == "Conférence : simplifier les démarches"
+    assert record["description"] == "Retours d'expérience de trois collectivités."
+    assert (record["start"], record["end"]) == ("2026-11-12T14:00", "2026-11-12T16:30")
+    assert (record["commune_insee"], record["departement"], record["city"]) == ("35238", "35", "Rennes")
+    assert (record["latitude"], record["longitude"]) == ("48.111", "-1.68")
+    assert record["uid"].startswith("5f1c1e0e-0000-4000-8000-000000000001#")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("plain", "plain"),
+        ({"@value": "lit", "@language": "fr"}, "lit"),
+        ([{"@value": "en", "@language": "en"}, {"@value": "fr", "@language": "fr"}], "fr"),
+        ({"en": ["en"], "fr": ["fr"]}, "fr"),
+        ({"@en": "en", "@fr": "fr"}, "fr"),
+        ({"de": ["nur deutsch"]}, "nur deutsch"),
+        ([], None),
+        ({"@value": 43.6, "@type": "xsd:decimal"}, "43.6"),
+    ],
+)
+def test_datatourisme_literals(value, text):
+    from aggregator.sources.datatourisme import literal
+
+    assert literal(value) == text
