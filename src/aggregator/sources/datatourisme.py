@@ -74,8 +74,8 @@ def literal(value: Any, language: str = "fr") -> str | None:
         for key in (language, f"@{language}"):
             if key in value:
                 return literal(value[key], language)
-        texts = [literal(v, language) for k, v in value.items() if not k.startswith("@") or len(k) <= 4]
-        return next((t for t in texts if t), None)
+        others = (literal(v, language) for k, v in value.items() if not k.startswith("@") or len(k) <= 4)
+        return next((t for t in others if t), None)
     return to_text(value) if value not in ("", None) else None
 
 
