@@ -107,7 +107,7 @@ def test_ical_events_times_and_locations(httpserver):
 def test_ical_garbage_is_a_clear_parse_error(httpserver):
     httpserver.expect_request("/cal.ics").respond_with_data(b"<html>not a calendar</html>")
     source = _source(httpserver, id="lab", kind="ical", url="x")
-    with pytest.raises(ParseError, match="not a valid iCalendar file"):
+    with pytest.raises(ParseError, match="the ical kind reads an iCalendar file .*; found an HTML page$"):
         _collect(source, httpserver.url_for("/cal.ics"))
 
 
@@ -176,7 +176,7 @@ def test_json_pagination_is_bounded(httpserver):
 def test_json_that_is_not_json_names_the_url(httpserver):
     httpserver.expect_request("/bad").respond_with_data("<html>", content_type="application/json")
     source = _source(httpserver, **JSON_SOURCE)
-    with pytest.raises(ParseError, match=r"/bad: not valid JSON"):
+    with pytest.raises(ParseError, match=r"/bad: the json kind reads a JSON API response; found an HTML page$"):
         _collect(source, httpserver.url_for("/bad"))
     httpserver.expect_request("/shape").respond_with_data(json.dumps({"data": {"not": "a list"}}))
     with pytest.raises(ParseError, match="does not lead to a list"):

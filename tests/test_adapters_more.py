@@ -136,7 +136,7 @@ def test_atom_date_from_a_configured_field(httpserver):
 
 def test_not_a_feed_is_a_parse_error(httpserver):
     httpserver.expect_request("/x").respond_with_data(b"\x00\x01 nothing", content_type="text/plain")
-    with pytest.raises(ParseError, match="not a readable RSS or Atom feed"):
+    with pytest.raises(ParseError, match="the feed kind reads an RSS or Atom feed; found binary data"):
         _collect(_source(id="f", kind="feed"), httpserver.url_for("/x"))
 
 

@@ -94,3 +94,66 @@ def test_datatourisme_literals(value, text):
     from aggregator.sources.datatourisme import literal
 
     assert literal(value) == text
+
+
+# --- OpenAgenda: the agenda JSON export as well as the API v2 response -------------------------
+
+
+def test_openagenda_agenda_export_is_read_like_the_api():
+    source = _source(id="oa", kind="openagenda", agenda="1")
+    records = _parse(source, fixture_bytes("openagenda", "agenda-export.json"))
+    result = _normalised(source, records)
+    assert _local(result.listings) == ["2026-11-05 14:00", "2026-11-19 14:00", "2026-11-21 09:00"]
+    assert result.listings["title"].tolist()[0] == "Atelier « facile à lire et à comprendre »"
+    assert result.listings["url"].tolist()[0] == "https://openagenda.com/agendas/1/events/atelier-facile-a-lire"
+    assert result.listings["postal_code"].tolist() == ["35000", "35000", "56100"]
+    # The two-day hackathon is one session; the event without timings is rejected, with its reason.
+    assert result.listings["end_at"].dt.tz_convert("Europe/Paris").dt.strftime("%d %H:%M").tolist()[2] == "22 17:00"
+    assert result.rejects["reason"].tolist() == ["missing start"]
+
+
+# --- A kind pointed at a file of another format: one line, never the content ---------------------
+
+ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+HTML = b"<!doctype html><html><body><p>Erreur 404 : page introuvable</p></body></html>"
+JSON_EXPORT = b'{"events": [{"uid": 1, "title": {"fr": "secret title"}}], "total": 1}'
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+
+WRONG = [
+    ({"kind": "openagenda", "agenda": "1"}, HTML, "the openagenda kind reads .*; found an HTML page"),
+    ({"kind": "openagenda", "agenda": "1"}, ICS, "the openagenda kind reads .*; found an iCalendar file"),
+    ({"kind": "openagenda", "agenda": "1"}, b'{"results": []}', "found JSON: an object with keys results"),
+    ({"kind": "ical"}, JSON_EXPORT, "the ical kind reads an iCalendar file .*; found JSON: an object with keys events, total"),
+    ({"kind": "ical"}, RSS, "found an RSS feed"),
+    ({"kind": "json"}, HTML, "the json kind reads a JSON API response; found an HTML page"),
+    ({"kind": "opendatasoft", "dataset": "d"}, HTML, "the opendatasoft kind reads .*; found an HTML page"),
+    ({"kind": "datatourisme"}, HTML, "the datatourisme kind reads .*; found an HTML page"),
+    ({"kind": "datatourisme"}, b'{"results": [{"title_fr": "x"}]}', "the datatourisme kind reads .*; found JSON"),
+    ({"kind": "feed"}, JSON_EXPORT, "the feed kind reads an RSS or Atom feed; found JSON"),
+    ({"kind": "feed"}, HTML, "the feed kind reads an RSS or Atom feed; found an HTML page"),
+    ({"kind": "html", "item": "li", "fields": {"title": "h2"}}, JSON_EXPORT, "the html kind reads an HTML page; found JSON"),
+    ({"kind": "jsonld"}, ICS, "the jsonld kind reads .*; found an iCalendar file"),
+    ({"kind": "csv", "fields": {"title": "Titre"}}, HTML, "the csv kind reads delimited text .*; found an HTML page"),
+    ({"kind": "csv", "fields": {"title": "Titre"}}, b"%PDF-1.7 ...", "found a PDF document"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "content", "message"), WRONG, ids=[f"{w[0]['kind']}-{i}" for i, w in enumerate(WRONG)]
+)
+def test_a_file_of_another_format_is_named_in_one_line(settings, content, message):
+    from aggregator.sources.base import ParseError
+
+    source = _source(id="s", **settings)
+    with pytest.raises(ParseError, match=message) as error:
+        _parse(source, content, url="https://example.org/file")
+    text = str(error.value)
+    assert "\n" not in text and "secret title" not in text and "introuvable" not in text
+    assert text.startswith("https://example.org/file: ")
+
+
+def test_jsonld_reads_a_json_ld_file_as_well_as_a_page():
+    source = _source(id="s", kind="jsonld")
+    content = b'{"@context": "https://schema.org", "@type": "Event", "name": "Forum", "startDate": "2026-11-20T10:00"}'
+    (record,) = _parse(source, content)
+    assert (record["title"], record["start"]) == ("Forum", "2026-11-20T10:00")

@@ -22,6 +22,7 @@ from aggregator.sources.base import (
     read_fields,
 )
 from aggregator.sources.encoding import decode
+from aggregator.sources.sniff import describe, wrong_format
 
 DELIMITERS = ";,\t|"
 
@@ -69,6 +70,8 @@ class CsvAdapter(SinglePage):
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Read the header, then map each row's columns to raw fields."""
         assert isinstance(source, CsvSource)
+        if describe(page.content) not in ("delimited text (CSV)", "plain text", "an empty file"):
+            raise wrong_format(page.url, "csv", "delimited text (CSV)", page.content)
         text = (
             page.content.decode(source.encoding, errors="replace")
             if source.encoding

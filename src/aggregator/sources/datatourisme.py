@@ -19,16 +19,19 @@ merged into sessions as for OpenAgenda (``sessions.group_sessions``); without th
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, Literal
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
-from aggregator.sources.base import ParseError, Record, SinglePage, map_items, raw_json, to_text
+from aggregator.sources.base import Record, SinglePage, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
+from aggregator.sources.sniff import load_json, wrong_format
 
 EVENT_ROOTS = {"EntertainmentAndEvent", "Event"}
 CONTAINERS = ("@graph", "objects", "data", "results")
+# Keys every DATAtourisme object has in one flavour or another; a file whose objects have none is another format.
+MARKERS = {"@id", "@type", "type", "dc:identifier", "uuid", "rdfs:label", "label", "isLocatedAt", "takesPlaceAt"}
+EXPECTED = "DATAtourisme JSON-LD (an export file, a list, a @graph or an API page of objects)"
 
 
 class DatatourismeSource(SourceConfig):
@@ -178,8 +181,8 @@ class DatatourismeAdapter(SinglePage):
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Map every object of the page that is an event."""
-        try:
-            data = json.loads(page.content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
-        return map_items(objects(data), map_poi, page.url, "DATAtourisme record")
+        data = load_json(page.content, page.url, "datatourisme", EXPECTED)
+        found = objects(data)
+        if found and not any(isinstance(o, dict) and MARKERS & set(o) for o in found):
+            raise wrong_format(page.url, "datatourisme", EXPECTED, page.content)
+        return map_items(found, map_poi, page.url, "DATAtourisme record")

@@ -11,6 +11,7 @@ from pydantic import Field
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.sniff import describe, wrong_format
 from aggregator.sources.xmlsafe import check_xml
 
 
@@ -50,6 +51,8 @@ class FeedAdapter(SinglePage):
         # feedparser never fetches here: it is given bytes, and resolves relative links on page.url.
         parsed = feedparser.parse(page.content, response_headers={"content-location": page.url})
         if parsed.bozo and not parsed.entries:
+            if describe(page.content) not in ("an RSS feed", "an Atom feed", "an XML document"):
+                raise wrong_format(page.url, "feed", "an RSS or Atom feed", page.content)
             raise ParseError(f"{page.url}: not a readable RSS or Atom feed ({parsed.get('bozo_exception')})")
         out: list[Record] = []
         for entry in parsed.entries:

@@ -17,6 +17,7 @@ from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.sources.base import FieldSpec, ParseError, Record, absolutise_urls, check_field_names, read_fields
 from aggregator.sources.encoding import decode
+from aggregator.sources.sniff import describe, wrong_format
 
 DETAIL_ROLE = "x-aggregator-detail-of"
 
@@ -85,7 +86,13 @@ def extract_all(item: Tag, spec: str) -> list[str]:
     return [v for v in (_read(e, attr) for e in elements) if v]
 
 
+# What a page may look like to the html kind; anything else (JSON, iCalendar, PDF …) is another format.
+MARKUP = ("an HTML page", "an XML document", "plain text")
+
+
 def _soup(page: Fetched) -> BeautifulSoup:
+    if describe(page.content) not in MARKUP:
+        raise wrong_format(page.url, "html", "an HTML page", page.content)
     try:
         # Decoded as browsers do: BOM, HTTP header, <meta charset>, then UTF-8 or windows-1252.
         return BeautifulSoup(decode(page.content, page.charset), "lxml")

@@ -13,6 +13,7 @@ from pydantic import Field
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.sniff import describe, wrong_format
 
 POSTAL_CITY = re.compile(r"\b(\d{5})\s+([^\d,;]+?)\s*(?:,|;|$)")
 STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
@@ -115,6 +116,8 @@ class IcalAdapter(SinglePage):
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Read every VEVENT of the calendar."""
+        if describe(page.content) != "an iCalendar file":
+            raise wrong_format(page.url, "ical", "an iCalendar file (BEGIN:VCALENDAR)", page.content)
         try:
             calendar = icalendar.Calendar.from_ical(page.content)
         except Exception as exc:  # icalendar raises ValueError and others on malformed input

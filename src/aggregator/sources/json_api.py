@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any, ClassVar, Literal
 
@@ -20,6 +19,7 @@ from aggregator.sources.base import (
     read_fields,
 )
 from aggregator.sources.paths import get_path, text_at
+from aggregator.sources.sniff import load_json
 
 
 class JsonSource(SourceConfig):
@@ -44,10 +44,7 @@ class JsonSource(SourceConfig):
 
 
 def _load(page: Fetched) -> Any:
-    try:
-        return json.loads(page.content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
+    return load_json(page.content, page.url, "json", "a JSON API response")
 
 
 def _records(data: Any, source: JsonSource, url: str) -> list[Any]:

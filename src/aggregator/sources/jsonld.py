@@ -13,6 +13,7 @@ from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
 from aggregator.sources.encoding import decode
+from aggregator.sources.sniff import describe, wrong_format
 
 EVENT_TYPES = {
     "Event", "BusinessEvent", "ChildrensEvent", "ComedyEvent", "CourseInstance", "DanceEvent", "DeliveryEvent",
@@ -122,7 +123,15 @@ def map_event(node: dict[str, Any]) -> Record:
 
 
 def scripts(page: Fetched) -> tuple[list[Any], list[str]]:
-    """The parsed JSON-LD blocks of a page, and a message for each block that is not valid JSON."""
+    """The parsed JSON-LD blocks of a page, and a message for each block that is not valid JSON.
+
+    A JSON-LD file (not a page) is one block.
+    """
+    found = describe(page.content)
+    if found.startswith("JSON:"):
+        return [json.loads(page.content)], []
+    if found not in ("an HTML page", "an XML document", "plain text"):
+        raise wrong_format(page.url, "jsonld", "an HTML page with JSON-LD, or a JSON-LD file", page.content)
     soup = BeautifulSoup(decode(page.content, page.charset), "lxml")
     blocks, errors = [], []
     for i, tag in enumerate(soup.find_all("script", attrs={"type": "application/ld+json"})):

@@ -1,5 +1,9 @@
 """Kind ``openagenda``: the OpenAgenda API v2 (``/v2/agendas/{uid}/events``), cursor-paginated.
 
+Two shapes are read: the API v2 response (``events`` with ``timings[].begin/end``) and an agenda's
+JSON export (``events`` with ``timings[].start/end``, multilingual ``title.fr``, a ``location``
+object), also as a bare list of events. Anything else is refused in one line naming what it is.
+
 Timings: each timing is an occurrence; timings on consecutive days form one session (see
 ``sessions.group_sessions``), and each session is one listing whose uid is ``{event uid}#{start}``.
 
@@ -21,8 +25,9 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
-from aggregator.sources.base import ParseError, Record, map_items, raw_json, to_text
+from aggregator.sources.base import Record, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
+from aggregator.sources.sniff import load_json, wrong_format
 
 API_ROOT = "https://api.openagenda.com"
 MAX_SIZE = 300
@@ -64,7 +69,7 @@ def map_event(event: dict[str, Any]) -> list[Record]:
         "description": _text(event.get("longDescription")) or _text(event.get("description")),
         "venue_name": to_text(location.get("name")),
         "street_address": to_text(location.get("address")),
-        "postal_code": to_text(location.get("postalCode")),
+        "postal_code": to_text(location.get("postalCode") or location.get("postal_code")),
         "city": to_text(location.get("city")),
         "commune_insee": to_text(location.get("insee")),
         "departement": to_text(location.get("department")),
@@ -72,7 +77,7 @@ def map_event(event: dict[str, Any]) -> list[Record]:
         "latitude": to_text(location.get("latitude")),
         "longitude": to_text(location.get("longitude")),
         "timezone": to_text(location.get("timezone")),
-        "url": to_text(event.get("canonicalUrl") or event.get("url")),
+        "url": to_text(event.get("canonicalUrl") or event.get("url") or event.get("link")),
         "registration_url": to_text(registration),
         "online_url": to_text(event.get("onlineAccessLink")),
         "attendance_mode": to_text(event.get("attendanceMode")),
@@ -82,22 +87,24 @@ def map_event(event: dict[str, Any]) -> list[Record]:
     }
     uid = to_text(event.get("uid")) or ""
     timings = [
-        (str(t["begin"]), str(t["end"]) if t.get("end") else None)
+        (str(t.get("begin") or t["start"]), str(t["end"]) if t.get("end") else None)
         for t in event.get("timings") or []
-        if isinstance(t, dict) and t.get("begin")
+        if isinstance(t, dict) and (t.get("begin") or t.get("start"))
     ]
     if not timings:
         return [{**base, "uid": uid}]
     return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(timings)]
 
 
+EXPECTED = "an OpenAgenda API v2 response or agenda JSON export (JSON with an 'events' list)"
+
+
 def _load(page: Fetched) -> dict[str, Any]:
-    try:
-        data = json.loads(page.content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
+    data = load_json(page.content, page.url, "openagenda", EXPECTED)
+    if isinstance(data, list) and all(isinstance(e, dict) and "uid" in e for e in data):
+        return {"events": data}  # an export written as a bare list of events
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-        raise ParseError(f"{page.url}: expected an object with an 'events' list")
+        raise wrong_format(page.url, "openagenda", EXPECTED, page.content)
     return data
 
 

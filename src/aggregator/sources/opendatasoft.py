@@ -12,7 +12,6 @@ from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
 from aggregator.sources.base import (
     FieldSpec,
-    ParseError,
     Record,
     absolutise_urls,
     check_field_names,
@@ -22,6 +21,7 @@ from aggregator.sources.base import (
 )
 from aggregator.sources.paths import get_path, text_at
 from aggregator.sources.sessions import group_sessions
+from aggregator.sources.sniff import load_json, wrong_format
 
 PAGE_LIMIT = 100  # the API's maximum for /records
 OFFSET_CAP = 10_000  # offset + limit may not exceed this on /records; beyond, use /exports
@@ -161,12 +161,10 @@ class OpendatasoftAdapter:
 
     @staticmethod
     def _load(page: Fetched) -> dict[str, Any]:
-        try:
-            data = json.loads(page.content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ParseError(f"{page.url}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise ParseError(f"{page.url}: expected an object with 'results'")
+        expected = "an Opendatasoft Explore v2.1 /records response (JSON with 'results')"
+        data = load_json(page.content, page.url, "opendatasoft", expected)
+        if not isinstance(data, dict) or not isinstance(data.get("results", []), list):
+            raise wrong_format(page.url, "opendatasoft", expected, page.content)
         return data
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
