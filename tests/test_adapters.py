@@ -107,7 +107,7 @@ def test_ical_events_times_and_locations(httpserver):
 def test_ical_garbage_is_a_clear_parse_error(httpserver):
     httpserver.expect_request("/cal.ics").respond_with_data(b"<html>not a calendar</html>")
     source = _source(httpserver, id="lab", kind="ical", url="x")
-    with pytest.raises(ParseError, match="the ical kind reads an iCalendar file .*; found an HTML page$"):
+    with pytest.raises(ParseError, match=r"the ical kind reads an iCalendar file .*; found an HTML page$"):
         _collect(source, httpserver.url_for("/cal.ics"))
 
 
