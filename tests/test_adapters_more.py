@@ -120,7 +120,7 @@ def test_rss_dates_read_from_the_text(httpserver):
         pd.Timestamp("2026-11-10T13:00Z"),
         pd.Timestamp("2026-11-10T15:30Z"),
     )
-    assert pd.isna(first["postal_code"])
+    assert (first["postal_code"], first["city"]) == ("35000", "Rennes")  # "…, 35000 Rennes." in the text
     assert result.listings.iloc[1]["start_at"] == pd.Timestamp("2026-11-12T10:00Z")
 
 

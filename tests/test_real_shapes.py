@@ -157,3 +157,30 @@ def test_jsonld_reads_a_json_ld_file_as_well_as_a_page():
     content = b'{"@context": "https://schema.org", "@type": "Event", "name": "Forum", "startDate": "2026-11-20T10:00"}'
     (record,) = _parse(source, content)
     assert (record["title"], record["start"]) == ("Forum", "2026-11-20T10:00")
+
+
+# --- Feeds: machine-readable dates first, the event's own phrase, never before publication ---------
+
+
+def test_feed_dates_as_real_items_write_them():
+    source = _source(id="cave", kind="feed", reference_date="2013-10-01")
+    records = _parse(source, fixture_bytes("feed", "agenda-caviste.rss"))
+    result = _normalised(source, records)
+    assert result.rejects.empty, result.rejects["reason"].tolist()
+    rows = result.listings.set_index("title")
+    local = dict(zip(rows.index, _local(rows), strict=True))
+    assert local == {
+        "Soirée dégustation": "2014-04-19 19:00",  # the event's phrase, not "31 mars … 2012"
+        "Repas des aînés": "2013-11-19 19:00",  # not the booking deadline of 18 November
+        "Concert de Noël": "2014-12-19 00:00",  # published in January 2014: never the December before
+        "Conférence sur le vin": "2013-11-19 19:00",  # hCalendar
+        "Marché aux livres": "2013-11-23 08:00",  # RSS event module
+        "Bal": "2013-11-30 21:00",  # xCal, basic format
+        "Portes ouvertes": "2013-12-07 10:00",  # schema.org microdata inside the item
+    }
+    end = rows["end_at"].dt.tz_convert("Europe/Paris").dt.strftime("%H:%M")
+    assert (end["Conférence sur le vin"], end["Marché aux livres"]) == ("21:00", "13:00")
+    assert (rows.loc["Repas des aînés", "postal_code"], rows.loc["Repas des aînés", "city"]) == ("40440", "Ondres")
+    assert rows.loc["Repas des aînés", "venue_name"] == "Salle des fêtes"
+    assert rows.loc["Repas des aînés", "departement_code"] == "40"
+    assert rows.loc["Marché aux livres", "city"] == "Capbreton"

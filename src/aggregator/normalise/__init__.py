@@ -104,17 +104,18 @@ def _reject_frame(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
 Read = tuple[datetime | None, datetime | None, bool, str | None]
 
 
-def _read_span(text: str, tz: str, reference: date, search: bool = False) -> Read:
+def _read_span(text: str, tz: str, reference: date, search: bool = False, floor: bool = False) -> Read:
     """(start UTC, end UTC, all_day, error) from ISO/numeric dates, else French prose.
 
-    With ``search``, the date is looked for inside free text (``when``) instead.
+    With ``search``, the date is looked for inside free text (``when``) instead; with ``floor``,
+    ``reference`` is when the text was published and a missing year never puts the date before it.
     """
     try:
         try:
             local = parse_local(text)
             start, end, all_day = local.value, None, local.all_day
         except DateParseError:
-            span = find_french(text, reference) if search else parse_french(text, reference)
+            span = find_french(text, reference, floor) if search else parse_french(text, reference, floor)
             start, end, all_day = span.start, span.end, span.all_day
         if all_day:
             return to_utc(start, tz), to_utc(next_day(end or start), tz), True, None
@@ -168,7 +169,9 @@ def _has_text(texts: pd.Series) -> pd.Series:
     return filled.fillna(False).astype(bool)
 
 
-def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, search: bool) -> pd.DataFrame:
+def _read_column(
+    texts: pd.Series, zones: pd.Series, references: pd.Series, search: bool, floors: pd.Series | None = None
+) -> pd.DataFrame:
     """``_read_span`` of every row: start and end (UTC), all_day and error; blank texts give nothing.
 
     Bulk reading for local ISO values, then one ``_read_span`` call per distinct remaining
@@ -189,9 +192,10 @@ def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, sear
             out.loc[read.index, ["start", "end", "all_day"]] = read[["start", "end", "all_day"]]
             todo = present & ~index.isin(read.index)
     if todo.any():
-        keys = pd.MultiIndex.from_arrays([texts[todo], zones[todo], references[todo]])
+        floor = floors[todo] if floors is not None else pd.Series(False, index=index[todo.to_numpy()])
+        keys = pd.MultiIndex.from_arrays([texts[todo], zones[todo], references[todo], floor])
         codes, uniques = keys.factorize()
-        spans = [_read_span(text, tz, reference, search) for text, tz, reference in uniques]
+        spans = [_read_span(text, tz, ref, search, bool(fl)) for text, tz, ref, fl in uniques]
         rows = index[todo.to_numpy()]
         out.loc[rows, "start"] = _utc([spans[c][0] for c in codes], rows)
         out.loc[rows, "end"] = _utc([spans[c][1] for c in codes], rows)
@@ -202,14 +206,24 @@ def _read_column(texts: pd.Series, zones: pd.Series, references: pd.Series, sear
 
 
 def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
-    """Parse start and end in each row's zone; returns start_at, end_at, all_day, error."""
+    """Parse start and end in each row's zone; returns start_at, end_at, all_day, error, warning.
+
+    A row with ``published`` (a feed item) infers missing years from its publication date, never
+    before it.
+    """
     index, zones = frame.index, frame["timezone"]
+    published = pd.to_datetime(frame["published"], errors="coerce", utc=True, format="ISO8601")
+    floors = published.notna()
+    if floors.any():
+        references = references.where(~floors, published.dt.date)
     has_start = _has_text(frame["start"])
     # No start: the date is looked for inside the free text of ``when``.
     read = pd.concat(
         [
             _read_column(frame["start"][has_start], zones[has_start], references[has_start], search=False),
-            _read_column(frame["when"][~has_start], zones[~has_start], references[~has_start], search=True),
+            _read_column(
+                frame["when"][~has_start], zones[~has_start], references[~has_start], True, floors[~has_start]
+            ),
         ]
     ).reindex(index)
     error = read["error"].astype("object")

@@ -123,17 +123,24 @@ def _read(tokens: list[tuple[str, str]]) -> tuple[list[_Date], list[time], bool]
     return dates, times, joined
 
 
-def year_distance(first: date, last: date, reference: date) -> int:
+# Added to the distance of dates before a floor reference (a feed item's publication date).
+BEFORE_FLOOR = 1_000_000
+
+
+def year_distance(first: date, last: date, reference: date, floor: bool = False) -> int:
     """How far dates ``first``..``last`` are from ``reference``, in days; past days count double.
 
     Agendas list what is coming: a date as far in the past as in the future is read in the future.
+    With ``floor`` (the reference is when the text was published), dates before it come last.
     """
     if first <= reference <= last:
         return 0
-    return 2 * (reference - last).days if last < reference else (first - reference).days
+    if last < reference:
+        return 2 * (reference - last).days + (BEFORE_FLOOR if floor else 0)
+    return (first - reference).days
 
 
-def _infer_year(day: int, month: int, reference: date) -> int:
+def _infer_year(day: int, month: int, reference: date, floor: bool = False) -> int:
     candidates = []
     for year in (reference.year - 1, reference.year, reference.year + 1):
         try:
@@ -142,15 +149,17 @@ def _infer_year(day: int, month: int, reference: date) -> int:
             continue
     if not candidates:
         raise DateParseError(f"invalid date {day}/{month}")
-    return min(candidates, key=lambda d: year_distance(d, d, reference)).year
+    return min(candidates, key=lambda d: year_distance(d, d, reference, floor)).year
 
 
-def parse_french(text: str, reference: date) -> Span:
+def parse_french(text: str, reference: date, floor: bool = False) -> Span:
     """Read one French date or range of dates, with optional times.
 
     Args:
         text: E.g. "Le jeudi 03/11 de 16h15 à 18h15", "du 2 au 30 novembre 2022", "14h-16h".
-        reference: Date used to infer a missing year (the closest year wins).
+        reference: Date used to infer a missing year (the closest year wins, see ``year_distance``).
+        floor: The reference is the text's publication date: a year that puts the date before it
+            is taken only when no other can be.
 
     Raises:
         DateParseError: No date, several unrelated dates, or an invalid date or time.
@@ -174,7 +183,7 @@ def parse_french(text: str, reference: date) -> Span:
     for d in dates:
         assert d.month is not None
         if d.year is None:
-            d.year = _infer_year(d.day, d.month, reference)
+            d.year = _infer_year(d.day, d.month, reference, floor)
     try:
         days = [date(d.year, d.month, d.day) for d in dates if d.year is not None and d.month is not None]
     except ValueError as exc:
@@ -206,26 +215,61 @@ DATE_CORE = re.compile(
 )
 
 
-def find_french(text: str, reference: date) -> Span:
-    """Find and read the first date written in free text (a feed item's title and summary).
+# Words that announce the event's own date ("programmé le", "aura lieu du") or a deadline ("avant le").
+EVENT_PHRASE = re.compile(
+    r"\b(?:programme\w*|aura lieu|a lieu|se tiendra|se deroulera|rendez-vous|rdv|debutera|commencera|ouvrira)"
+    r"(?:\s+(?:le|les|du|pour le|a partir du|des le))?\s*$"
+)
+DEADLINE_PHRASE = re.compile(r"\b(?:avant|jusqu|date limite|limite|inscriptions?|reservations?)\b[^0-9]{0,25}$")
+MAX_CANDIDATES = 20
 
-    The text from the first date expression to the end of its sentence (at most 90 characters) is
-    read with ``parse_french``, shortened word by word until it reads as one date or range.
+
+def _read_window(simple: str, at: int, reference: date, floor: bool) -> Span | None:
+    """The date written from ``at`` to the end of its sentence, shortened word by word until it reads."""
+    window = re.split(r"[\n!?]|\s{2,}(?=[A-Z])", simple[at : at + 90])[0]
+    words = window.split()
+    while words:
+        try:
+            return parse_french(" ".join(words), reference, floor)
+        except DateParseError:
+            words = words[:-1]
+    return None
+
+
+def find_french(text: str, reference: date, floor: bool = False) -> Span:
+    """Find and read the event's date in free text (a feed item's title and summary).
+
+    Every date expression is read (from it to the end of its sentence, at most 90 characters,
+    shortened word by word until it reads). The one announced as the event's date wins
+    ("programmé le", "aura lieu le", "se tiendra du"), then a date with a time or a range, then
+    the first; a deadline ("avant le", "inscriptions jusqu'au") comes last.
+
+    Args:
+        text: Free text.
+        reference: Date used to infer missing years.
+        floor: The reference is the text's publication date (see ``year_distance``).
 
     Raises:
         DateParseError: When no date expression is found or none reads.
     """
     simple = _simplify(text)
-    match = DATE_CORE.search(simple)
-    if not match:
-        raise DateParseError(f"no date in {text[:80]!r}")
-    window = re.split(r"[\n!?]|\s{2,}(?=[A-Z])", simple[match.start() : match.start() + 90])[0]
-    words = window.split()
-    error: DateParseError | None = None
-    while words:
-        try:
-            return parse_french(" ".join(words), reference)
-        except DateParseError as exc:
-            error = error or exc
-            words = words[:-1]
-    raise DateParseError(f"no readable date in {text[:80]!r}") from error
+    best: tuple[int, int, Span] | None = None
+    for number, match in enumerate(DATE_CORE.finditer(simple)):
+        if number >= MAX_CANDIDATES:
+            break
+        span = _read_window(simple, match.start(), reference, floor)
+        if span is None:
+            continue
+        before = simple[max(0, match.start() - 40) : match.start()]
+        score = 1 if (not span.all_day or span.end is not None) else 0
+        if EVENT_PHRASE.search(before):
+            score = 3
+        elif DEADLINE_PHRASE.search(before):
+            score = -1
+        if best is None or score > best[0]:
+            best = (score, match.start(), span)
+    if best is None:
+        raise DateParseError(
+            f"no readable date in {text[:80]!r}" if DATE_CORE.search(simple) else f"no date in {text[:80]!r}"
+        )
+    return best[2]

@@ -13,7 +13,8 @@ from aggregator.http import Fetched, HttpClient
 # Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
 # "start"/"end" hold ISO dates or French prose; "when" holds free text to read a date from when
 # there is no "start" (a feed item's text, a card's caption); "start_date" holds the date alone,
-# read when "start" (a date joined with times, say) cannot be read whole.
+# read when "start" (a date joined with times, say) cannot be read whole; "published" (ISO) is
+# when a feed item was published: a year missing from its text never puts the event before it.
 RAW_FIELDS: tuple[str, ...] = (
     "uid",
     "title",
@@ -22,6 +23,7 @@ RAW_FIELDS: tuple[str, ...] = (
     "start_date",
     "end",
     "when",
+    "published",
     "timezone",
     "venue_name",
     "street_address",

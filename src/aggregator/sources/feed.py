@@ -1,18 +1,47 @@
-"""Kind ``feed``: RSS 2.0 and Atom read with feedparser; the event date from a field or the text."""
+"""Kind ``feed``: RSS 2.0 and Atom read with feedparser; the event's date and place from the item.
+
+Without ``date_field``, an item's date is taken, in this order, from:
+
+1. machine-readable dates inside the item: the RSS event module (``ev:startdate``), xCal
+   (``xcal:dtstart``), hCalendar in its HTML (``class="dtstart"`` with ``title`` or ``datetime``),
+   schema.org microdata (``itemprop="startDate"``) or JSON-LD ``Event`` nodes;
+2. the item's title and text, read as French prose (``prose.find_french``: the date announced as
+   the event's, "programmé le …", wins over any other), a missing year never putting the event
+   before the item's publication date.
+
+The place comes from ``ev:location``/``xcal:location`` or a "Lieu : 40440 Ondres" line, else from
+a postal code followed by a city name in the text.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import time as _time
 from typing import Any, ClassVar, Literal
 
 import feedparser
+from bs4 import BeautifulSoup
 from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.jsonld import event_nodes
 from aggregator.sources.sniff import describe, wrong_format
 from aggregator.sources.xmlsafe import check_xml
+
+# iCalendar's basic format (xCal, some ev: feeds): 20131119T190000[Z] -> 2013-11-19T19:00:00[Z]
+BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?$")
+PLACE_LINE = re.compile(r"\b(?:lieu|adresse|o[uù])\s*:\s*([^\n]{2,120})", re.IGNORECASE)
+# A postal code and a capitalised city name, as an address ends ("…, 40440 Ondres", "(29730 Guilvinec)").
+CITY_WORD = r"[A-ZÀ-Ý][\w'’À-ÿ-]*"
+POSTAL_CITY = re.compile(
+    r"(?:^|[,(\-–:\n]|\bà)\s*((?:0[1-9]|[1-8]\d|9[0-8])\d{3})\s+"
+    rf"({CITY_WORD}(?: (?:(?:de|du|des|la|le|les|sur|sous|en|lès) )?{CITY_WORD}){{0,4}})",
+    re.MULTILINE,
+)
+MACHINE_FIELDS = (("ev_startdate", "ev_enddate"), ("xcal_dtstart", "xcal_dtend"), ("startdate", "enddate"))
 
 
 class FeedSource(SourceConfig):
@@ -20,7 +49,7 @@ class FeedSource(SourceConfig):
 
     ``date_field`` names the entry field holding the event's start (for example ``ev_startdate`` of
     the RSS event module, or ``published`` when the feed publishes each event on its day); without
-    it the date is read from the entry's title and summary as French prose.
+    it the date is found in the item (see the module docstring).
     """
 
     kind: Literal["feed"] = "feed"
@@ -36,6 +65,71 @@ def _value(entry: Any, name: str | None) -> str | None:
     if isinstance(value, _time.struct_time):
         return _time.strftime("%Y-%m-%dT%H:%M:%S+00:00", value)
     return to_text(value) if value not in ("", None) else None
+
+
+def _iso(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip()
+    match = BASIC.match(value)
+    if not match:
+        return value
+    y, mo, d, h, mi, s, z = match.groups()
+    return f"{y}-{mo}-{d}" + (f"T{h}:{mi}:{s or '00'}{'+00:00' if z else ''}" if h else "")
+
+
+def _html_dates(html: str) -> tuple[str | None, str | None]:
+    """hCalendar, microdata or JSON-LD dates inside an item's HTML."""
+    if not re.search(r"dtstart|startDate|ld\+json", html):
+        return None, None
+    soup = BeautifulSoup(html, "lxml")
+    for start_sel, end_sel in ((".dtstart", ".dtend"), ("[itemprop=startDate]", "[itemprop=endDate]")):
+        start = soup.select_one(start_sel)
+        if start is not None:
+            end = soup.select_one(end_sel)
+            return _attr_date(start), _attr_date(end) if end is not None else None
+    for script in soup.find_all("script", attrs={"type": "application/ld+json"}):
+        try:
+            nodes = event_nodes(json.loads(script.get_text() or "null"))
+        except json.JSONDecodeError:
+            continue
+        if nodes and nodes[0].get("startDate"):
+            return to_text(nodes[0]["startDate"]), to_text(nodes[0].get("endDate"))
+    return None, None
+
+
+def _attr_date(element: Any) -> str | None:
+    for attr in ("datetime", "title", "content"):
+        value = element.get(attr)
+        if isinstance(value, str) and re.match(r"\d{4}-?\d{2}-?\d{2}", value.strip()):
+            return _iso(value)
+    return None
+
+
+def machine_dates(entry: Any, raw_html: str) -> tuple[str | None, str | None]:
+    """The item's machine-readable start and end, if it has any (see the module docstring)."""
+    for start_name, end_name in MACHINE_FIELDS:
+        start = _value(entry, start_name)
+        if start:
+            return _iso(start), _iso(_value(entry, end_name))
+    return _html_dates(raw_html)
+
+
+def place(text: str) -> Record:
+    """Postal code, city and venue from a "Lieu : …" line, or a postal code followed by a city."""
+    line = PLACE_LINE.search(text)
+    scope = line.group(1).strip() if line else text
+    found = POSTAL_CITY.search(scope)
+    if found:
+        venue = scope[: found.start(1)].strip(" ,-–:(") if line else ""
+        return {"postal_code": found.group(1), "city": found.group(2).strip(), "venue_name": venue or None}
+    if line:
+        return {"street_address": scope}
+    return {}
+
+
+def _plain(html: str) -> str:
+    return BeautifulSoup(html, "lxml").get_text("\n") if "<" in html else html
 
 
 class FeedAdapter(SinglePage):
@@ -54,9 +148,18 @@ class FeedAdapter(SinglePage):
             if describe(page.content) not in ("an RSS feed", "an Atom feed", "an XML document"):
                 raise wrong_format(page.url, "feed", "an RSS or Atom feed", page.content)
             raise ParseError(f"{page.url}: not a readable RSS or Atom feed ({parsed.get('bozo_exception')})")
+        # Microdata and JSON-LD do not survive feedparser's sanitising: read them from an unsanitised copy.
+        raw_entries = (
+            feedparser.parse(page.content, sanitize_html=False).entries
+            if b"startDate" in page.content
+            else parsed.entries
+        )
         out: list[Record] = []
-        for entry in parsed.entries:
+        for entry, raw_entry in zip(parsed.entries, raw_entries, strict=False):
             summary = entry.get("summary") or ""
+            html = " ".join(
+                [raw_entry.get("summary") or ""] + [c.get("value", "") for c in raw_entry.get("content", [])]
+            )
             record: Record = {
                 "uid": entry.get("id") or entry.get("link"),
                 "title": entry.get("title"),
@@ -67,14 +170,21 @@ class FeedAdapter(SinglePage):
                 "page_url": page.url,
                 "raw": raw_json({k: entry.get(k) for k in ("id", "title", "link", "summary", "published")}),
             }
-            start = _value(entry, source.date_field)
             if source.date_field:
-                record["start"] = start
+                record["start"] = _value(entry, source.date_field)
                 record["end"] = _value(entry, source.end_field)
             else:
-                record["when"] = f"{entry.get('title', '')}. {summary}"
-            if source.location_field:
-                record["city"] = _value(entry, source.location_field)
+                record["start"], record["end"] = machine_dates(entry, html)
+                if not record["start"]:
+                    record["when"] = f"{entry.get('title', '')}. {_plain(summary)}"
+                    record["published"] = _value(entry, "published_parsed") or _value(entry, "updated_parsed")
+            located = _value(entry, source.location_field) if source.location_field else None
+            written = _value(entry, "ev_location") or _value(entry, "xcal_location")
+            if located:
+                record["city"] = located
+            else:
+                found = place(written or _plain(summary))
+                record.update(found or ({"city": written} if written else {}))
             absolutise_urls(record, page.url)
             out.append(record)
         return out
