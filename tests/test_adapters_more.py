@@ -164,7 +164,8 @@ def test_jsonld_graph_arrays_places_and_followed_pages(httpserver):
     assert opening["registration_url"] == httpserver.url_for("/inscription/1")
     assert opening["organizer"] == "Région Exemple"
     expo = by_title["Exposition des prototypes"]
-    assert expo["street_address"] == "8 cours Victor Hugo, 64100 Bayonne"
+    # An address written as text is split into street, postal code and city.
+    assert (expo["street_address"], expo["postal_code"], expo["city"]) == ("8 cours Victor Hugo", "64100", "Bayonne")
     assert by_title["Hackathon en ligne"]["attendance_mode"] == "online"
     assert by_title["Atelier &quot;langage clair&quot;"]["city"] == "Rennes"
     result = _normalised(source, records)

@@ -184,3 +184,18 @@ def test_feed_dates_as_real_items_write_them():
     assert rows.loc["Repas des aînés", "venue_name"] == "Salle des fêtes"
     assert rows.loc["Repas des aînés", "departement_code"] == "40"
     assert rows.loc["Marché aux livres", "city"] == "Capbreton"
+
+
+# --- JSON-LD: address as text, coordinates on the Place, the page's URL ---------------------------
+
+
+def test_jsonld_place_with_text_address_and_coordinates_on_the_place():
+    source = _source(id="douai", kind="jsonld")
+    url = "https://www.example.org/agenda/cine-debat"
+    (record,) = _parse(source, fixture_bytes("jsonld", "douai-event.html"), url=url)
+    assert (record["street_address"], record["postal_code"], record["city"]) == ("Rue Camille Guérin", "59500", "Douai")
+    assert (record["latitude"], record["longitude"]) == ("50.3696", "3.0789")
+    assert (record["url"], record["uid"]) == (url, url)  # the event's own page, which names no url nor @id
+    result = _normalised(source, [record])
+    row = result.listings.iloc[0]
+    assert (row["commune_insee"], row["departement_code"], row["venue_name"]) == ("59178", "59", "Cinéma Majestic")

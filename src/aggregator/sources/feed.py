@@ -26,6 +26,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
+from aggregator.sources.addresses import place
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.jsonld import event_nodes
 from aggregator.sources.sniff import describe, wrong_format
@@ -33,14 +34,6 @@ from aggregator.sources.xmlsafe import check_xml
 
 # iCalendar's basic format (xCal, some ev: feeds): 20131119T190000[Z] -> 2013-11-19T19:00:00[Z]
 BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?$")
-PLACE_LINE = re.compile(r"\b(?:lieu|adresse|o[uù])\s*:\s*([^\n]{2,120})", re.IGNORECASE)
-# A postal code and a capitalised city name, as an address ends ("…, 40440 Ondres", "(29730 Guilvinec)").
-CITY_WORD = r"[A-ZÀ-Ý][\w'’À-ÿ-]*"
-POSTAL_CITY = re.compile(
-    r"(?:^|[,(\-–:\n]|\bà)\s*((?:0[1-9]|[1-8]\d|9[0-8])\d{3})\s+"
-    rf"({CITY_WORD}(?: (?:(?:de|du|des|la|le|les|sur|sous|en|lès) )?{CITY_WORD}){{0,4}})",
-    re.MULTILINE,
-)
 MACHINE_FIELDS = (("ev_startdate", "ev_enddate"), ("xcal_dtstart", "xcal_dtend"), ("startdate", "enddate"))
 
 
@@ -113,19 +106,6 @@ def machine_dates(entry: Any, raw_html: str) -> tuple[str | None, str | None]:
         if start:
             return _iso(start), _iso(_value(entry, end_name))
     return _html_dates(raw_html)
-
-
-def place(text: str) -> Record:
-    """Postal code, city and venue from a "Lieu : …" line, or a postal code followed by a city."""
-    line = PLACE_LINE.search(text)
-    scope = line.group(1).strip() if line else text
-    found = POSTAL_CITY.search(scope)
-    if found:
-        venue = scope[: found.start(1)].strip(" ,-–:(") if line else ""
-        return {"postal_code": found.group(1), "city": found.group(2).strip(), "venue_name": venue or None}
-    if line:
-        return {"street_address": scope}
-    return {}
 
 
 def _plain(html: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
+from aggregator.sources.addresses import address_parts
 from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
 from aggregator.sources.encoding import decode
 from aggregator.sources.sniff import describe, wrong_format
@@ -87,12 +88,13 @@ def _places(location: Any) -> tuple[dict[str, Any] | None, str | None]:
 def map_event(node: dict[str, Any]) -> Record:
     """Raw fields from one schema.org Event node."""
     place, online = _places(node.get("location"))
-    address = (place or {}).get("address")
-    address = _first(address)
-    if isinstance(address, str):
-        address = {"streetAddress": address}
+    address = _first((place or {}).get("address"))
+    if isinstance(address, str):  # "Rue Camille Guérin, 59500 Douai"
+        parts = address_parts(address)
+        address = {"streetAddress": parts.get("street_address"), "postalCode": parts.get("postal_code"),
+                   "addressLocality": parts.get("city")}  # fmt: skip
     address = address if isinstance(address, dict) else {}
-    geo = (place or {}).get("geo") or {}
+    geo = _first((place or {}).get("geo")) or place or {}  # coordinates in "geo", or on the Place itself
     offers = _first(node.get("offers"))
     record: Record = {
         "uid": to_text(node.get("@id") or node.get("identifier")),
@@ -169,9 +171,13 @@ class JsonLdAdapter:
         if not blocks and errors:
             raise ParseError(f"{page.url}: {errors[0]}")
         out: list[Record] = [{"page_url": page.url, "raw": "", "reject_reason": e} for e in errors]
-        for node in event_nodes(blocks):
+        nodes = event_nodes(blocks)
+        for node in nodes:
             record = map_event(node)
+            if len(nodes) == 1 and not record["url"]:  # an event's own page: its URL is the event's
+                record["url"] = page.url
             record["page_url"] = page.url
             absolutise_urls(record, page.url)
+            record["uid"] = record["uid"] or record["url"]
             out.append(record)
         return out
