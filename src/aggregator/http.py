@@ -167,6 +167,7 @@ class HttpClient:
         self.settings = settings or HttpSettings()
         self.secrets = secrets or Secrets()
         self.stats = FetchStats()
+        self.notes: list[str] = []  # what a source's fetch wants the run's warnings to say (paging stopped…)
         self._private_ok = self.settings.allow_private
         self.session: requests.Session
         if cache_path is not None and self.settings.cache:

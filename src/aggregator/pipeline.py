@@ -227,7 +227,7 @@ def collect_source(
     rows = [{"source_id": source.id, "source_kind": source.kind, **record} for record in records]
     frame = pd.DataFrame(rows, columns=["source_id", "source_kind", *RAW_FIELDS, "raw", "reject_reason"], dtype=object)
     frame["fetched_at"] = fetched_at
-    notes = []
+    notes = [(secrets or Secrets()).redact(note) for note in http.notes]
     if not source.http.respect_robots and remote:
         notes.append(f"{source.id}: robots.txt not consulted (http.respect_robots: false, by permission)")
     return SourceResult(

@@ -17,6 +17,7 @@ from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.sources.base import FieldSpec, ParseError, Record, absolutise_urls, check_field_names, read_fields
 from aggregator.sources.encoding import decode
+from aggregator.sources.paging import NextLink, Request, paginate
 from aggregator.sources.sniff import describe, wrong_format
 
 DETAIL_ROLE = "x-aggregator-detail-of"
@@ -109,17 +110,8 @@ class HtmlAdapter:
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
         """Fetch the listing pages (following ``next``), then the detail pages (both bounded)."""
         assert isinstance(source, HtmlSource)
-        pages = [http.get(url)]
-        seen = {pages[0].url}
-        while source.next and len(pages) < source.max_pages:
-            link = extract(_soup(pages[-1]), source.next)
-            if not link:
-                break
-            target = urljoin(pages[-1].url, link)
-            if target in seen:
-                break  # a "next" pointing back: stop rather than loop
-            seen.add(target)
-            pages.append(http.get(target))
+        paginator = NextLink(lambda page: extract(_soup(page), source.next or "")) if source.next else None
+        pages = paginate(http, Request(url), paginator, source.max_pages)
         if source.detail is None:
             return pages
         links: list[str] = []

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
-from aggregator.http import Fetched, HttpClient, resolve_url
+from aggregator.http import Fetched, HttpClient
 from aggregator.sources.base import (
     FieldSpec,
     ParseError,
@@ -18,6 +18,7 @@ from aggregator.sources.base import (
     raw_json,
     read_fields,
 )
+from aggregator.sources.paging import NextLink, PageNumber, Paginator, Request, paginate
 from aggregator.sources.paths import get_path, text_at
 from aggregator.sources.sniff import load_json
 
@@ -54,6 +55,15 @@ def _records(data: Any, source: JsonSource, url: str) -> list[Any]:
     return items
 
 
+def _count(source: JsonSource, page: Fetched) -> int:
+    return len(_records(_load(page), source, page.url))
+
+
+def _next_link(source: JsonSource, page: Fetched) -> str | None:
+    link = get_path(_load(page), source.next or "")
+    return str(link) if link else None
+
+
 class JsonAdapter:
     """Reads a paginated JSON API (next link or page number) and maps each record's fields."""
 
@@ -63,29 +73,15 @@ class JsonAdapter:
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
         """Fetch every page until there is no next link, no records, or ``max_pages``."""
         assert isinstance(source, JsonSource)
-        pages: list[Fetched] = []
-        next_url: str | None = url
-        number = source.page_start
-        seen: set[str] = set()
-        while next_url is not None and len(pages) < source.max_pages:
-            params = dict(source.params)
-            if source.page_param:
-                params[source.page_param] = str(number)
-            page = http.get(next_url, params=params or None)
-            pages.append(page)
-            data = _load(page)
-            if source.next:
-                link = get_path(data, source.next)
-                next_url = resolve_url(str(link), page.url) if link else None
-                if next_url in seen:  # a server pointing back at a page already read
-                    next_url = None
-                seen.add(page.url)
-            elif source.page_param:
-                next_url = next_url if _records(data, source, page.url) else None
-                number += 1
-            else:
-                next_url = None
-        if source.page_param and pages and not _records(_load(pages[-1]), source, pages[-1].url):
+        params: dict[str, Any] = dict(source.params)
+        paginator: Paginator | None = None
+        if source.next:
+            paginator = NextLink(partial(_next_link, source))
+        elif source.page_param:
+            params[source.page_param] = source.page_start
+            paginator = PageNumber(partial(_count, source), source.page_param)
+        pages = paginate(http, Request(url, params), paginator, source.max_pages)
+        if source.page_param and pages and not _count(source, pages[-1]):
             pages.pop()  # the empty page that told us to stop
         return pages
 

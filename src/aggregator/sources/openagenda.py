@@ -26,6 +26,7 @@ from pydantic import Field
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
 from aggregator.sources.base import Record, map_items, raw_json, to_text
+from aggregator.sources.paging import Cursor, Request, paginate
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format
 
@@ -118,18 +119,8 @@ class OpenAgendaAdapter:
         endpoint = f"{url.rstrip('/')}/v2/agendas/{source.agenda}/events"
         params: dict[str, Any] = {"size": source.size, "detailed": 1, "monolingual": "fr", **source.params, **extra}
         headers = {"key": source.key} if source.key else None
-        pages: list[Fetched] = []
-        after: list[Any] | None = None
-        while len(pages) < source.max_pages:
-            query = dict(params)
-            if after:
-                query["after[]"] = after
-            page = http.get(endpoint, params=query, headers=headers)
-            pages.append(page)
-            after = _load(page).get("after")
-            if not after:
-                break
-        return pages
+        cursor = Cursor(lambda page: _load(page).get("after"), "after[]")
+        return paginate(http, Request(endpoint, params, headers), cursor, source.max_pages)
 
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
         """Fetch every page of the agenda's events."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
 
@@ -19,6 +20,7 @@ from aggregator.sources.base import (
     read_fields,
     to_text,
 )
+from aggregator.sources.paging import OffsetLimit, Request, paginate
 from aggregator.sources.paths import get_path, text_at
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format
@@ -137,27 +139,26 @@ class OpendatasoftAdapter:
         assert isinstance(source, OpendatasoftSource)
         base = f"{url.rstrip('/')}/api/explore/v2.1/catalog/datasets/{source.dataset}"
         # The key goes in a header, never in the URL, so that it cannot reach logs or page_url.
+        if urlparse(url).scheme == "file":
+            return paginate(http, Request(url), None, 1)  # a saved response or export: read once, as it is
         auth = {"Authorization": f"Apikey {source.apikey}"} if source.apikey else None
-        pages: list[Fetched] = []
-        offset = 0
-        total: int | None = None
-        while total is None or offset < min(total, source.max_records):
-            if offset + PAGE_LIMIT > OFFSET_CAP:
-                break
-            page = http.get(
-                f"{base}/records", params={**self._params(source), "limit": PAGE_LIMIT, "offset": offset}, headers=auth
-            )
-            data = self._load(page)
-            total = int(data.get("total_count", 0))
-            if total > OFFSET_CAP and offset == 0:
-                # The records endpoint cannot reach past 10,000: export the whole selection at once.
-                export = f"{base}/exports/jsonl"
-                return [http.get(export, params={**self._params(source), "limit": source.max_records}, headers=auth)]
-            pages.append(page)
-            if not data.get("results"):
-                break
-            offset += PAGE_LIMIT
+        first = Request(f"{base}/records", {**self._params(source), "limit": PAGE_LIMIT, "offset": 0}, auth)
+        offsets = OffsetLimit(
+            count=lambda page: len(self._load(page).get("results") or []),
+            # Past the cap, the first page is the last: the export below reads the whole selection.
+            total=lambda page: min(t, source.max_records) if (t := self._total(page)) <= OFFSET_CAP else 0,
+            limit=PAGE_LIMIT,
+            cap=OFFSET_CAP,
+        )
+        pages = paginate(http, first, offsets, OFFSET_CAP // PAGE_LIMIT)
+        if self._total(pages[0]) > OFFSET_CAP:
+            # The records endpoint cannot reach past 10,000: export the whole selection at once.
+            export = Request(f"{base}/exports/jsonl", {**self._params(source), "limit": source.max_records}, auth)
+            return paginate(http, export, None, 1)
         return pages
+
+    def _total(self, page: Fetched) -> int:
+        return int(self._load(page).get("total_count", 0))
 
     @staticmethod
     def _load(page: Fetched) -> dict[str, Any]:
@@ -170,7 +171,7 @@ class OpendatasoftAdapter:
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Map a /records page or a JSON-lines export."""
         assert isinstance(source, OpendatasoftSource)
-        if "/exports/jsonl" in page.url:
+        if "/exports/jsonl" in page.url or urlparse(page.url).path.endswith(".jsonl"):
             items: list[Any] = []
             for number, line in enumerate(page.content.splitlines(), start=1):
                 if line.strip():
@@ -179,7 +180,9 @@ class OpendatasoftAdapter:
                     except json.JSONDecodeError as exc:
                         items.append({"_error": f"line {number}: not valid JSON ({exc})"})
         else:
-            items = self._load(page).get("results") or []
+            expected = "an Opendatasoft /records response, JSON export or JSON-lines export"
+            data = load_json(page.content, page.url, "opendatasoft", expected)
+            items = data if isinstance(data, list) else self._load(page).get("results") or []
         out: list[Record] = []
         for item in items:
             if not isinstance(item, dict) or "_error" in item:
