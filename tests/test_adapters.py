@@ -101,7 +101,7 @@ def test_ical_events_times_and_locations(httpserver):
     floating = by_uid["floating-4@fixture"]
     assert (floating["start"], floating["timezone"]) == ("2026-11-20T09:00:00", "Europe/Paris")
     assert by_uid["cancelled-5@fixture"]["status"] == "cancelled"
-    assert "DTSTART" in by_uid["broken-6@fixture"]["reject_reason"]
+    assert by_uid["broken-6@fixture"]["reject_reason"] == "the event has no start date: its VEVENT has no DTSTART"
 
 
 def test_ical_garbage_is_a_clear_parse_error(httpserver):
@@ -143,7 +143,7 @@ def test_json_follows_next_links_over_three_pages(httpserver):
     assert records[0]["url"] == httpserver.url_for("/evenements/a1")
     assert records[0]["start"] == "2026-11-05T09:00:00+01:00"
     assert records[1]["venue_name"] is None
-    assert records[4]["reject_reason"] == "record is a str, not an object"
+    assert records[4]["reject_reason"] == "the record is not a JSON object but a string"
 
 
 def test_json_page_number_pagination_stops_on_an_empty_page(httpserver):

@@ -79,7 +79,9 @@ def test_csv_semicolon_cp1252_with_a_broken_row(httpserver):
     assert len(records) == 4  # the blank line is skipped, the broken row kept as a reject
     assert records[0]["title"] == "Atelier « services publics numériques »"
     assert records[0]["url"] == httpserver.url_for("/evenements/1")
-    assert records[2]["reject_reason"] == "line 5: 2 cells for 7 columns"
+    assert records[2]["reject_reason"] == (
+        "line 5 has 2 cells where the header has 7 columns (a missing or extra delimiter, or an unclosed quote?)"
+    )
     result = _normalised(source, records)
     assert len(result.listings) == 3 and len(result.rejects) == 1
     lyon = result.listings[result.listings["city"] == "Lyon"].iloc[0]
@@ -114,7 +116,7 @@ def test_rss_dates_read_from_the_text(httpserver):
     assert records[0]["url"] == httpserver.url_for("/actualites/atelier-formulaire")
     result = _normalised(source, records)
     assert len(result.listings) == 2
-    assert result.rejects.iloc[0]["reason"].startswith('unparsable start: no date in "Le lab recrute')
+    assert result.rejects.iloc[0]["reason"].startswith('the start date cannot be read: no date in "Le lab recrute')
     first = result.listings.iloc[0]
     assert (first["start_at"], first["end_at"]) == (
         pd.Timestamp("2026-11-10T13:00Z"),
@@ -153,7 +155,7 @@ def test_jsonld_graph_arrays_places_and_followed_pages(httpserver):
     pages, records = _collect(source, httpserver.url_for("/agenda"))
     assert len(pages) == 2  # the listing and the one event page that exists
     by_title = {r.get("title"): r for r in records}
-    assert records[0]["reject_reason"].startswith("JSON-LD block 3 is not valid JSON")
+    assert records[0]["reject_reason"].startswith("JSON-LD block 3 of the page is not valid JSON (error at line ")
     opening = by_title["Conférence d'ouverture"]
     assert (opening["postal_code"], opening["city"], opening["online_url"]) == (
         "33000",
@@ -185,7 +187,8 @@ def test_datatourisme_graph(httpserver):
     httpserver.expect_request("/dt.json").respond_with_data(fixture_bytes("datatourisme", "graph.json"))
     source = _source(id="d", kind="datatourisme")
     _, records = _collect(source, httpserver.url_for("/dt.json"))
-    assert [r.get("reject_reason") for r in records].count("DATAtourisme record is not an object") == 1
+    reasons = [r.get("reject_reason") for r in records]
+    assert reasons.count("the DATAtourisme record is not a JSON object but a string") == 1
     events = [r for r in records if not r.get("reject_reason")]
     assert [(r["title"], r["start"], r["end"]) for r in events] == [
         ("Rencontre des tiers-lieux", "2026-11-19T09:30:00", "2026-11-19T17:00:00"),
@@ -256,7 +259,7 @@ def test_opendatasoft_switches_to_the_export_past_ten_thousand(httpserver):
     pages, out = _collect(source, httpserver.url_for("/"))
     assert len(pages) == 1 and pages[0].url.split("?")[0].endswith("/exports/jsonl")
     assert [r.get("title") for r in out[:3]] == ["E0", "E1", "E2"]
-    assert out[3]["reject_reason"].startswith("line 4: not valid JSON")
+    assert out[3]["reject_reason"] == "line 4 of the export is not valid JSON (error at column 2)"
 
 
 def test_real_opendatasoft_dataset_all_500_records_come_through(httpserver, shared_dir):
@@ -272,7 +275,7 @@ def test_real_opendatasoft_dataset_all_500_records_come_through(httpserver, shar
     assert set(uids) | set(rejects["source_uid"].dropna().str.split("#").str[0]) == {r["uid"] for r in records}
     # Rejected only for a real reason: the two records that have no title in the dataset.
     untitled = {r["uid"] for r in records if not (r.get("title_fr") or "").strip()}
-    assert set(rejects["reason"]) <= {"missing title"}
+    assert set(rejects["reason"]) <= {"the event has no title: the title field is empty or missing"}
     assert set(rejects["source_uid"].str.split("#").str[0]) == untitled
     expected_mode = {"1": "in_person", "2": "online", "3": "hybrid"}
     for record in records:
@@ -310,7 +313,7 @@ def test_openagenda_cursor_pagination_and_mapping(httpserver):
     source = _source(id="oa", kind="openagenda", url=httpserver.url_for("/"), agenda="12345", key="oa-secret-key")
     fetched, records = _collect(source, httpserver.url_for("/"))
     assert len(fetched) == 2
-    assert records[-1]["reject_reason"] == "event is not an object"
+    assert records[-1]["reject_reason"] == "the event is not a JSON object but a string"
     result = _normalised(source, records)
     titles = result.listings["title"].value_counts()
     assert titles["Atelier design de services"] == 3  # three weekly sessions: three listings

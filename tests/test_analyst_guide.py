@@ -10,6 +10,7 @@ from conftest import ROOT
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
+from aggregator.schema import SCHEMA_VERSION
 
 GUIDE = re.compile(r"<!-- analysts:begin -->(.*?)<!-- analysts:end -->", re.DOTALL)
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -33,4 +34,4 @@ def test_readme_examples_run_as_written(tmp_path, monkeypatch):
     assert "Nouvelle-Aquitaine" in outputs[0] and "of events are listed by several sources" in outputs[0]
     assert "Nouvelle-Aquitaine" in outputs[1] and "added" in outputs[1]
     assert "atelier" in outputs[2]
-    assert outputs[3].startswith("1.0 Null while some source lists the event")
+    assert outputs[3].startswith(f"{SCHEMA_VERSION} Null while some source lists the event")

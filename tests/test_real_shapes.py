@@ -109,7 +109,7 @@ def test_openagenda_agenda_export_is_read_like_the_api():
     assert result.listings["postal_code"].tolist() == ["35000", "35000", "56100"]
     # The two-day hackathon is one session; the event without timings is rejected, with its reason.
     assert result.listings["end_at"].dt.tz_convert("Europe/Paris").dt.strftime("%d %H:%M").tolist()[2] == "22 17:00"
-    assert result.rejects["reason"].tolist() == ["missing start"]
+    assert result.rejects["reason"].tolist() == ["the event has no start date: its timings list is empty"]
 
 
 # --- A kind pointed at a file of another format: one line, never the content ---------------------

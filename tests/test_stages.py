@@ -49,16 +49,16 @@ def test_normalise_types_places_and_rejects():
          "postal_code": "97400"},
         {"source_id": "nat", "uid": "7", "title": "Exposition", "start": "2026-11-16", "end": "2026-11-18",
          "postal_code": "2000"},
-        {"source_id": "nat", "uid": "8", "title": "Broken", "reject_reason": "cannot read VEVENT: x"},
+        {"source_id": "nat", "uid": "8", "title": "Broken", "reject_reason": "the VEVENT could not be read: one of its properties is malformed (ValueError)"},
     ])  # fmt: skip
     result = normalise(raw, _sources())
     validate(result.listings, LISTINGS)
     validate(result.rejects, REJECTS)
     reasons = dict(zip(result.rejects["source_uid"], result.rejects["reason"], strict=True))
-    assert reasons["2"] == "missing start"
-    assert reasons["3"] == "unparsable start: no date in 'bientôt'"
-    assert reasons["4"] == "missing title"
-    assert reasons["8"] == "cannot read VEVENT: x"
+    assert reasons["2"] == "the event has no start date: the start field is empty or missing"
+    assert reasons["3"] == "the start date cannot be read: no date in 'bientôt'"
+    assert reasons["4"] == "the event has no title: the title field is empty or missing"
+    assert reasons["8"] == "the VEVENT could not be read: one of its properties is malformed (ValueError)"
     assert json.loads(result.rejects.set_index("source_uid").loc["3", "raw"])["start"] == "bientôt"
     rows = result.listings.set_index("source_uid")
     assert len(rows) + len(result.rejects) == len(raw)  # nothing lost

@@ -364,7 +364,8 @@ REJECTS = Table(
             "reason",
             _S,
             False,
-            "Why the row was rejected, e.g. 'missing title' or 'unparsable start: ...'.",
+            "Why the row was rejected, as a sentence, e.g. 'the event has no title: the title field is empty "
+            "or missing' (every reason: aggregator.reasons.TEMPLATES).",
         ),
         _c("raw", _S, False, "The row's raw values as JSON, exactly as the adapter read them."),
         _c("page_url", _S, True, "URL of the page or file the row was read from."),

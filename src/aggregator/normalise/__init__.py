@@ -20,6 +20,7 @@ from aggregator.normalise.datelists import explode_lists
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
 from aggregator.normalise.prose import find_french, parse_french
 from aggregator.normalise.text import clean_text, clean_url, fold_column, join_words
+from aggregator.reasons import reason
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.sources.base import RAW_FIELDS, raw_json
 from aggregator.validation import conform
@@ -241,8 +242,8 @@ def _dates(frame: pd.DataFrame, references: pd.Series) -> pd.DataFrame:
             + frame.loc[alone.index, "start_date"].astype(str)
         )
         error[alone.index] = None
-    error = error.where(error.isna(), "unparsable start: " + error.astype(str))
-    error = error.where(read["start"].notna() | error.notna(), "missing start")
+    error = error.where(error.isna(), reason("bad_start", detail="") + error.astype(str))
+    error = error.where(read["start"].notna() | error.notna(), reason("no_start"))
     error = error.where(read["start"].isna(), None)
     explicit = _read_column(frame["end"], zones, references, search=False)
     # An all-day end names its last day: the event runs until the midnight after it.
@@ -346,7 +347,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     frame["postal_code"] = map_distinct(frame["postal_code"], _postal)
 
     missing = frame["title"].isna()
-    rejects.append(_reject_frame(frame[missing], pd.Series("missing title", index=frame.index[missing])))
+    rejects.append(_reject_frame(frame[missing], pd.Series(reason("no_title"), index=frame.index[missing])))
     frame = frame[~missing]
 
     source_of = frame["source_id"]

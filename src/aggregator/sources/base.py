@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlparse
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
+from aggregator.reasons import kind_of, reason
 
 # Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
 # "start"/"end" hold ISO dates or French prose; "when" holds free text to read a date from when
@@ -163,12 +164,14 @@ def map_items(
     for item in items:
         records: list[Record]
         if not isinstance(item, dict):
-            records = [{"raw": raw_json(item), "reject_reason": f"{what} is not an object"}]
+            records = [{"raw": raw_json(item), "reject_reason": reason("not_object", what=what, found=kind_of(item))}]
         else:
             try:
                 records = mapper(item)
             except Exception as exc:  # one odd item never discards the page
-                records = [{"raw": raw_json(item), "reject_reason": f"cannot read {what}: {exc}"}]
+                records = [
+                    {"raw": raw_json(item), "reject_reason": reason("unreadable", what=what, error=type(exc).__name__)}
+                ]
         for record in records:
             record["page_url"] = page_url
             absolutise_urls(record, page_url)

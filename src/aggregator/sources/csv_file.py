@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
+from aggregator.reasons import reason
 from aggregator.sources.base import (
     FieldSpec,
     ParseError,
@@ -97,8 +98,8 @@ class CsvAdapter(SinglePage):
                 row = next(reader)
             except StopIteration:
                 break
-            except csv.Error as exc:
-                out.append({"page_url": page.url, "raw": "", "reject_reason": f"line {line + 1}: {exc}"})
+            except csv.Error:
+                out.append({"page_url": page.url, "raw": "", "reject_reason": reason("csv_line", line=line + 1)})
                 line += 1
                 continue
             line += 1
@@ -106,7 +107,7 @@ class CsvAdapter(SinglePage):
                 continue
             record: Record = {"page_url": page.url, "raw": raw_json(dict(zip(header, row, strict=False)))}
             if len(row) != len(header):
-                record["reject_reason"] = f"line {line}: {len(row)} cells for {len(header)} columns"
+                record["reject_reason"] = reason("csv_cells", line=line, cells=len(row), columns=len(header))
             else:
                 record.update(read_fields(source.fields, partial(_cell, row, position)))
                 absolutise_urls(record, page.url)

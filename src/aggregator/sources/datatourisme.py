@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
+from aggregator.reasons import reason
 from aggregator.sources.base import Record, SinglePage, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format
@@ -159,7 +160,7 @@ def map_poi(poi: dict[str, Any]) -> list[Record]:
     uid = literal(get(poi, "identifier")) or literal(poi.get("uuid")) or literal(poi.get("@id"))
     found = periods(poi)
     if not found:
-        return [{**base, "uid": uid}]
+        return [{**base, "uid": uid, "reject_reason": reason("no_periods")}]
     return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(found)]
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
+from aggregator.reasons import reason
 from aggregator.sources.base import FieldSpec, ParseError, Record, absolutise_urls, check_field_names, read_fields
 from aggregator.sources.encoding import decode
 from aggregator.sources.paging import NextLink, Request, paginate
@@ -145,7 +146,7 @@ class HtmlAdapter:
                     record["_detail"] = urljoin(page.url, link) if link else None
                 dates = extract_all(item, source.dates) if source.dates else []
             except Exception as exc:  # one odd item never discards the rest of the page
-                record["reject_reason"] = f"cannot read item: {exc}"
+                record["reject_reason"] = reason("html_item", error=type(exc).__name__)
                 dates = []
             absolutise_urls(record, page.url)
             if len(dates) > 1:

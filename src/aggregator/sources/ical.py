@@ -12,6 +12,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
+from aggregator.reasons import reason
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.sniff import describe, wrong_format
 
@@ -131,8 +132,19 @@ class IcalAdapter(SinglePage):
         except Exception as exc:  # a broken RRULE: say so, and read the events as they stand
             components = list(calendar.walk("VEVENT"))
             recurring = set()
-            out.append({"page_url": page.url, "raw": "", "reject_reason": f"cannot expand recurring events: {exc}"})
+            out.append({"page_url": page.url, "raw": str(exc)[:500], "reject_reason": reason("ical_recurrence")})
         for component in components:
+            if "DTSTART" not in component:
+                raw = raw_json(component.to_ical().decode("utf-8", "replace"))
+                out.append(
+                    {
+                        "uid": _text(component, "UID"),
+                        "reject_reason": reason("ical_no_start"),
+                        "page_url": page.url,
+                        "raw": raw,
+                    }
+                )
+                continue
             try:
                 record = _event(component, default_tz)
                 if str(component.get("UID")) in recurring:
@@ -140,7 +152,7 @@ class IcalAdapter(SinglePage):
             except Exception as exc:  # one broken VEVENT never discards the others
                 record = {
                     "uid": _text(component, "UID"),
-                    "reject_reason": f"cannot read VEVENT: {exc}",
+                    "reject_reason": reason("ical_event", error=type(exc).__name__),
                 }
             record["page_url"] = page.url
             record["raw"] = raw_json(component.to_ical().decode("utf-8", "replace"))

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
+from aggregator.reasons import kind_of, reason
 from aggregator.sources.base import (
     FieldSpec,
     ParseError,
@@ -92,7 +93,7 @@ class JsonAdapter:
         for item in _records(_load(page), source, page.url):
             record: Record = {"page_url": page.url, "raw": raw_json(item)}
             if not isinstance(item, dict):
-                record["reject_reason"] = f"record is a {type(item).__name__}, not an object"
+                record["reject_reason"] = reason("not_object", what="record", found=kind_of(item))
                 out.append(record)
                 continue
             record.update(read_fields(source.fields, partial(text_at, item)))

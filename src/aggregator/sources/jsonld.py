@@ -11,6 +11,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
+from aggregator.reasons import reason
 from aggregator.sources.addresses import address_parts
 from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
 from aggregator.sources.encoding import decode
@@ -140,7 +141,7 @@ def scripts(page: Fetched) -> tuple[list[Any], list[str]]:
         try:
             blocks.append(json.loads(tag.string or tag.get_text() or "null", strict=False))
         except json.JSONDecodeError as exc:
-            errors.append(f"JSON-LD block {i + 1} is not valid JSON ({exc})")
+            errors.append(reason("jsonld_block", block=i + 1, line=exc.lineno, column=exc.colno))
     return blocks, errors
 
 

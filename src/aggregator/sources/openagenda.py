@@ -25,6 +25,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
+from aggregator.reasons import reason
 from aggregator.sources.base import Record, map_items, raw_json, to_text
 from aggregator.sources.paging import Cursor, Request, paginate
 from aggregator.sources.sessions import group_sessions
@@ -93,7 +94,7 @@ def map_event(event: dict[str, Any]) -> list[Record]:
         if isinstance(t, dict) and (t.get("begin") or t.get("start"))
     ]
     if not timings:
-        return [{**base, "uid": uid}]
+        return [{**base, "uid": uid, "reject_reason": reason("no_timings", field="timings")}]
     return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(timings)]
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from pydantic import Field, field_validator
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
+from aggregator.reasons import kind_of, reason
 from aggregator.sources.base import (
     FieldSpec,
     Record,
@@ -115,7 +118,11 @@ def map_record(item: dict[str, Any], source: OpendatasoftSource) -> list[Record]
         if isinstance(t, dict) and t.get("begin")
     ]
     if not pairs:
-        return [{**base, "start": to_text(get_path(item, source.start)), "end": to_text(get_path(item, source.end))}]
+        start = to_text(get_path(item, source.start))
+        if not start:
+            fields = " and ".join(f for f in (source.timings, source.start) if f)
+            return [{**base, "reject_reason": reason("no_start_fields", fields=fields)}]
+        return [{**base, "start": start, "end": to_text(get_path(item, source.end))}]
     uid = base.get("uid") or ""
     return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(pairs)]
 
@@ -139,7 +146,8 @@ class OpendatasoftAdapter:
         assert isinstance(source, OpendatasoftSource)
         base = f"{url.rstrip('/')}/api/explore/v2.1/catalog/datasets/{source.dataset}"
         # The key goes in a header, never in the URL, so that it cannot reach logs or page_url.
-        if urlparse(url).scheme == "file":
+        parsed = urlparse(url)
+        if parsed.scheme == "file" and not Path(url2pathname(parsed.path)).is_dir():
             return paginate(http, Request(url), None, 1)  # a saved response or export: read once, as it is
         auth = {"Authorization": f"Apikey {source.apikey}"} if source.apikey else None
         first = Request(f"{base}/records", {**self._params(source), "limit": PAGE_LIMIT, "offset": 0}, auth)
@@ -178,7 +186,7 @@ class OpendatasoftAdapter:
                     try:
                         items.append(json.loads(line))
                     except json.JSONDecodeError as exc:
-                        items.append({"_error": f"line {number}: not valid JSON ({exc})"})
+                        items.append({"_error": reason("jsonl_line", line=number, column=exc.colno)})
         else:
             expected = "an Opendatasoft /records response, JSON export or JSON-lines export"
             data = load_json(page.content, page.url, "opendatasoft", expected)
@@ -186,8 +194,12 @@ class OpendatasoftAdapter:
         out: list[Record] = []
         for item in items:
             if not isinstance(item, dict) or "_error" in item:
-                reason = item.get("_error") if isinstance(item, dict) else "record is not an object"
-                out.append({"page_url": page.url, "raw": raw_json(item), "reject_reason": str(reason)})
+                why = (
+                    item["_error"]
+                    if isinstance(item, dict)
+                    else reason("not_object", what="record", found=kind_of(item))
+                )
+                out.append({"page_url": page.url, "raw": raw_json(item), "reject_reason": str(why)})
                 continue
             for record in map_record(item, source):
                 record["page_url"] = page.url
