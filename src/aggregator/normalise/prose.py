@@ -58,6 +58,7 @@ def _simplify(text: str) -> str:
     plain = re.sub(r"[–—−]", "-", plain)
     plain = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", r"\3/\2/\1", plain)  # an ISO day before French times
     plain = re.sub(r"\b(\d{1,2})\.(\d{1,2})\.(\d{2,4})\b", r"\1/\2/\3", plain)  # 08.11.2022
+    plain = re.sub(r"\b(\d{1,2}):(\d{2}):\d{2}\b", r"\1h\2", plain)  # 18:30:00 (seconds dropped)
     plain = re.sub(r"\b(\d{1,2})\s*(?:h|:)\s*(\d{2})\b", r"\1h\2", plain)  # 14 h 30, 14:30
     plain = re.sub(r"\b(\d{1,2})\s*h\b", r"\1h", plain)  # 14 h
     plain = plain.replace("'", " ").replace("’", " ")

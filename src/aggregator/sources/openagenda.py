@@ -1,8 +1,9 @@
 """Kind ``openagenda``: the OpenAgenda API v2 (``/v2/agendas/{uid}/events``), cursor-paginated.
 
-Two shapes are read: the API v2 response (``events`` with ``timings[].begin/end``) and an agenda's
-JSON export (``events`` with ``timings[].start/end``, multilingual ``title.fr``, a ``location``
-object), also as a bare list of events. Anything else is refused in one line naming what it is.
+Two shapes are read: the API v2 response (``events`` with ``timings[].begin/end``, or only
+``firstTiming``/``lastTiming`` when not asked for details) and an agenda's JSON export (``events``
+with ``timings[].start/end``, multilingual ``title.fr``, a ``location`` object), also as a bare
+list of events or one event alone. Anything else is refused in one line naming what it is.
 
 Timings: each timing is an occurrence; timings on consecutive days form one session (see
 ``sessions.group_sessions``), and each session is one listing whose uid is ``{event uid}#{start}``.
@@ -75,12 +76,12 @@ def map_event(event: dict[str, Any]) -> list[Record]:
         "city": to_text(location.get("city")),
         "commune_insee": to_text(location.get("insee")),
         "departement": to_text(location.get("department")),
-        "region": to_text(location.get("region")),
+        "region": to_text(location.get("region") or event.get("region")),
         "latitude": to_text(location.get("latitude")),
         "longitude": to_text(location.get("longitude")),
         "timezone": to_text(location.get("timezone")),
         "url": to_text(event.get("canonicalUrl") or event.get("url") or event.get("link")),
-        "registration_url": to_text(registration),
+        "registration_url": to_text(registration or event.get("registrationUrl")),
         "online_url": to_text(event.get("onlineAccessLink")),
         "attendance_mode": to_text(event.get("attendanceMode")),
         "status": to_text(event.get("status")),
@@ -88,11 +89,14 @@ def map_event(event: dict[str, Any]) -> list[Record]:
         "raw": raw_json({k: event.get(k) for k in ("uid", "title", "timings", "location", "status", "updatedAt")}),
     }
     uid = to_text(event.get("uid")) or ""
-    timings = [
-        (str(t.get("begin") or t["start"]), str(t["end"]) if t.get("end") else None)
-        for t in event.get("timings") or []
-        if isinstance(t, dict) and (t.get("begin") or t.get("start"))
-    ]
+    listed = event.get("timings") or [event.get(k) for k in ("firstTiming", "lastTiming") if event.get(k)]
+    timings = list(
+        dict.fromkeys(
+            (str(t.get("begin") or t["start"]), str(t["end"]) if t.get("end") else None)
+            for t in listed
+            if isinstance(t, dict) and (t.get("begin") or t.get("start"))
+        )
+    )
     if not timings:
         return [{**base, "uid": uid, "reject_reason": reason("no_timings", field="timings")}]
     return [{**base, "uid": f"{uid}#{start}", "start": start, "end": end} for start, end in group_sessions(timings)]
@@ -105,6 +109,8 @@ def _load(page: Fetched) -> dict[str, Any]:
     data = load_json(page.content, page.url, "openagenda", EXPECTED)
     if isinstance(data, list) and all(isinstance(e, dict) and "uid" in e for e in data):
         return {"events": data}  # an export written as a bare list of events
+    if isinstance(data, dict) and "title" in data and ("timings" in data or "firstTiming" in data):
+        return {"events": [data]}  # one event alone
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise wrong_format(page.url, "openagenda", EXPECTED, page.content)
     return data
