@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 
 import pandas as pd
 import pytest
@@ -59,11 +60,16 @@ def _partition_processes(flow_run_id) -> tuple[dict[int, int], dict[int, int]]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-
-    def ran(stage: str) -> dict[int, int]:
+    def ran(logs, stage: str) -> dict[int, int]:
         found = (re.match(rf"{stage} (\d+) done in process (\d+)$", log.message) for log in logs)
         return {int(m.group(1)): int(m.group(2)) for m in found if m}
 
-    return ran("normalise-part"), ran("dedupe-block")
+    # Log lines reach the API in batches, after the run's state: read until they stop arriving.
+    seen, deadline = -1, time.monotonic() + 30
+    while True:
+        with get_client(sync_client=True) as client:
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        if len(logs) == seen or time.monotonic() > deadline:
+            return ran(logs, "normalise-part"), ran(logs, "dedupe-block")
+        seen = len(logs)
+        time.sleep(2)
