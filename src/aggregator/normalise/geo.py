@@ -10,36 +10,19 @@ once per distinct value, never per row. See docs/normalisation.md.
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from aggregator import reference
 from aggregator.frames import map_distinct
+from aggregator.normalise import communes
 from aggregator.normalise.text import fold, place_key
 
-EARTH_RADIUS_KM = 6371.0
-# A point farther than this from every commune centroid is not taken to be in France.
-MAX_CENTROID_KM = 20.0
 DEP_CODE = re.compile(r"^(?:0?[1-9]|[1-8][0-9]|9[0-5]|2[ab]|97[1-6])$")
 DEP_IN_TEXT = re.compile(r"\((\d{2,3}|2[AaBb])\)|\b(\d{5})\b")
 DEP_PREFIXES = ("departement de la ", "departement de l ", "departement du ", "departement des ",
                 "departement de ", "departement d ", "departement ", "dept ", "dep ")  # fmt: skip
-# Names people write for regions that are not the official COG 2025 name.
-REGION_ALIASES = {
-    "idf": "11", "ile de france": "11", "paris region": "11",
-    "paca": "93", "region sud": "93", "sud": "93", "provence alpes cote d azur": "93",
-    "aura": "84", "auvergne rhone alpes": "84",
-    "bfc": "27", "bourgogne franche comte": "27",
-    "cvl": "24", "centre": "24", "centre val de loire": "24",
-    "hdf": "32", "hauts de france": "32",
-    "grand est": "44", "pays de la loire": "52", "pdl": "52",
-    "nouvelle aquitaine": "75", "occitanie": "76", "bretagne": "53", "normandie": "28", "corse": "94",
-    "reunion": "04", "la reunion": "04", "guyane": "03", "mayotte": "06", "guadeloupe": "01", "martinique": "02",
-}  # fmt: skip
 # Regions merged on 1 January 2016: the old name maps to today's region, with a warning.
 FORMER_REGIONS = {
     "aquitaine": "75", "limousin": "75", "poitou charentes": "75",
@@ -56,77 +39,6 @@ OUTPUT_COLUMNS = (
     "commune_insee", "departement_code", "departement_name", "region_code", "region_name",
     "geo_precision", "timezone_geo",
 )  # fmt: skip
-
-
-# --- reference lookups, built once --------------------------------------------------------------
-
-
-@cache
-def _dep_codes() -> frozenset[str]:
-    return frozenset(reference.departements()["departement_code"])
-
-
-@cache
-def _dep_by_name() -> dict[str, str]:
-    deps = reference.departements()
-    return {fold(n): c for c, n in zip(deps["departement_code"], deps["departement_name"], strict=True)}
-
-
-@cache
-def _region_by_name() -> dict[str, str]:
-    regs = reference.regions()
-    names = {fold(n): c for c, n in zip(regs["region_code"], regs["region_name"], strict=True)}
-    names.update(REGION_ALIASES)
-    names.update({code: code for code in regs["region_code"]})
-    return names
-
-
-@cache
-def _communes_by_code() -> pd.DataFrame:
-    """One row per INSEE code: the current commune it designates (delegated communes -> parent)."""
-    communes = reference.communes()
-    order = {"COM": 0, "ARM": 1, "COMD": 2, "COMA": 3}
-    ranked = communes.assign(_rank=communes["type"].map(order)).sort_values(["commune_insee", "_rank"])
-    first = ranked.drop_duplicates("commune_insee")
-    current = first["parent_code"].where(first["type"].isin(["COMD", "COMA"]), first["commune_insee"])
-    return pd.DataFrame(
-        {
-            "commune_insee": first["commune_insee"].to_numpy(),
-            "resolved": current.to_numpy(),
-            "departement_code": first["departement_code"].to_numpy(),
-        }
-    ).set_index("commune_insee")
-
-
-@cache
-def _communes_by_name() -> pd.DataFrame:
-    """Name key -> current commune; delegated and associated communes lead to their parent."""
-    communes = reference.communes()
-    current = communes["parent_code"].where(communes["type"].isin(["COMD", "COMA"]), communes["commune_insee"])
-    table = pd.DataFrame(
-        {
-            "name_key": communes["name_key"],
-            "commune": current,
-            "departement_code": communes["departement_code"],
-            "region_code": communes["region_code"],
-            "is_current": communes["type"].isin(["COM", "ARM"]),
-        }
-    )
-    return table.drop_duplicates(["name_key", "commune"])
-
-
-@cache
-def _centroids() -> tuple[Any, pd.DataFrame]:
-    communes = reference.communes()
-    usable = communes[communes["type"].isin(["COM", "ARM"]) & communes["latitude"].notna()].reset_index(drop=True)
-    usable = usable[~((usable["type"] == "COM") & usable["commune_insee"].isin(["75056", "13055", "69123"]))]
-    usable = usable.reset_index(drop=True)
-    return cKDTree(_unit_vectors(usable["latitude"].to_numpy(), usable["longitude"].to_numpy())), usable
-
-
-def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    phi, lam = np.radians(lat), np.radians(lon)
-    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
 
 
 # --- single values, applied once per distinct value -------------------------------------------
@@ -153,7 +65,7 @@ def _prefix_departement(postal_code: str) -> str | None:
         code = "2A" if postal_code < "20200" else "2B"
     else:
         code = postal_code[:2]
-    return code if code in _dep_codes() else None
+    return code if code in communes.dep_codes() else None
 
 
 def departement_from_text(value: str | None) -> str | None:
@@ -163,16 +75,16 @@ def departement_from_text(value: str | None) -> str | None:
     text = value.strip()
     if DEP_CODE.match(text.lower()):
         code = text.upper().zfill(2)
-        return code if code in _dep_codes() else None
+        return code if code in communes.dep_codes() else None
     match = DEP_IN_TEXT.search(text)
-    if match and match.group(1) and match.group(1).upper() in _dep_codes():
+    if match and match.group(1) and match.group(1).upper() in communes.dep_codes():
         return match.group(1).upper()
     if match and match.group(2):
         return departement_from_postal_code(match.group(2))
     key = fold(text)
     for prefix in DEP_PREFIXES:
         key = key.removeprefix(prefix)
-    return _dep_by_name().get(key)
+    return communes.dep_by_name().get(key)
 
 
 def region_from_text(value: str | None) -> tuple[str | None, str | None]:
@@ -184,7 +96,7 @@ def region_from_text(value: str | None) -> tuple[str | None, str | None]:
     if not value:
         return None, None
     key = fold(value).removeprefix("region ").strip()
-    code = _region_by_name().get(key)
+    code = communes.region_by_name().get(key)
     if code is not None:
         return code, None
     if key in FORMER_REGIONS:
@@ -205,7 +117,7 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
-    table = _communes_by_code()
+    table = communes.communes_by_code()
     code = insee.where(insee.str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False))
     commune = code.map(table["resolved"])
     dep = code.map(table["departement_code"])
@@ -228,7 +140,7 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
         | (cand["city_key"] == cand["ligne_5_key"])
         | (cand["city_key"] == cog_key)
     )
-    cand["current"] = cand["commune_insee"].map(_communes_by_code()["resolved"])
+    cand["current"] = cand["commune_insee"].map(communes.communes_by_code()["resolved"])
     grouped = cand.groupby("_u")
     n_deps = grouped["departement_code"].nunique()
     named = cand[cand["named"]]
@@ -254,7 +166,7 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
     missing = uniques.index.difference(pd.Index(cand["_u"].unique()))
     dep[missing] = uniques.loc[missing, "postal_code"].map(_prefix_departement)
     if len(missing):
-        names = _communes_by_name()
+        names = communes.communes_by_name()
         lookup = uniques.loc[missing].assign(departement_code=dep[missing]).reset_index()
         # Corsican CEDEX codes do not follow the 2A/2B ranges: look the city up in both.
         corsica = lookup["postal_code"].str.startswith("20")
@@ -282,7 +194,7 @@ def _by_city(city_key: pd.Series, hint_dep: pd.Series, hint_region: pd.Series) -
     keys = pd.DataFrame({"city_key": city_key, "hint_dep": hint_dep.fillna(""), "hint_region": hint_region.fillna("")})
     uniques = keys[keys["city_key"].fillna("") != ""].drop_duplicates().reset_index(drop=True)
     uniques["_u"] = np.arange(len(uniques))
-    cand = uniques.merge(_communes_by_name(), left_on="city_key", right_on="name_key", how="inner")
+    cand = uniques.merge(communes.communes_by_name(), left_on="city_key", right_on="name_key", how="inner")
     # Current communes first: an old delegated name only counts when no current commune bears it.
     has_current = cand.groupby("_u")["is_current"].transform("any")
     cand = cand[cand["is_current"] | ~has_current]
@@ -310,9 +222,9 @@ def _by_coordinates(lat: pd.Series, lon: pd.Series) -> tuple[pd.Series, pd.Serie
     ok = lat_f.between(-90, 90) & lon_f.between(-180, 180)
     if not ok.any():
         return commune, dep
-    tree, usable = _centroids()
-    distance, nearest = tree.query(_unit_vectors(lat_f[ok].to_numpy(), lon_f[ok].to_numpy()))
-    inside = distance * EARTH_RADIUS_KM <= MAX_CENTROID_KM
+    tree, usable = communes.centroids()
+    distance, nearest = tree.query(communes.unit_vectors(lat_f[ok].to_numpy(), lon_f[ok].to_numpy()))
+    inside = distance * communes.EARTH_RADIUS_KM <= communes.MAX_CENTROID_KM
     rows = lat_f[ok].index[inside]
     commune[rows] = usable["commune_insee"].to_numpy()[nearest[inside]]
     dep[rows] = usable["departement_code"].to_numpy()[nearest[inside]]

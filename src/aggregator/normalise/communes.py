@@ -1,0 +1,123 @@
+"""The geography reference tables as lookups for resolution: communes by code, by name and by position."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from aggregator import reference
+from aggregator.normalise.text import fold, place_key
+
+EARTH_RADIUS_KM = 6371.0
+# A point farther than this from every commune centroid is not taken to be in France.
+MAX_CENTROID_KM = 20.0
+# The communes with municipal arrondissements: published under the commune's code, the arrondissement apart.
+CITIES_WITH_ARRONDISSEMENTS = ("75056", "69123", "13055")
+# Names people write for regions that are not the official COG 2025 name.
+REGION_ALIASES = {
+    "idf": "11", "ile de france": "11", "paris region": "11",
+    "paca": "93", "region sud": "93", "sud": "93", "provence alpes cote d azur": "93",
+    "aura": "84", "auvergne rhone alpes": "84",
+    "bfc": "27", "bourgogne franche comte": "27",
+    "cvl": "24", "centre": "24", "centre val de loire": "24",
+    "hdf": "32", "hauts de france": "32",
+    "grand est": "44", "pays de la loire": "52", "pdl": "52",
+    "nouvelle aquitaine": "75", "occitanie": "76", "bretagne": "53", "normandie": "28", "corse": "94",
+    "reunion": "04", "la reunion": "04", "guyane": "03", "mayotte": "06", "guadeloupe": "01", "martinique": "02",
+}  # fmt: skip
+
+
+@cache
+def dep_codes() -> frozenset[str]:
+    """The 101 département codes."""
+    return frozenset(reference.departements()["departement_code"])
+
+
+@cache
+def dep_by_name() -> dict[str, str]:
+    """Folded département name -> code."""
+    deps = reference.departements()
+    return {fold(n): c for c, n in zip(deps["departement_code"], deps["departement_name"], strict=True)}
+
+
+@cache
+def region_by_name() -> dict[str, str]:
+    """Folded region name, alias or code -> region code."""
+    regs = reference.regions()
+    names = {fold(n): c for c, n in zip(regs["region_code"], regs["region_name"], strict=True)}
+    names.update(REGION_ALIASES)
+    names.update({code: code for code in regs["region_code"]})
+    return names
+
+
+@cache
+def communes_by_code() -> pd.DataFrame:
+    """One row per INSEE code: the current commune it designates (delegated communes -> parent)."""
+    communes = reference.communes()
+    order = {"COM": 0, "ARM": 1, "COMD": 2, "COMA": 3}
+    ranked = communes.assign(_rank=communes["type"].map(order)).sort_values(["commune_insee", "_rank"])
+    first = ranked.drop_duplicates("commune_insee")
+    current = first["parent_code"].where(first["type"].isin(["COMD", "COMA"]), first["commune_insee"])
+    return pd.DataFrame(
+        {
+            "commune_insee": first["commune_insee"].to_numpy(),
+            "resolved": current.to_numpy(),
+            "departement_code": first["departement_code"].to_numpy(),
+        }
+    ).set_index("commune_insee")
+
+
+@cache
+def communes_by_name() -> pd.DataFrame:
+    """Name key -> current commune; delegated and associated communes lead to their parent."""
+    communes = reference.communes()
+    current = communes["parent_code"].where(communes["type"].isin(["COMD", "COMA"]), communes["commune_insee"])
+    table = pd.DataFrame(
+        {
+            "name_key": communes["name_key"],
+            "commune": current,
+            "departement_code": communes["departement_code"],
+            "region_code": communes["region_code"],
+            "is_current": communes["type"].isin(["COM", "ARM"]),
+        }
+    )
+    return table.drop_duplicates(["name_key", "commune"])
+
+
+@cache
+def centroids() -> tuple[Any, pd.DataFrame]:
+    """A k-d tree of commune and arrondissement centroids (unit vectors), and the communes it indexes."""
+    communes = reference.communes()
+    usable = communes[communes["type"].isin(["COM", "ARM"]) & communes["latitude"].notna()].reset_index(drop=True)
+    usable = usable[~((usable["type"] == "COM") & usable["commune_insee"].isin(["75056", "13055", "69123"]))]
+    usable = usable.reset_index(drop=True)
+    return cKDTree(unit_vectors(usable["latitude"].to_numpy(), usable["longitude"].to_numpy())), usable
+
+
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Latitudes and longitudes (degrees) as points on the unit sphere, for chord-distance queries."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+
+
+@cache
+def city_names() -> frozenset[str]:
+    """Name keys (``place_key``) of every commune, delegated or associated commune and arrondissement."""
+    return frozenset(reference.communes()["name_key"])
+
+
+def is_city_name(text: str) -> bool:
+    """Whether ``text`` is the name of a French commune (articles, Saint/St, accents and hyphens folded)."""
+    return place_key(text) in city_names()
+
+
+@cache
+def arrondissement_parents() -> dict[str, str]:
+    """Arrondissement code (75101, 69381, 13201…) -> its commune (75056, 69123, 13055)."""
+    communes = reference.communes()
+    arm = communes[communes["type"] == "ARM"]
+    return dict(zip(arm["commune_insee"], arm["parent_code"], strict=True))
