@@ -1,12 +1,15 @@
 """Adapters over real HTTP: recorded pages under tests/fixtures/<kind>/ served by a local server."""
 
 import json
+from datetime import date
 
+import pandas as pd
 import pytest
 from conftest import fixture_bytes
 
 from aggregator.config import HttpSettings, parse_config
 from aggregator.http import HttpClient
+from aggregator.normalise import normalise
 from aggregator.sources import KINDS, UnknownKindError, get_adapter
 from aggregator.sources.base import ParseError
 
@@ -87,7 +90,19 @@ def test_ical_events_times_and_locations(httpserver):
     assert tz["title"] == "Atelier, design des politiques publiques"
     assert tz["start"] == "2026-11-03T14:00:00+01:00"
     assert tz["end"] == "2026-11-03T16:30:00+01:00"
-    assert (tz["postal_code"], tz["city"], tz["venue_name"]) == ("34000", "Montpellier", "La Serre")
+    assert tz["venue_name"] == tz["street_address"] == "La Serre, 10 rue de la Loge, 34000 Montpellier"
+    # The place as one text is split by normalisation (normalise/places.py).
+    frame = pd.DataFrame([tz]).assign(
+        source_id="lab", source_kind="ical", fetched_at=pd.Timestamp("2026-11-01", tz="UTC")
+    )
+    row = normalise(frame, {"lab": source}, reference=date(2026, 11, 1)).listings.iloc[0]
+    assert (row["venue_name"], row["street_address"], row["postal_code"], row["city"], row["commune_insee"]) == (
+        "La Serre",
+        "10 rue de la Loge",
+        "34000",
+        "Montpellier",
+        "34172",
+    )
     assert tz["organizer"] == "Lab d'innovation"
     assert (tz["latitude"], tz["longitude"]) == ("43.6108", "3.8767")
     assert tz["keywords"] == "Atelier, Design"

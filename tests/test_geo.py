@@ -12,12 +12,13 @@ P, E = "Europe/Paris", None  # shorthand for the expected time zone; E: no time 
 
 # input -> (commune, département, region, precision, time zone)
 CASES = [
-    # INSEE commune codes: direct; arrondissements kept; delegated communes lead to today's commune.
+    # INSEE commune codes: direct; an arrondissement is published under its city (its code apart:
+    # test_paris_lyon_marseille_have_one_convention); delegated communes lead to today's commune.
     ({"commune_insee": "33063"}, ("33063", "33", "75", "commune", P)),
     ({"commune_insee": "75056"}, ("75056", "75", "11", "commune", P)),
-    ({"commune_insee": "75114"}, ("75114", "75", "11", "commune", P)),
-    ({"commune_insee": "69383"}, ("69383", "69", "84", "commune", P)),
-    ({"commune_insee": "13201"}, ("13201", "13", "93", "commune", P)),
+    ({"commune_insee": "75114"}, ("75056", "75", "11", "commune", P)),
+    ({"commune_insee": "69383"}, ("69123", "69", "84", "commune", P)),
+    ({"commune_insee": "13201"}, ("13055", "13", "93", "commune", P)),
     ({"commune_insee": "2A004"}, ("2A004", "2A", "94", "commune", P)),
     ({"commune_insee": "2b033"}, ("2B033", "2B", "94", "commune", P)),
     ({"commune_insee": "97411"}, ("97411", "974", "04", "commune", "Indian/Reunion")),
@@ -37,10 +38,10 @@ CASES = [
     ({"postal_code": "97300", "city": "Cayenne"}, ("97302", "973", "03", "postal_code", "America/Cayenne")),
     ({"postal_code": "97400", "city": "Saint-Denis"}, ("97411", "974", "04", "postal_code", "Indian/Reunion")),
     ({"postal_code": "97600", "city": "Mamoudzou"}, ("97611", "976", "06", "postal_code", "Indian/Mayotte")),
-    ({"postal_code": "75014", "city": "Paris"}, ("75114", "75", "11", "postal_code", P)),
-    ({"postal_code": "75116"}, ("75116", "75", "11", "postal_code", P)),
-    ({"postal_code": "69003", "city": "Lyon"}, ("69383", "69", "84", "postal_code", P)),
-    ({"postal_code": "13001", "city": "Marseille"}, ("13201", "13", "93", "postal_code", P)),
+    ({"postal_code": "75014", "city": "Paris"}, ("75056", "75", "11", "postal_code", P)),
+    ({"postal_code": "75116"}, ("75056", "75", "11", "postal_code", P)),
+    ({"postal_code": "69003", "city": "Lyon"}, ("69123", "69", "84", "postal_code", P)),
+    ({"postal_code": "13001", "city": "Marseille"}, ("13055", "13", "93", "postal_code", P)),
     ({"postal_code": "01200", "city": "Bellegarde-sur-Valserine"}, ("01033", "01", "84", "postal_code", P)),
     ({"postal_code": "01200"}, (None, None, None, "none", E)),  # 01 or 74: never guessed
     ({"postal_code": "01200", "departement": "Haute-Savoie"}, (None, "74", "84", "postal_code", P)),
@@ -86,7 +87,7 @@ CASES = [
     ({"region": "Nord-Pas-de-Calais"}, (None, None, "32", "region", E)),
     ({"region": "Martinique"}, (None, None, "02", "region", "America/Martinique")),
     # Coordinates only: nearest commune centroid, when in France.
-    ({"latitude": "48.8566", "longitude": "2.3522"}, ("75104", "75", "11", "coordinates", P)),
+    ({"latitude": "48.8566", "longitude": "2.3522"}, ("75056", "75", "11", "coordinates", P)),
     ({"latitude": "44.8378", "longitude": "-0.5792"}, ("33063", "33", "75", "coordinates", P)),
     ({"latitude": "-20.8821", "longitude": "55.4507"}, ("97411", "974", "04", "coordinates", "Indian/Reunion")),
     ({"latitude": "45.0", "longitude": "-30.0"}, (None, None, None, "none", E)),  # Atlantic
@@ -118,6 +119,28 @@ def test_all_cases_at_once_give_the_same_answers():
     for i, (_, expected) in enumerate(CASES):
         row = out.iloc[i]
         assert (row["commune_insee"], row["departement_code"], row["region_code"], row["geo_precision"]) == expected[:4]
+
+
+# Whatever the evidence: the city's code in commune_insee, the arrondissement apart.
+ARRONDISSEMENTS = [
+    ({"commune_insee": "75114"}, ("75056", "75114")),
+    ({"commune_insee": "75056"}, ("75056", None)),
+    ({"commune_insee": "75056", "postal_code": "75011"}, ("75056", "75111")),
+    ({"postal_code": "75014", "city": "Paris"}, ("75056", "75114")),
+    ({"postal_code": "75116"}, ("75056", "75116")),
+    ({"city": "Paris"}, ("75056", None)),
+    ({"latitude": "48.8566", "longitude": "2.3522"}, ("75056", "75104")),
+    ({"postal_code": "69003", "city": "Lyon"}, ("69123", "69383")),
+    ({"commune_insee": "69383"}, ("69123", "69383")),
+    ({"postal_code": "13001", "city": "Marseille"}, ("13055", "13201")),
+    ({"postal_code": "33000", "city": "Bordeaux"}, ("33063", None)),
+]
+
+
+@pytest.mark.parametrize(("given", "expected"), ARRONDISSEMENTS, ids=[json.dumps(c[0]) for c in ARRONDISSEMENTS])
+def test_paris_lyon_marseille_have_one_convention(given, expected):
+    out, _ = geo.resolve(pd.DataFrame([given]))
+    assert (out.loc[0, "commune_insee"], out.loc[0, "arrondissement_insee"]) == expected
 
 
 def test_former_region_names_raise_a_warning():

@@ -28,7 +28,9 @@ EVENT_TYPES = (
 GEO_PRECISIONS = (
     "commune",
     "postal_code",
+    "city_over_postal_code",
     "city_name",
+    "city_name_majority",
     "departement",
     "region",
     "coordinates",
@@ -172,8 +174,17 @@ EVENT_FIELDS: tuple[Column, ...] = (
         "commune_insee",
         _S,
         True,
-        "INSEE code of the commune (COG), e.g. '33063', '2A004'.",
+        "INSEE code of the commune (COG), e.g. '33063', '2A004'; Paris, Lyon and Marseille as 75056, "
+        "69123 and 13055 whatever the evidence (their arrondissement in arrondissement_insee).",
         pattern=r"[0-9][0-9AB][0-9]{3}",
+    ),
+    _c(
+        "arrondissement_insee",
+        _S,
+        True,
+        "INSEE code of the municipal arrondissement of Paris, Lyon or Marseille (75101-75120, 69381-69389, "
+        "13201-13216), when the evidence tells it.",
+        pattern=r"751[0-2][0-9]|6938[1-9]|132[0-1][0-9]",
     ),
     _c(
         "departement_code",

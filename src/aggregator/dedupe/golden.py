@@ -14,16 +14,15 @@ from aggregator.schema import EVENT_FIELDS, EVENTS
 from aggregator.validation import conform
 
 PLACE_FIELDS = (
-    "venue_name", "street_address", "postal_code", "city", "commune_insee", "departement_code",
-    "departement_name", "region_code", "region_name", "geo_precision", "latitude", "longitude",
+    "venue_name", "street_address", "postal_code", "city", "commune_insee", "arrondissement_insee",
+    "departement_code", "departement_name", "region_code", "region_name", "geo_precision", "latitude", "longitude",
 )  # fmt: skip
 # Strongest geographic evidence first.
-PRECISION_RANK = {
-    name: rank
-    for rank, name in enumerate(
-        ("commune", "postal_code", "city_name", "coordinates", "departement", "region", "source_default", "none")
-    )
-}
+PRECISION_ORDER = (
+    "commune", "postal_code", "city_over_postal_code", "city_name", "coordinates", "city_name_majority",
+    "departement", "region", "source_default", "none",
+)  # fmt: skip
+PRECISION_RANK = {name: rank for rank, name in enumerate(PRECISION_ORDER)}
 
 
 def lists_by_group(groups: np.ndarray, values: pd.Series, n_groups: int) -> tuple[list[list[str]], np.ndarray]:

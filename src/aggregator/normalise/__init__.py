@@ -15,7 +15,7 @@ import pandas as pd
 
 from aggregator.config import SourceConfig
 from aggregator.frames import map_distinct
-from aggregator.normalise import classify, geo
+from aggregator.normalise import classify, communes, geo, places
 from aggregator.normalise.datelists import explode_lists
 from aggregator.normalise.dates import DateParseError, next_day, parse_local, to_utc
 from aggregator.normalise.prose import find_french, parse_french
@@ -350,6 +350,8 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     rejects.append(_reject_frame(frame[missing], pd.Series(reason("no_title"), index=frame.index[missing])))
     frame = frame[~missing]
 
+    # Places written as one text ("Salle Cap Caval - Penmarch"): venue, street, postal code and city.
+    frame = places.fill_from_text(frame, communes.is_city_name)
     source_of = frame["source_id"]
     frame["default_departement"] = source_of.map({k: s.departement for k, s in sources.items()})
     frame["default_region"] = source_of.map({k: s.region for k, s in sources.items()})
@@ -392,6 +394,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
             "postal_code": frame["postal_code"],
             "city": frame["city"],
             "commune_insee": place["commune_insee"],
+            "arrondissement_insee": place["arrondissement_insee"],
             **{
                 name: place[name]
                 for name in (

@@ -15,6 +15,8 @@ from aggregator.normalise.text import fold, place_key
 EARTH_RADIUS_KM = 6371.0
 # A point farther than this from every commune centroid is not taken to be in France.
 MAX_CENTROID_KM = 20.0
+# Coordinates this close to a commune's centroid agree with its name (Douai: 17 km², about 2.3 km across).
+AGREE_KM = 5.0
 # The communes with municipal arrondissements: published under the commune's code, the arrondissement apart.
 CITIES_WITH_ARRONDISSEMENTS = ("75056", "69123", "13055")
 # Names people write for regions that are not the official COG 2025 name.
@@ -121,3 +123,30 @@ def arrondissement_parents() -> dict[str, str]:
     communes = reference.communes()
     arm = communes[communes["type"] == "ARM"]
     return dict(zip(arm["commune_insee"], arm["parent_code"], strict=True))
+
+
+@cache
+def arrondissement_by_postal_code() -> dict[str, str]:
+    """Postal code (75011, 69001, 13001…) -> the one arrondissement it serves."""
+    table = reference.postal_codes()
+    arm = table[table["commune_insee"].isin(list(arrondissement_parents()))].drop_duplicates(
+        ["postal_code", "commune_insee"]
+    )
+    single = arm.groupby("postal_code")["commune_insee"].transform("nunique") == 1
+    return dict(zip(arm.loc[single, "postal_code"], arm.loc[single, "commune_insee"], strict=True))
+
+
+@cache
+def centroid_table() -> pd.DataFrame:
+    """Commune code -> ``latitude``, ``longitude`` of its centroid (NaN where the table has none)."""
+    table = reference.communes().drop_duplicates("commune_insee").set_index("commune_insee")
+    return table[["latitude", "longitude"]].astype("float64")
+
+
+def distance_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
+    """Great-circle distances in km between points (arrays of degrees; NaN where any is missing)."""
+    p1, p2 = np.radians(np.asarray(lat1, dtype=float)), np.radians(np.asarray(lat2, dtype=float))
+    dlat = p2 - p1
+    dlon = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1))), dtype=float)

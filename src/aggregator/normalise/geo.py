@@ -36,7 +36,7 @@ FORMER_REGIONS = {
     "aquitaine limousin poitou charentes": "75", "languedoc roussillon midi pyrenees": "76",
 }  # fmt: skip
 OUTPUT_COLUMNS = (
-    "commune_insee", "departement_code", "departement_name", "region_code", "region_name",
+    "commune_insee", "arrondissement_insee", "departement_code", "departement_name", "region_code", "region_name",
     "geo_precision", "timezone_geo",
 )  # fmt: skip
 
@@ -127,18 +127,26 @@ def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
     return commune.astype("object"), dep.astype("object")
 
 
-def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Commune and département from postal code + city name, by joins on La Poste's table."""
+def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Commune and département from postal code + city name, by joins on La Poste's table.
+
+    Also returns, per row, whether the city name is none of the code's communes (a conflict).
+    """
     index = postal.index
     keys = pd.DataFrame({"postal_code": postal, "city_key": city_key.fillna(""), "hint": hint.fillna("")})
     uniques = keys[keys["postal_code"].notna()].drop_duplicates().reset_index(drop=True)
     uniques["_u"] = np.arange(len(uniques))
     cand = uniques.merge(reference.postal_codes(), on="postal_code", how="inner")
     cog_key = cand["commune_insee"].map(reference.commune_name_keys())
+    # "75014 Paris": an arrondissement's code named by its city.
+    city_of_arrondissement = (
+        cand["commune_insee"].map(communes.arrondissement_parents()).map(reference.commune_name_keys())
+    )
     cand["named"] = (cand["city_key"] != "") & (
         (cand["city_key"] == cand["name_key"])
         | (cand["city_key"] == cand["ligne_5_key"])
         | (cand["city_key"] == cog_key)
+        | (cand["city_key"] == city_of_arrondissement)
     )
     cand["current"] = cand["commune_insee"].map(communes.communes_by_code()["resolved"])
     grouped = cand.groupby("_u")
@@ -185,7 +193,16 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
     position = keys.merge(uniques, on=["postal_code", "city_key", "hint"], how="left")["_u"]
     out_commune = pd.Series(position.map(commune).to_numpy(), index=index, dtype="object")
     out_dep = pd.Series(position.map(dep).to_numpy(), index=index, dtype="object")
-    return out_commune.where(out_commune.notna(), None), out_dep.where(out_dep.notna(), None)
+    unnamed = (
+        (uniques["city_key"] != "") & uniques.index.isin(all_communes.index) & ~uniques.index.isin(named_communes.index)
+    )
+    flags = pd.Series(unnamed.to_numpy(dtype=float), index=uniques.index)
+    conflict = pd.Series(position.map(flags).fillna(0.0).to_numpy() > 0, index=index)
+    return (
+        out_commune.where(out_commune.notna(), None),
+        out_dep.where(out_dep.notna(), None),
+        conflict,
+    )
 
 
 def _by_city(city_key: pd.Series, hint_dep: pd.Series, hint_region: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -231,6 +248,69 @@ def _by_coordinates(lat: pd.Series, lon: pd.Series) -> tuple[pd.Series, pd.Serie
     return commune, dep
 
 
+def _name_over_postal(
+    suspect: pd.Series,
+    city_key: pd.Series,
+    lat: pd.Series,
+    lon: pd.Series,
+    any_region: pd.Series,
+    commune: pd.Series,
+    dep: pd.Series,
+    precision: pd.Series,
+) -> None:
+    """A postal code none of whose communes bears the city's name: the name wins when the evidence agrees.
+
+    Agreement: the coordinates are within ``AGREE_KM`` of the named commune's centroid (or nearest
+    to it), or, without coordinates, the named commune is the only one of that name in the postal
+    code's département. Rows overridden get precision
+    ``city_over_postal_code`` (counted in ``stats/geo_quality``). Updates the series in place.
+    """
+    name_commune, name_dep = _by_city(city_key[suspect], dep[suspect], any_region[suspect])
+    near_commune, _ = _by_coordinates(lat[suspect], lon[suspect])
+    parents = communes.arrondissement_parents()
+    near = near_commune.map(lambda c: parents.get(c, c), na_action="ignore")
+    centre = communes.centroid_table().reindex(name_commune.to_numpy())
+    point_lat, point_lon = pd.to_numeric(lat[suspect], errors="coerce"), pd.to_numeric(lon[suspect], errors="coerce")
+    km = communes.distance_km(point_lat.to_numpy(), point_lon.to_numpy(), centre["latitude"], centre["longitude"])
+    close = pd.Series(km <= communes.AGREE_KM, index=name_commune.index)
+    given = _coordinates_given(lat, lon)[suspect]
+    agrees = name_commune.notna() & ((given & ((near == name_commune) | close)) | (~given & (name_dep == dep[suspect])))
+    rows = agrees[agrees].index
+    commune[rows], dep[rows], precision[rows] = name_commune[rows], name_dep[rows], "city_over_postal_code"
+
+
+def _coordinates_given(lat: pd.Series, lon: pd.Series) -> pd.Series:
+    return pd.to_numeric(lat, errors="coerce").notna() & pd.to_numeric(lon, errors="coerce").notna()
+
+
+def _majority(dep: pd.Series, sources: pd.Series) -> pd.Series:
+    """Per row, the département most of its source's resolved rows are in (None for a source with none)."""
+    known = pd.DataFrame({"dep": dep, "source": sources})[dep.notna()]
+    if known.empty:
+        return pd.Series(None, index=dep.index, dtype="object")
+    counts = known.groupby(["source", "dep"]).size().reset_index(name="n")
+    top = counts.sort_values(["source", "n", "dep"], ascending=[True, False, True]).drop_duplicates("source")
+    return sources.map(top.set_index("source")["dep"]).astype("object")
+
+
+def _arrondissements(commune: pd.Series, postal: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Paris, Lyon and Marseille under their commune's code; the arrondissement in a column of its own.
+
+    Whatever decided the place (an arrondissement's code or postal code, the city's code and a postal
+    code, coordinates), ``commune_insee`` is 75056, 69123 or 13055 and the arrondissement, when known,
+    goes to ``arrondissement_insee``.
+    """
+    parents = communes.arrondissement_parents()
+    arrondissement = commune.where(commune.isin(list(parents)))
+    city = commune.map(lambda c: parents.get(c, c), na_action="ignore")
+    by_postal = communes.arrondissement_by_postal_code()
+    missing = arrondissement.isna() & city.isin(communes.CITIES_WITH_ARRONDISSEMENTS)
+    arrondissement[missing] = postal[missing].map(by_postal)
+    return city.astype("object").where(city.notna(), None), arrondissement.astype("object").where(
+        arrondissement.notna(), None
+    )
+
+
 def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Fill commune, département, region and ``geo_precision`` for every row.
 
@@ -240,7 +320,8 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             and ``default_region`` (strings; missing columns count as empty).
 
     Returns:
-        A frame on the same index with ``commune_insee``, ``departement_code``, ``departement_name``,
+        A frame on the same index with ``commune_insee``, ``arrondissement_insee``, ``departement_code``,
+        ``departement_name``,
         ``region_code``, ``region_name``, ``geo_precision`` and ``timezone_geo`` (the département's
         zone), and the distinct warnings raised (former region names).
     """
@@ -273,9 +354,13 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     take("commune", insee_dep, insee_commune)
     todo = dep.isna()
     postal = _column(frame, "postal_code")
+    lat, lon = _column(frame, "latitude"), _column(frame, "longitude")
     if todo.any():
-        found_commune, found_dep = _by_postal(postal[todo], city_key[todo], any_dep[todo])
+        found_commune, found_dep, conflict = _by_postal(postal[todo], city_key[todo], any_dep[todo])
         take("postal_code", found_dep.reindex(index), found_commune.reindex(index))
+        suspect = conflict.reindex(index, fill_value=False) & (precision == "postal_code")
+        if suspect.any():
+            _name_over_postal(suspect, city_key, lat, lon, any_region, commune, dep, precision)
     todo = dep.isna()
     if todo.any():
         found_commune, found_dep = _by_city(city_key[todo], any_dep[todo], any_region[todo])
@@ -285,12 +370,20 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     region[rows], precision[rows] = region_given[rows], "region"
     todo = dep.isna() & region.isna()
     if todo.any():
-        found_commune, found_dep = _by_coordinates(_column(frame, "latitude")[todo], _column(frame, "longitude")[todo])
+        found_commune, found_dep = _by_coordinates(lat[todo], lon[todo])
         take("coordinates", found_dep.reindex(index), found_commune.reindex(index))
+    todo = dep.isna() & region.isna() & (city_key != "")
+    if todo.any() and "source_id" in frame:
+        # A city name several communes bear, settled by the département most of the source's listings are in.
+        majority = _majority(dep, frame["source_id"])
+        no_region = pd.Series(None, index=index, dtype="object")
+        found_commune, found_dep = _by_city(city_key[todo], majority[todo], no_region[todo])
+        take("city_name_majority", found_dep.reindex(index), found_commune.reindex(index))
     take("source_default", default_dep)
     rows = dep.isna() & region.isna() & default_region.notna()
     region[rows], precision[rows] = default_region[rows], "source_default"
 
+    commune, arrondissement = _arrondissements(commune, postal)
     regs = reference.regions().set_index("region_code")
     region = region.where(region.notna(), dep.map(deps["region_code"]))
     # A one-département region (the overseas ones) tells the time zone even without the département.
@@ -299,6 +392,7 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     out = pd.DataFrame(
         {
             "commune_insee": commune,
+            "arrondissement_insee": arrondissement,
             "departement_code": dep,
             "departement_name": dep.map(deps["departement_name"]),
             "region_code": region,

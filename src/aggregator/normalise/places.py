@@ -7,7 +7,9 @@ separators (`` - ``, ``–``, ``,``, ``;``, ``|``, line breaks) after a "Lieu :"
 
 - a postal code anywhere is the postal code; the words after it are the city, those before it in
   its part the street (or the venue when they do not look like a street);
-- otherwise the last part that is the name of a French commune (``is_city``) is the city;
+- otherwise the last part that is the name of a French commune (``is_city``) is the city, or the
+  last words of the last part ("Salle des Corons Verts à Douai", "Salle des fêtes Lewarde"),
+  capitalised and not a word venues are named with ("Salle", "Port", "Gare"…);
 - a part that starts with a number or a street word ("rue", "place", "avenue"…) is the street;
 - the parts left, in order, are the venue.
 
@@ -21,6 +23,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+
+from aggregator.frames import map_distinct
 from aggregator.normalise.text import fold
 
 PREFIX = re.compile(r"^\s*(?:lieu|adresse|o[uù]|rendez-vous|rdv)\s*:\s*", re.IGNORECASE)
@@ -34,6 +39,12 @@ STREET_WORDS = (
 )  # fmt: skip
 STREET_START = re.compile(r"^(?:\d+\s*(?:bis|ter|[a-d])?\b,?\s*)?(?:" + "|".join(STREET_WORDS) + r")\b")
 NUMBERED = re.compile(r"^\d+\s*(?:bis|ter|[a-d])?\b")
+# Words venues are named with that are also the names of communes: never a city at the end of a venue.
+VENUE_WORDS = {
+    "salle", "salles", "port", "bourg", "centre", "gare", "eglise", "chateau", "mairie", "plage", "marche",
+    "foyer", "hall", "theatre", "parc", "jardin", "jardins", "espace", "maison", "halle", "halles", "moulin",
+    "ferme", "abbaye", "cloitre", "musee", "stade", "pont", "place", "college", "lycee", "ecole", "campus",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,24 @@ def _split_venue_street(text: str) -> tuple[str | None, str | None]:
     return text, None
 
 
+def _trailing_city(part: str, is_city: Callable[[str], bool]) -> tuple[str, str | None]:
+    """The commune named by the last words of ``part``, and what is left of the venue.
+
+    ``"Salle des Corons Verts 436 rue des Trannois à Douai"`` -> (``"… rue des Trannois"``, ``"Douai"``);
+    ``"Salle des Fête Lewarde"`` -> (the whole text, ``"Lewarde"``): only "à" is cut off.
+    """
+    words = part.split()
+    for size in range(min(4, len(words) - 1), 0, -1):
+        tail = " ".join(words[-size:])
+        if not tail[:1].isupper() or fold(words[-size]) in VENUE_WORDS or not is_city(tail):
+            continue
+        before = words[:-size]
+        if before and fold(before[-1]) == "a":
+            return " ".join(before[:-1]), tail
+        return part, tail
+    return part, None
+
+
 def split_place(text: str | None, is_city: Callable[[str], bool]) -> Place:
     """Venue, street, postal code and city of a place written as one text (see the module docstring).
 
@@ -76,25 +105,78 @@ def split_place(text: str | None, is_city: Callable[[str], bool]) -> Place:
         return Place()
     body = PREFIX.sub("", text.strip())
     parts = [p.strip(" .()") for p in SEPARATORS.split(body) if p and p.strip(" .()")]
+    if not parts:
+        return Place()
     for i in range(len(parts) - 1, -1, -1):
         found = POSTAL.search(parts[i])
         if not found:
             continue
         before, after = parts[i][: found.start()].strip(" ,-"), parts[i][found.end() :].strip(" ,-")
         city = after or (parts[i + 1] if i + 1 < len(parts) else None)
-        venue_parts = parts[:i]
-        venue, street = _split_venue_street(before) if before else (None, None)
-        if venue:
-            venue_parts = [*venue_parts, venue]
+        venue_parts = [*parts[:i], before] if before else parts[:i]
         streets = [p for p in venue_parts if _is_street(p)]
         venues = [p for p in venue_parts if not _is_street(p)]
-        return Place(" - ".join(venues) or None, street or (streets[-1] if streets else None), found.group(1), city)
+        if venues and not streets:  # "Maison de proximité Camille Guérin Rue Camille Guérin, 59500 Douai"
+            venue, street = _split_venue_street(venues[-1])
+            venues, streets = [*venues[:-1], *([venue] if venue else [])], [street] if street else []
+        return Place(" - ".join(venues) or None, streets[-1] if streets else None, found.group(1), city)
     city_at = next((i for i in range(len(parts) - 1, -1, -1) if is_city(parts[i])), None)
     if city_at is None:
         streets = [p for p in parts if _is_street(p)]
         venues = [p for p in parts if not _is_street(p)]
+        head, city = _trailing_city(parts[-1], is_city)
+        if city is not None:
+            if head != parts[-1]:  # "… à Douai": the city is not part of the venue's name
+                venue, street = _split_venue_street(head)
+                venues = [venue or "" if v == parts[-1] else v for v in venues]
+                streets = [street or "" if s == parts[-1] else s for s in streets] + ([street] if street else [])
+                streets = [s for s in streets if s]
+            return Place(" - ".join(v for v in venues if v) or None, streets[0] if streets else None, None, city)
         return Place(" - ".join(venues) or None, streets[0] if streets else None)
     rest = parts[:city_at] + parts[city_at + 1 :]
     streets = [p for p in rest if _is_street(p)]
     venues = [p for p in rest if not _is_street(p)]
     return Place(" - ".join(venues) or None, streets[0] if streets else None, None, parts[city_at])
+
+
+def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.DataFrame:
+    """Rows whose place is free text get venue, street, postal code and city from it.
+
+    Applied where a row has no city, no postal code and no INSEE code: the text is its
+    ``venue_name``, else its ``street_address``. Each part found fills its column when empty; the
+    venue keeps only the venue part, and a street address that held the whole text only the street.
+    Once per distinct text.
+
+    Args:
+        frame: Cleaned raw rows (``venue_name``, ``street_address``, ``postal_code``, ``city``,
+            ``commune_insee``).
+        is_city: Whether a text names a French commune.
+
+    Returns:
+        ``frame`` with those columns filled in (a copy when anything changed).
+    """
+    unplaced = frame["city"].isna() & frame["postal_code"].isna() & frame["commune_insee"].isna()
+    # A source that put the whole text in both columns (an iCalendar LOCATION) gets it split too.
+    twice = frame["venue_name"].notna() & (frame["venue_name"] == frame["street_address"])
+    text = frame["venue_name"].where(frame["venue_name"].notna(), frame["street_address"])
+    todo = (unplaced | twice) & text.notna()
+    if not todo.any():
+        return frame
+    parsed = map_distinct(text[todo], lambda t: split_place(t, is_city))
+    found = parsed.map(lambda p: p.city is not None or p.postal_code is not None)
+    rows = found[found].index
+    if not len(rows):
+        return frame
+    out = frame.copy()
+    places = parsed[rows]
+    whole = text[rows]
+    city, postal = out.loc[rows, "city"], out.loc[rows, "postal_code"]
+    out.loc[rows, "city"] = [c if c is not None else p.city for p, c in zip(places, city, strict=True)]
+    out.loc[rows, "postal_code"] = [c if c is not None else p.postal_code for p, c in zip(places, postal, strict=True)]
+    venue = out.loc[rows, "venue_name"]
+    out.loc[rows, "venue_name"] = [p.venue if v == t else v for p, v, t in zip(places, venue, whole, strict=True)]
+    street = out.loc[rows, "street_address"]
+    out.loc[rows, "street_address"] = [
+        p.street if (s is None or s == t) else s for p, s, t in zip(places, street, whole, strict=True)
+    ]
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -16,7 +15,6 @@ from aggregator.reasons import reason
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.sniff import describe, wrong_format
 
-POSTAL_CITY = re.compile(r"\b(\d{5})\s+([^\d,;]+?)\s*(?:,|;|$)")
 STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
 
 
@@ -95,11 +93,8 @@ def _event(component: icalendar.Component, default_tz: str | None) -> Record:
         record["timezone"] = default_tz
     location = _text(component, "LOCATION")
     if location:
-        record["venue_name"] = location.split(",")[0].strip() or None
-        match = POSTAL_CITY.search(location)
-        if match:
-            record["postal_code"], record["city"] = match.group(1), match.group(2).strip()
-        record["street_address"] = location
+        # The place as one text; normalisation splits it into venue, street, postal code and city.
+        record["venue_name"] = record["street_address"] = location
     organizer = component.get("ORGANIZER")
     if organizer is not None:
         record["organizer"] = organizer.params.get("CN") or str(organizer).removeprefix("mailto:")
