@@ -198,3 +198,61 @@ def test_scoring_and_clustering_in_partitions_give_what_the_whole_gives(parts):
     pd.testing.assert_frame_equal(split.listings, whole.listings)
     pd.testing.assert_frame_equal(split.events, whole.events)
     pd.testing.assert_frame_equal(split.matches, whole.matches)
+
+
+def test_records_their_publisher_keeps_apart_stay_apart():
+    """One agenda's seven records: same title and start, each its own uid, URL, organiser and address."""
+    addresses = [("75011", "Place Léon Blum"), ("75012", "Place Félix Éboué"), ("75013", "Place d'Italie"),
+                 ("75014", "Place Denfert-Rochereau"), ("75015", "Place du Commerce"), ("75020", "Place Gambetta"),
+                 ("75020", "Square Édouard Vaillant")]  # fmt: skip
+    rows = [
+        {"source_id": "nat", "uid": f"mav-{i}", "title": "Mai à Vélo 2026", "start": "2026-05-16T10:00",
+         "url": f"https://agenda.example.org/mai-a-velo-{i}", "organizer": f"Association {i}",
+         "postal_code": postal, "city": "Paris", "street_address": street, "venue_name": street}
+        for i, (postal, street) in enumerate(addresses)
+    ]  # fmt: skip
+    result = dedupe(_listings(rows), PRIORITIES, RUN)
+    assert len(result.events) == 7
+    assert set(result.listings["commune_insee"]) == {"75056"}
+    assert set(result.listings["arrondissement_insee"]) == {"75111", "75112", "75113", "75114", "75115", "75120"}
+    # The same record published twice under two uids, with one URL and one place, is one event.
+    twice = [{**rows[0], "uid": "copy-a"}, {**rows[0], "uid": "copy-b"}]
+    assert len(dedupe(_listings(twice), PRIORITIES, RUN).events) == 1
+
+
+def test_listings_without_geography_meet_the_same_events_with_it():
+    """A publisher's iCalendar feed (with places) and its pages (without): one event each, not two."""
+    titles = ["Réunion de quartier - Frais-Marais", "Conseil municipal de Douai", "Marche organisée par Nous Toutes"]
+    starts = ["2026-02-24T18:30", "2026-02-13T18:00", "2026-03-08T14:00"]
+    feed = [{"source_id": "nat", "uid": f"ics-{i}", "title": t, "start": s, "postal_code": "59500", "city": "Douai"}
+            for i, (t, s) in enumerate(zip(titles, starts, strict=True))]  # fmt: skip
+    pages = [{"source_id": "reg", "uid": f"page-{i}", "title": t, "start": s}
+             for i, (t, s) in enumerate(zip(titles, starts, strict=True))]  # fmt: skip
+    online = [{"source_id": "lab", "uid": "web", "title": titles[1], "start": starts[1], "attendance_mode": "online"}]
+    result = dedupe(_listings(feed + pages + online), PRIORITIES, RUN)
+    assert len(result.events) == 3
+    assert sorted(result.events["n_listings"]) == [2, 2, 3]
+    # Same title without a place, another time: still two events.
+    other = [{**pages[0], "uid": "later", "start": "2026-03-24T18:30"}]
+    assert len(dedupe(_listings(feed + other), PRIORITIES, RUN).events) == 4
+
+
+@pytest.mark.parametrize("share", [0.2])
+def test_accuracy_holds_with_geography_stripped_from_a_share_of_listings(share):
+    """The labelled fixture with département, region, commune, postal code and city removed from 20 %."""
+    labelled = pd.read_parquet(FIXTURES / "dedupe" / "labelled.parquet")
+    truth = labelled.pop("true_event")
+    labelled.pop("true_series")
+    stripped = labelled.sample(frac=share, random_state=7).index
+    for column in ("departement_code", "departement_name", "region_code", "region_name", "commune_insee",
+                   "postal_code", "city", "latitude", "longitude"):  # fmt: skip
+        labelled.loc[stripped, column] = None
+    labelled.loc[stripped, "geo_precision"] = "none"
+    result = dedupe(labelled, {"national": 80, "portal": 70, "regional": 60, "lab": 40, "partner": 30}, RUN)
+    predicted = result.listings.set_index("listing_id").loc[labelled["listing_id"], "event_id"]
+    pairs, clusters = pair_scores(truth, predicted), cluster_scores(truth, predicted)
+    print(f"stripped {len(stripped)}: pairs P {pairs.precision:.4f} R {pairs.recall:.4f}, "
+          f"clusters P {clusters.precision:.4f} R {clusters.recall:.4f}")  # fmt: skip
+    assert pairs.precision >= 0.99
+    assert pairs.recall >= 0.97
+    assert clusters.precision >= 0.98 and clusters.recall >= 0.98

@@ -72,7 +72,9 @@ def dedupe(
     settings = settings or DedupeSettings()
     if listings.empty:
         return Deduplicated(conform(listings, LISTINGS), EVENTS.empty_frame(), MATCHES.empty_frame())
-    keyed = add_keys(listings.reset_index(drop=True))
+    # Listings kept from earlier runs (last good data, fixtures) may predate a column of the schema.
+    missing = {c.name: None for c in LISTINGS.columns if c.name not in listings}
+    keyed = add_keys(listings.assign(**missing).reset_index(drop=True))
     pairs = candidate_pairs(keyed, settings)
     labels, scored = match_in_blocks(keyed, pairs, settings, parts, map_blocks)
     keyed["event_id"] = assign_event_ids(keyed["listing_id"], pd.Series(labels, index=keyed.index), previous_listings)

@@ -83,7 +83,10 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     or a time-zone shift apart), dates alone on their day, so incompatible pairs are never built.
 
     Blocks: the département; a listing placed only by its region meets every listing of that region;
-    online listings meet each other; listings without any place meet each other.
+    online listings meet each other; listings without any place meet each other. A second pass, on
+    the title key instead of the place, lets listings without a département (and online ones) meet
+    every listing with the same title key: a publisher's iCalendar feed with places and its pages
+    without are compared. Both passes join on start buckets; the same rules and guards then apply.
     """
     n = len(keyed)
     dep = keyed["departement_code"].fillna("").to_numpy(dtype=object)
@@ -117,11 +120,16 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     region_only = frame[region_only_mask]
     blocked = frame[frame["block"] >= 0]
     regional = frame[frame["region"] >= 0]
+    frame["title"] = keyed["_title_id"].to_numpy()
+    titled = frame[frame["title"] >= 0]
+    placeless = titled[(dep == "")[titled["pos"].to_numpy()]]
     timed = ~all_day
     groups = [
         (blocked, blocked, "block"),
         (region_only, regional, "region"),
         (regional, region_only, "region"),
+        (placeless, titled, "title"),
+        (titled, placeless, "title"),
     ]
     parts = []
 
@@ -223,7 +231,17 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     place_conflict = city_conflict & ~same_postal
     place_agrees = (same_postal | same_city | venue_ok) & ~place_conflict
     tcl, tcr = col("_title_id")
-    exact = (tcl == tcr) & same_time & ((cl == cr) | ((cl < 0) & (cr < 0)))
+    # Records their own publisher keeps apart (distinct uids, and distinct URLs, venues or postal
+    # codes) are distinct events whatever their titles; an exact repeat needs the same place.
+    ul, ur = col("_uid_id")
+    ol, orr = col("_url_id")
+    pl, pr = col("_postal_id")
+    venue_differs = ~np.isnan(venue) & (np.nan_to_num(venue) < settings.venue_agree)
+    kept_apart = ((ul >= 0) & (ur >= 0) & (ul != ur)) & (
+        ((ol >= 0) & (orr >= 0) & (ol != orr)) | ((pl >= 0) & (pr >= 0) & (pl != pr)) | venue_differs
+    )
+    same_place = ((cl == cr) | ((cl < 0) & (cr < 0))) & ((pl == pr) | (pl < 0) | (pr < 0)) & ~venue_differs
+    exact = (tcl == tcr) & same_time & same_place & ~kept_apart
     code = np.select(
         [
             same_uid,
