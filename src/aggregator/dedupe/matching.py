@@ -131,26 +131,50 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
         (placeless, titled, "title"),
         (titled, placeless, "title"),
     ]
-    parts = []
+    parts: list[np.ndarray] = []
+    by_title: list[np.ndarray] = []
 
-    def add(merged: pd.DataFrame, ordered: bool) -> None:
+    def add(merged: pd.DataFrame, ordered: bool, into: list[np.ndarray]) -> None:
         left, right = merged["pos_x"].to_numpy(), merged["pos_y"].to_numpy()
         keep = left < right if ordered else left != right
         left, right = left[keep], right[keep]
         ok = _time_compatible(keyed, left, right, settings)
-        parts.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
+        into.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
 
     for left_frame, right_frame, key in groups:
+        into = by_title if key == "title" else parts
         left_timed = left_frame[timed[left_frame["pos"].to_numpy()]][["pos", key, "bucket"]]
         right_timed = right_frame[timed[right_frame["pos"].to_numpy()]][["pos", key, "bucket"]]
         for offset in sorted(offsets):
             shifted = right_timed.assign(bucket=right_timed["bucket"] - offset)
-            add(left_timed.merge(shifted, on=[key, "bucket"]), ordered=offset == 0)
+            add(left_timed.merge(shifted, on=[key, "bucket"]), ordered=offset == 0, into=into)
         left_day = left_frame[all_day[left_frame["pos"].to_numpy()]][["pos", key, "_day"]]
-        add(left_day.merge(right_frame[["pos", key, "_day"]], on=[key, "_day"]), ordered=False)
+        add(left_day.merge(right_frame[["pos", key, "_day"]], on=[key, "_day"]), ordered=False, into=into)
+    if by_title:
+        mode = keyed["attendance_mode"].fillna("unknown").to_numpy(dtype=object)
+        parts.append(_unambiguous(np.concatenate(by_title), dep, region, mode))
     stacked = np.concatenate(parts) if parts else np.empty((0, 2), dtype="int64")
     pairs = pd.DataFrame(stacked, columns=["left", "right"]).drop_duplicates()
     return pairs.astype("int64").reset_index(drop=True)
+
+
+def _unambiguous(pairs: np.ndarray, dep: np.ndarray, region: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    """The pairs of the title pass that nothing contradicts.
+
+    A listing without a département is not paired with a listing of another region than its own,
+    nor an online listing with one said to be in person, nor, when it meets listings of several
+    départements (one title, one time, several places), with any of them.
+    """
+    a, b = pairs[:, 0], pairs[:, 1]
+    unplaced = np.where(dep[a] == "", a, b)
+    other = np.where(dep[a] == "", b, a)
+    placed = dep[other] != ""
+    modes = ((mode[a] == "online") & (mode[b] == "in_person")) | ((mode[a] == "in_person") & (mode[b] == "online"))
+    contradicts = (placed & (region[unplaced] != "") & (region[other] != region[unplaced])) | modes
+    seen = pd.DataFrame({"unplaced": unplaced[placed & ~contradicts], "dep": dep[other][placed & ~contradicts]})
+    spread = seen.groupby("unplaced")["dep"].nunique()
+    ambiguous = np.isin(unplaced, spread[spread > 1].index.to_numpy()) & placed
+    return np.asarray(pairs[~(contradicts | ambiguous)])
 
 
 RULES = (
