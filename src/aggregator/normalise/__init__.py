@@ -374,7 +374,8 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     title, keywords = fold_column(frame["title"]), fold_column(frame["keywords"])
     about = join_words(title, keywords)
     description = fold_column(frame["description"].str.slice(0, 500))
-    text = join_words(title, keywords, description, fold_column(frame["venue_name"]))
+    venue = fold_column(frame["venue_name"])
+    text = join_words(title, keywords, description, venue)
     listings = pd.DataFrame(
         {
             "source_id": frame["source_id"],
@@ -386,7 +387,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
             "end_at": dates["end_at"],
             "timezone": frame["timezone"],
             "all_day": dates["all_day"],
-            "attendance_mode": classify.attendance_modes(frame["attendance_mode"], text),
+            "attendance_mode": classify.attendance_modes(frame["attendance_mode"], text, venue),
             "event_type": classify.event_types(frame["event_type"], about),
             "status": classify.statuses(frame["status"], title),
             "venue_name": frame["venue_name"],

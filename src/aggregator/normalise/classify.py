@@ -21,9 +21,46 @@ ATTENDANCE_VALUES = {
     "mixed": "hybrid", "hybrid": "hybrid", "hybride": "hybrid", "mixedeventattendancemode": "hybrid",
     "3": "hybrid",
 }  # fmt: skip
-ONLINE_WORDS = re.compile(r"\b(en ligne|webinaire|webinar|visio|visioconference|distanciel|a distance|live)\b")
-HYBRID_WORDS = re.compile(r"\b(hybride|presentiel et (en ligne|distanciel)|sur place et en ligne)\b")
-INPERSON_WORDS = re.compile(r"\b(presentiel|sur place)\b")
+# Attendance from words only where they name the event's format: "webinaire", "en visio", "conférence
+# en ligne", "format hybride", "en présentiel ou à distance". An adjective ("œuvre hybride", "orchestre
+# live") or an online service around an event ("inscription en ligne", "présence en ligne") is not one.
+# Texts are folded (accents off, lowercase, punctuation as spaces); RE2 syntax (no look-behind).
+FORMAT_NOUNS = (
+    r"(evenement|evenements|conference|conferences|atelier|ateliers|session|sessions|formation|formations|reunion|"
+    r"reunions|rencontre|rencontres|table ronde|seminaire|seminaires|cours|visite|visites|exposition|expo|"
+    r"projection|permanence|debat|echange|echanges|quiz|concert|salon|forum|journee|colloque|soiree|live|"
+    r"presentation|meetup|masterclass|entretien|entretiens|jeu)"
+)
+REMOTE = r"(en ligne|a distance|en distanciel|distanciel|en visio|en visioconference|visio|en virtuel)"
+PRESENT = r"(en presentiel|presentiel|sur place|en physique)"
+# Registration, tickets and the like done online say nothing of how the event is attended.
+ONLINE_SERVICES = re.compile(
+    r"\b(inscriptions?|reservations?|billetterie|billets?|tickets?|achat|vente|paiement|candidatures?|"
+    r"formulaire|demarches?|presence|references|catalogue|disponibles?|consultables?|publiee?s?|boutique)"
+    r"( [a-z]+){0,3} (sur place (et|ou) en ligne|en ligne (et|ou) sur place|en ligne)\b"
+)
+ONLINE_WORDS = re.compile(
+    r"\b(webinaires?|webinars?|visioconferences?|en visio|par visio|visio de|^visio|en distanciel|a distance|"
+    rf"{FORMAT_NOUNS} (100 )?(en ligne|virtuelle?s?|a distance|en distanciel|en visio)|"
+    r"(100|entierement|uniquement|exclusivement) en ligne|en ligne (uniquement|seulement|via|sur zoom|sur teams)|"
+    r"(se deroule|se deroulera|aura lieu|a suivre|a lieu|participez|participer|rejoignez|rejoindre|suivez|suivre)"
+    r" (en ligne|a distance|en visio)|"
+    r"zoom us|via zoom|sur zoom|lien zoom|teams microsoft|via teams|sur teams|lien teams|meet google|google meet|"
+    r"jitsi|webex|livestorm|whereby|gotomeeting|livestream|live stream|"
+    r"en live sur|(en direct|live) (sur|via) (youtube|facebook|twitch|instagram|linkedin)|"
+    r"exposition virtuelle|visite virtuelle|salon virtuel|evenement virtuel|en virtuel)\b"
+)
+HYBRID_WORDS = re.compile(
+    rf"\b(format hybride|en hybride|mode hybride|formule hybride|{FORMAT_NOUNS} (en )?hybride|hybride {PRESENT}|"
+    rf"hybride {REMOTE}|{PRESENT} (et|ou|ou bien) {REMOTE}|{REMOTE} (et|ou|ou bien) {PRESENT}|"
+    r"presentiel distanciel|presentiel visio|(en agence|sur site) (et|ou) en (format )?(webinaire|visio|ligne))\b"
+)
+# A place that is itself a way of attending remotely ("En ligne", "Visioconférence", "Zoom").
+REMOTE_PLACE = re.compile(
+    r"^(en ligne|online|internet|webinaire|webinar|visio|visioconference|a distance|distanciel|en distanciel|"
+    r"zoom|teams|google meet|youtube|twitch)$"
+)
+INPERSON_WORDS = re.compile(r"\b(en presentiel|sur place)\b")
 
 # Ordered: the first matching rule wins, so specific formats come before generic ones.
 TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -90,7 +127,9 @@ def _matches(folded: pa.ChunkedArray, pattern: re.Pattern[str]) -> np.ndarray:
     return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def attendance_modes(structured: pd.Series, folded_text: pa.ChunkedArray) -> pd.Series:
+def attendance_modes(
+    structured: pd.Series, folded_text: pa.ChunkedArray, folded_place: pa.ChunkedArray | None = None
+) -> pd.Series:
     """Attendance mode per row: the structured value when known, else French words of the text.
 
     A structured value that is not a known code is read as free text in front of the text
@@ -100,6 +139,8 @@ def attendance_modes(structured: pd.Series, folded_text: pa.ChunkedArray) -> pd.
         structured: The source's attendance field (codes, schema.org URLs, French words) or None.
         folded_text: Folded text to search (``fold_column``/``join_words`` of title, keywords,
             description, venue), aligned with ``structured``.
+        folded_place: Folded venue names: a venue that is a way of attending remotely ("En ligne")
+            makes the row online.
 
     Returns:
         ``in_person``, ``online``, ``hybrid`` or ``unknown`` per row.
@@ -107,8 +148,11 @@ def attendance_modes(structured: pd.Series, folded_text: pa.ChunkedArray) -> pd.
     known = map_distinct(structured, _known_mode)
     free = known.isna() & structured.notna() & (structured.astype("object") != "")
     folded = join_words(fold_column(structured.where(free)), folded_text)
+    folded = pc.replace_substring_regex(folded, ONLINE_SERVICES.pattern, " ")
     result = np.where(_matches(folded, INPERSON_WORDS), "in_person", "unknown").astype(object)
     result[_matches(folded, ONLINE_WORDS)] = "online"  # later rules win: hybrid > online > in person
+    if folded_place is not None:
+        result[_matches(folded_place, REMOTE_PLACE)] = "online"
     result[_matches(folded, HYBRID_WORDS)] = "hybrid"
     return known.where(known.notna(), pd.Series(result, index=structured.index))
 
