@@ -113,3 +113,34 @@ def test_the_corpus_is_published_almost_whole():
         total += len(records)
         rejected += 0 if result is None else len(result.rejects)
     assert total and (total - rejected) / total >= 0.98, f"{rejected} of {total} records rejected"
+
+
+def _placed(name: str) -> dict[str, str | None]:
+    _, result = read(ENTRIES[name], _corpus())
+    return dict(zip(result.listings["title"], result.listings["commune_insee"], strict=False))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in ENTRIES.items() if e.get("communes")))
+def test_free_text_places_resolve_commune_by_commune(name):
+    """Agendas whose places are text: every listing that names a place is in the right commune."""
+    expected = ENTRIES[name]["communes"]
+    got = _placed(name)
+    right = sum(got.get(title) == code for title, code in expected.items())
+    assert right / len(expected) >= 0.97, {t: (got.get(t), c) for t, c in expected.items() if got.get(t) != c}
+
+
+@pytest.mark.parametrize(("feed", "pages"), [("ical/douai-collectif.ics", "jsonld/douai-collectif/"),
+                                             ("ical/nicolasfroidure.ics", "jsonld/nicolasfroidure/")])  # fmt: skip
+def test_one_publisher_in_two_formats_gives_one_event_each(feed, pages):
+    from aggregator.dedupe import dedupe
+
+    listings = []
+    for source_id, name in (("feed", feed), ("pages", pages)):
+        _, result = read(ENTRIES[name], _corpus())
+        listings.append(result.listings.assign(source_id=source_id))
+    merged = dedupe(
+        pd.concat(listings, ignore_index=True), {"feed": 50, "pages": 50}, pd.Timestamp("2026-12-01", tz="UTC")
+    )
+    n_feed = len(listings[0])
+    assert len(merged.events) == n_feed
+    assert (merged.events["n_listings"] == 2).all()

@@ -44,6 +44,8 @@ VENUE_WORDS = {
     "salle", "salles", "port", "bourg", "centre", "gare", "eglise", "chateau", "mairie", "plage", "marche",
     "foyer", "hall", "theatre", "parc", "jardin", "jardins", "espace", "maison", "halle", "halles", "moulin",
     "ferme", "abbaye", "cloitre", "musee", "stade", "pont", "place", "college", "lycee", "ecole", "campus",
+    "fete", "fetes", "sports", "sport", "congres", "associations", "association", "quartier", "jeunesse",
+    "culture", "familles", "famille", "mer", "lac", "bois", "foret", "fontaine", "arts", "loisirs", "spectacles",
 }  # fmt: skip
 
 
@@ -157,8 +159,11 @@ def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.Da
     """
     unplaced = frame["city"].isna() & frame["postal_code"].isna() & frame["commune_insee"].isna()
     # A source that put the whole text in both columns (an iCalendar LOCATION) gets it split too.
-    twice = frame["venue_name"].notna() & (frame["venue_name"] == frame["street_address"])
-    text = frame["venue_name"].where(frame["venue_name"].notna(), frame["street_address"])
+    venue, street = frame["venue_name"], frame["street_address"]
+    twice = venue.notna() & (venue == street)
+    # Venue and street given apart ("Salle des Fête" / "Lewarde") are read as one text, venue first.
+    both = venue.notna() & street.notna() & ~twice
+    text = venue.where(venue.notna(), street).where(~both, venue.astype("object") + " - " + street.astype("object"))
     todo = (unplaced | twice) & text.notna()
     if not todo.any():
         return frame
@@ -177,6 +182,6 @@ def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.Da
     out.loc[rows, "venue_name"] = [p.venue if v == t else v for p, v, t in zip(places, venue, whole, strict=True)]
     street = out.loc[rows, "street_address"]
     out.loc[rows, "street_address"] = [
-        p.street if (s is None or s == t) else s for p, s, t in zip(places, street, whole, strict=True)
+        p.street if (s is None or s == t or s == p.city) else s for p, s, t in zip(places, street, whole, strict=True)
     ]
     return out
