@@ -162,14 +162,15 @@ def _unambiguous(pairs: np.ndarray, dep: np.ndarray, region: np.ndarray, mode: n
     """The pairs of the title pass that nothing contradicts.
 
     A listing without a département is not paired with a listing of another region than its own,
-    nor an online listing with one said to be in person, nor, when it meets listings of several
-    départements (one title, one time, several places), with any of them.
+    nor an online listing with a placed one (an organiser's address is no evidence either way: the
+    title alone would merge every same-titled session of a national programme), nor, when it meets
+    listings of several départements (one title, one time, several places), with any of them.
     """
     a, b = pairs[:, 0], pairs[:, 1]
     unplaced = np.where(dep[a] == "", a, b)
     other = np.where(dep[a] == "", b, a)
     placed = dep[other] != ""
-    modes = ((mode[a] == "online") & (mode[b] == "in_person")) | ((mode[a] == "in_person") & (mode[b] == "online"))
+    modes = placed & (mode[unplaced] == "online")
     contradicts = (placed & (region[unplaced] != "") & (region[other] != region[unplaced])) | modes
     seen = pd.DataFrame({"unplaced": unplaced[placed & ~contradicts], "dep": dep[other][placed & ~contradicts]})
     spread = seen.groupby("unplaced")["dep"].nunique()
