@@ -39,7 +39,10 @@ def extract(entry: dict, mirrors: Path, out: Path) -> list[str]:
     if "path" in entry:
         target = out / entry["file"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_git(mirror, "show", f"{commit}:{entry['path']}"))
+        content = _git(mirror, "show", f"{commit}:{entry['path']}")
+        if "cut_chars" in entry:  # the first records of a long file, cut at a record's end
+            content = (content.decode("utf-8")[: entry["cut_chars"]] + entry.get("append", "")).encode("utf-8")
+        target.write_bytes(content)
         return [entry["path"]]
     listing = _git(mirror, "ls-tree", "-r", "--name-only", commit).decode().splitlines()
     depth = entry["paths"].count("/")  # "*" stays within one folder
