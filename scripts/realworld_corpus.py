@@ -40,6 +40,9 @@ def extract(entry: dict, mirrors: Path, out: Path) -> list[str]:
         target = out / entry["file"]
         target.parent.mkdir(parents=True, exist_ok=True)
         content = _git(mirror, "show", f"{commit}:{entry['path']}")
+        if entry.get("json_from_js"):  # a saved API response kept as a JS module: the JSON it exports
+            text = content.decode("utf-8")
+            content = text[text.index("{") : text.rstrip().rstrip(";").rstrip().rindex("}") + 1].encode("utf-8")
         if "cut_chars" in entry:  # the first records of a long file, cut at a record's end
             content = (content.decode("utf-8")[: entry["cut_chars"]] + entry.get("append", "")).encode("utf-8")
         target.write_bytes(content)
@@ -87,8 +90,13 @@ def main() -> None:
     for entry in entries:
         if "shared" in entry:
             continue  # read from ../shared/ itself
-        taken = extract(entry, args.mirrors, args.out)
-        print(f"{entry.get('file') or entry.get('files')}: {len(taken)} file(s) from {entry['repo']}")
+        where = entry.get("file") or entry.get("files")
+        try:
+            taken = extract(entry, args.mirrors, args.out)
+        except SystemExit as missing:  # no snapshot of that repository here: say so, go on
+            print(f"{where}: skipped: {missing}")
+            continue
+        print(f"{where}: {len(taken)} file(s) from {entry['repo']}")
     (args.out / "PROVENANCE.md").write_text(provenance(entries), encoding="utf-8")
 
 

@@ -30,6 +30,7 @@ from aggregator.normalise.text import fold
 
 PREFIX = re.compile(r"^\s*(?:lieu|adresse|o[uù]|rendez-vous|rdv)\s*:\s*", re.IGNORECASE)
 SEPARATORS = re.compile(r"\s+[-–—]\s+|\s*[,;|\n]\s*|\s*–\s*")
+HAS_POSTAL = re.compile(r"\b(?:0[1-9]|[1-8]\d|9[0-8])\d{3}\b")
 POSTAL = re.compile(r"(?<![\d/.,])\b((?:0[1-9]|[1-8]\d|9[0-8])\d{3})\b(?![\d/.,]\d)")
 STREET_WORDS = (
     "rue", "avenue", "av", "bd", "boulevard", "place", "pl", "chemin", "allee", "quai", "impasse", "route",
@@ -144,9 +145,11 @@ def split_place(text: str | None, is_city: Callable[[str], bool]) -> Place:
 def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.DataFrame:
     """Rows whose place is free text get venue, street, postal code and city from it.
 
-    Applied where a row has no city, no postal code and no INSEE code: the text is its
-    ``venue_name``, else its ``street_address``. Each part found fills its column when empty; the
-    venue keeps only the venue part, and a street address that held the whole text only the street.
+    Applied where a row has no city, no postal code and no INSEE code, where venue and street hold
+    the same text, or where the text holds a postal code the row lacks: the text is its
+    ``venue_name``, else its ``street_address`` (both, when given apart). Each part found fills its
+    column when empty; the venue keeps only the venue part, and a street address that held the whole
+    text only the street.
     Once per distinct text.
 
     Args:
@@ -164,7 +167,9 @@ def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.Da
     # Venue and street given apart ("Salle des Fête" / "Lewarde") are read as one text, venue first.
     both = venue.notna() & street.notna() & ~twice
     text = venue.where(venue.notna(), street).where(~both, venue.astype("object") + " - " + street.astype("object"))
-    todo = (unplaced | twice) & text.notna()
+    # A postal code inside the address text ("140 rue de Clignancourt, 75018 Paris") when none is given.
+    postal_in_text = frame["postal_code"].isna() & text.astype("object").str.contains(HAS_POSTAL, na=False)
+    todo = (unplaced | twice | postal_in_text) & text.notna()
     if not todo.any():
         return frame
     parsed = map_distinct(text[todo], lambda t: split_place(t, is_city))
