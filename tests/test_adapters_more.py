@@ -166,8 +166,7 @@ def test_jsonld_graph_arrays_places_and_followed_pages(httpserver):
     assert opening["registration_url"] == httpserver.url_for("/inscription/1")
     assert opening["organizer"] == "Région Exemple"
     expo = by_title["Exposition des prototypes"]
-    # An address written as text is split into street, postal code and city.
-    assert (expo["street_address"], expo["postal_code"], expo["city"]) == ("8 cours Victor Hugo", "64100", "Bayonne")
+    assert expo["street_address"] == "8 cours Victor Hugo, 64100 Bayonne"  # as written
     assert by_title["Hackathon en ligne"]["attendance_mode"] == "online"
     assert by_title["Atelier &quot;langage clair&quot;"]["city"] == "Rennes"
     result = _normalised(source, records)
@@ -177,6 +176,14 @@ def test_jsonld_graph_arrays_places_and_followed_pages(httpserver):
     assert statuses["Exposition des prototypes"] == "postponed"
     types = dict(zip(result.listings["title"], result.listings["event_type"], strict=True))
     assert types["Exposition des prototypes"] == "exposition" and types["Hackathon en ligne"] == "hackathon"
+    # An address written as text is split by normalisation into street, postal code and city.
+    expo_row = result.listings.set_index("title").loc["Exposition des prototypes"]
+    assert (expo_row["street_address"], expo_row["postal_code"], expo_row["city"], expo_row["commune_insee"]) == (
+        "8 cours Victor Hugo",
+        "64100",
+        "Bayonne",
+        "64102",
+    )
     assert 'Atelier "langage clair"' in set(result.listings["title"])
 
 

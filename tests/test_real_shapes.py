@@ -193,9 +193,15 @@ def test_jsonld_place_with_text_address_and_coordinates_on_the_place():
     source = _source(id="douai", kind="jsonld")
     url = "https://www.example.org/agenda/cine-debat"
     (record,) = _parse(source, fixture_bytes("jsonld", "douai-event.html"), url=url)
-    assert (record["street_address"], record["postal_code"], record["city"]) == ("Rue Camille Guérin", "59500", "Douai")
+    assert record["street_address"] == "Rue Camille Guérin, 59500 Douai"  # as written; normalisation splits it
     assert (record["latitude"], record["longitude"]) == ("50.3696", "3.0789")
     assert (record["url"], record["uid"]) == (url, url)  # the event's own page, which names no url nor @id
     result = _normalised(source, [record])
     row = result.listings.iloc[0]
-    assert (row["commune_insee"], row["departement_code"], row["venue_name"]) == ("59178", "59", "Cinéma Majestic")
+    assert (row["venue_name"], row["street_address"], row["postal_code"], row["city"]) == (
+        "Cinéma Majestic",
+        "Rue Camille Guérin",
+        "59500",
+        "Douai",
+    )
+    assert (row["commune_insee"], row["departement_code"]) == ("59178", "59")

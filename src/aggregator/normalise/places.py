@@ -185,8 +185,10 @@ def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.Da
     out.loc[rows, "postal_code"] = [c if c is not None else p.postal_code for p, c in zip(places, postal, strict=True)]
     venue = out.loc[rows, "venue_name"]
     out.loc[rows, "venue_name"] = [p.venue if v == t else v for p, v, t in zip(places, venue, whole, strict=True)]
-    street = out.loc[rows, "street_address"]
+    street, apart = out.loc[rows, "street_address"], both[rows]
+    # A street given apart keeps what is left of it once its postal code and city are taken out.
     out.loc[rows, "street_address"] = [
-        p.street if (s is None or s == t or s == p.city) else s for p, s, t in zip(places, street, whole, strict=True)
+        p.street if (s is None or s == t or s == p.city or (a and p.street)) else (None if a and p.city else s)
+        for p, s, t, a in zip(places, street, whole, apart, strict=True)
     ]
     return out

@@ -9,8 +9,9 @@ Without ``date_field``, an item's date is taken, in this order, from:
    the event's, "programmé le …", wins over any other), a missing year never putting the event
    before the item's publication date.
 
-The place comes from ``ev:location``/``xcal:location`` or a "Lieu : 40440 Ondres" line, else from
-a postal code followed by a city name in the text.
+The place comes from ``ev:location``/``xcal:location`` or a "Lieu : 40440 Ondres" line (split into
+venue, street, postal code and city by normalisation), else from a postal code followed by a city
+name in the text.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import Field
 
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched
-from aggregator.sources.addresses import place
+from aggregator.sources.addresses import place_in_text
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.jsonld import event_nodes
 from aggregator.sources.sniff import describe, wrong_format
@@ -162,9 +163,10 @@ class FeedAdapter(SinglePage):
             written = _value(entry, "ev_location") or _value(entry, "xcal_location")
             if located:
                 record["city"] = located
+            elif written:
+                record["venue_name"] = written  # split by normalisation, like any place written as text
             else:
-                found = place(written or _plain(summary))
-                record.update(found or ({"city": written} if written else {}))
+                record.update(place_in_text(_plain(summary)))
             absolutise_urls(record, page.url)
             out.append(record)
         return out

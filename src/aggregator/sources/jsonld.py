@@ -12,7 +12,6 @@ from pydantic import Field
 from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.reasons import reason
-from aggregator.sources.addresses import address_parts
 from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
 from aggregator.sources.encoding import decode
 from aggregator.sources.sniff import describe, wrong_format
@@ -90,10 +89,8 @@ def map_event(node: dict[str, Any]) -> Record:
     """Raw fields from one schema.org Event node."""
     place, online = _places(node.get("location"))
     address = _first((place or {}).get("address"))
-    if isinstance(address, str):  # "Rue Camille Guérin, 59500 Douai"
-        parts = address_parts(address)
-        address = {"streetAddress": parts.get("street_address"), "postalCode": parts.get("postal_code"),
-                   "addressLocality": parts.get("city")}  # fmt: skip
+    if isinstance(address, str):  # "Rue Camille Guérin, 59500 Douai": split by normalisation
+        address = {"streetAddress": address}
     address = address if isinstance(address, dict) else {}
     geo = _first((place or {}).get("geo")) or place or {}  # coordinates in "geo", or on the Place itself
     offers = _first(node.get("offers"))
