@@ -16,9 +16,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
-from aggregator.config import Config, SourceConfig, load_config
+from aggregator.config import Config, load_config
 from aggregator.runs import run_dir
 from aggregator.secrets import Secrets
+from aggregator.settings import SourceConfig
 from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
 

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from conftest import fixture_bytes
 
-from aggregator.config import HttpSettings, parse_config
+from aggregator.config import parse_config
 from aggregator.http import HttpClient
 from aggregator.normalise import normalise
+from aggregator.settings import HttpSettings
 from aggregator.sources import KINDS, UnknownKindError, get_adapter
 from aggregator.sources.base import ParseError
 

@@ -9,11 +9,12 @@ from conftest import fixture_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.config import HttpSettings, parse_config
+from aggregator.config import parse_config
 from aggregator.http import HttpClient
 from aggregator.normalise import normalise
 from aggregator.normalise.datelists import explode_lists, parse_french_dates
 from aggregator.normalise.dates import DateParseError
+from aggregator.settings import HttpSettings
 from aggregator.sources import get_adapter
 
 REF = date(2026, 11, 15)

@@ -4,12 +4,13 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from aggregator.config import DedupeSettings, parse_config
+from aggregator.config import parse_config
 from aggregator.dedupe import dedupe
 from aggregator.dedupe.evaluate import cluster_scores, pair_scores
 from aggregator.dedupe.keys import title_key
 from aggregator.normalise import normalise
 from aggregator.schema import EVENTS, LISTINGS, MATCHES
+from aggregator.settings import DedupeSettings
 from aggregator.validation import validate
 
 RUN = pd.Timestamp("2026-11-25T02:00Z")

@@ -16,9 +16,10 @@ from conftest import FIXTURES, page_requests, write_config
 from werkzeug import Response
 
 from aggregator import http
-from aggregator.config import HttpSettings, load_config
+from aggregator.config import load_config
 from aggregator.http import FetchError, HttpClient
 from aggregator.pipeline import collect_source, health_path, run
+from aggregator.settings import HttpSettings
 from aggregator.throttle import HostLimiter
 
 ICS = (FIXTURES / "ical" / "lab-calendar.ics").read_bytes()  # five events

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from werkzeug import Response
 
 from aggregator import http as http_module
-from aggregator.config import ConfigError, HttpSettings, load_config, parse_config
+from aggregator.config import ConfigError, load_config, parse_config
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.pipeline import collect_or_fail, last_good_path, run, state_dir
+from aggregator.settings import HttpSettings
 from aggregator.sources import KINDS, get_adapter
 from aggregator.sources.base import ParseError
 

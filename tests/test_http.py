@@ -2,8 +2,8 @@ import pytest
 from conftest import page_requests
 from werkzeug import Response
 
-from aggregator.config import HttpSettings
 from aggregator.http import FetchError, HttpClient, resolve_url
+from aggregator.settings import HttpSettings
 
 
 def _client(**kwargs) -> HttpClient:

@@ -5,9 +5,10 @@ from pathlib import Path
 
 from conftest import page_requests
 
-from aggregator.config import HttpSettings, parse_config
+from aggregator.config import parse_config
 from aggregator.http import HttpClient
 from aggregator.pipeline import collect_source
+from aggregator.settings import HttpSettings
 from aggregator.sources import get_adapter
 
 

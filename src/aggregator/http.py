@@ -19,9 +19,9 @@ from requests_cache.serializers import SerializerPipeline, pickle_serializer
 from urllib3.exceptions import DecodeError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from aggregator.config import HttpSettings
 from aggregator.robots import RobotsRules
 from aggregator.secrets import Secrets
+from aggregator.settings import HttpSettings
 from aggregator.throttle import LIMITER
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from aggregator import stats
-from aggregator.config import Config, SourceConfig
+from aggregator.config import Config
 from aggregator.dedupe import dedupe
 from aggregator.dedupe.blocks import MapBlocks
 from aggregator.health import alarm, stale_since
@@ -27,6 +27,7 @@ from aggregator.report import render_report
 from aggregator.runs import promote, run_dir
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.secrets import Secrets
+from aggregator.settings import SourceConfig
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
 from aggregator.storage import hydrate, is_remote, local_mirror, upload

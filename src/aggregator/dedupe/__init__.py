@@ -16,8 +16,8 @@ from aggregator.dedupe.golden import build_events
 from aggregator.dedupe.ids import assign_event_ids
 from aggregator.dedupe.keys import add_keys
 from aggregator.dedupe.matching import candidate_pairs
-from aggregator.dedupe.settings import DedupeSettings
 from aggregator.schema import EVENTS, LISTINGS, MATCHES
+from aggregator.settings import DedupeSettings
 from aggregator.validation import conform
 
 __all__ = ["DedupeSettings", "Deduplicated", "dedupe"]

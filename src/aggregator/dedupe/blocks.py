@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from aggregator.dedupe.matching import cluster, score_pairs
-from aggregator.dedupe.settings import DedupeSettings
+from aggregator.settings import DedupeSettings
 
 # (listings of a partition, their candidate pairs) -> (cluster labels, scored pairs), positions local.
 Block = tuple[pd.DataFrame, pd.DataFrame]

@@ -12,8 +12,8 @@ from rapidfuzz.process import cpdist
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from aggregator.dedupe.settings import DedupeSettings
 from aggregator.normalise.text import fold
+from aggregator.settings import DedupeSettings
 
 # Below this title ratio no rule can accept a pair (titles of one event, boilerplate removed, share
 # most of their words), so the slower scorers are not run for it.

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from aggregator.config import SourceConfig
 from aggregator.frames import map_distinct
 from aggregator.normalise import classify, communes, geo, places
 from aggregator.normalise.datelists import explode_lists
@@ -22,6 +21,7 @@ from aggregator.normalise.prose import find_french, parse_french
 from aggregator.normalise.text import clean_text, clean_url, fold_column, join_words
 from aggregator.reasons import reason
 from aggregator.schema import LISTINGS, REJECTS
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import RAW_FIELDS, raw_json
 from aggregator.validation import conform
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
+from aggregator.settings import SourceConfig
 
 # Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
 # "start"/"end" hold ISO dates or French prose; "when" holds free text to read a date from when

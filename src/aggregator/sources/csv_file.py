@@ -9,9 +9,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.reasons import reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
     FieldSpec,
     ParseError,

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.reasons import reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import Record, SinglePage, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format

@@ -25,8 +25,8 @@ import feedparser
 from bs4 import BeautifulSoup
 from pydantic import Field
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched
+from aggregator.settings import SourceConfig
 from aggregator.sources.addresses import place_in_text
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.jsonld import event_nodes

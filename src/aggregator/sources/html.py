@@ -13,9 +13,9 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.reasons import reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import FieldSpec, ParseError, Record, absolutise_urls, check_field_names, read_fields
 from aggregator.sources.encoding import decode
 from aggregator.sources.paging import NextLink, Request, paginate

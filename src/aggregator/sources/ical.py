@@ -9,9 +9,9 @@ import icalendar
 import recurring_ical_events
 from pydantic import Field
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched
 from aggregator.reasons import reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
 from aggregator.sources.sniff import describe, wrong_format
 

@@ -9,9 +9,9 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 from pydantic import Field
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.reasons import reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
 from aggregator.sources.encoding import decode
 from aggregator.sources.sniff import describe, wrong_format

@@ -24,9 +24,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import Record, map_items, raw_json, to_text
 from aggregator.sources.paging import Cursor, Request, paginate
 from aggregator.sources.sessions import group_sessions

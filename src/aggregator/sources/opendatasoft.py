@@ -11,9 +11,9 @@ from urllib.request import url2pathname
 
 from pydantic import Field, field_validator
 
-from aggregator.config import SourceConfig
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
+from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
     FieldSpec,
     Record,

@@ -1,0 +1,43 @@
+"""The library's import graph: no circle, no arrow to ``flows`` (imports inside functions included)."""
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "aggregator"
+
+
+def _module(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph():
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                base = node.module
+                targets |= {f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+        graph[name] = {t for t in targets if t in modules and t != name} | {t for t in targets if t.startswith("flows")}
+    return graph
+
+
+def test_the_library_never_imports_flows():
+    assert not {m for m, targets in _graph().items() if any(t.startswith("flows") for t in targets)}
+
+
+def test_the_import_graph_has_no_circle():
+    try:
+        list(TopologicalSorter(_graph()).static_order())
+    except CycleError as error:
+        raise AssertionError(f"import circle: {' -> '.join(error.args[1])}") from None
+
+
+def test_the_settings_models_import_nothing_of_the_project():
+    assert _graph()["aggregator.settings"] == set()
