@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 SOURCES ?= sources.yaml
 OUT ?= data
 
-.PHONY: run test lint typecheck pytest install docs samples reference clean serve server browser bench
+.PHONY: run test check lint typecheck pytest install docs samples reference clean serve server browser bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,14 @@ pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The fast lane: lint, types and every test not marked slow or prefect, on both cores (under two
+# minutes here); `make test` runs everything.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n 2 -m "not slow and not prefect"
 
 # Benchmarks (minutes; figures go to docs/benchmarks.md): geography, deduplication, core end to end,
 # fetching 500 sources, Prefect's overhead.

@@ -224,6 +224,7 @@ def _strings_in(path: Path) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 def test_planted_keys_never_reach_outputs_logs_cache_or_errors(httpserver, tmp_path):
     key, token = "oa-KEY-0123456789", "ods-TOKEN-9876543210"
     oa_page = (FIXTURES / "openagenda" / "events-page2.json").read_bytes()

@@ -65,6 +65,7 @@ def prefect_server(tmp_path):
         log.close()
 
 
+@pytest.mark.slow
 def test_served_deployment_has_the_schedule_and_limit_and_runs(prefect_server, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment

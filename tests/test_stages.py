@@ -91,6 +91,7 @@ def test_normalise_types_places_and_rejects():
     assert str(result.listings["start_at"].dtype) == "datetime64[us, UTC]"
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.fixed_dictionaries({
     "title": st.one_of(st.none(), st.text(max_size=30)),
@@ -269,6 +270,7 @@ IDEMPOTENT = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.fixed_dictionaries({
     "source_id": st.sampled_from(["nat", "reg", "dom"]),
