@@ -16,33 +16,47 @@ export UV_PYTHON_DOWNLOADS := never
 SOURCES ?= sources.yaml
 OUT ?= data
 
-.PHONY: run test check lint typecheck pytest install docs samples reference clean serve server browser bench
+.PHONY: run test check lint typecheck pytest install install-runtime lock docs samples reference clean serve server browser bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+# Two pinned locks from one command (`make lock`): requirements-runtime.lock, what a run needs, and
+# requirements.lock, the same versions plus the development tools. `make run` installs the first,
+# `make test` and `make check` the second (a superset, so a run works after either).
+define setup
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	# Bytecode compiled at install: this machine sets PYTHONDONTWRITEBYTECODE, so without it every
 	# process compiles pandas, Prefect & co. from source again (about 9 s of each start).
-	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python $(1)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	mkdir -p $(PREFECT_HOME)
 	$(BIN)/prefect server database upgrade -y > /dev/null
+endef
+
+$(VENV)/.runtime: $(BIN)/python pyproject.toml requirements-runtime.lock
+	$(call setup,requirements-runtime.lock)
+	rm -f $(VENV)/.dev  # the sync removed the development tools
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.dev: $(BIN)/python pyproject.toml requirements.lock
+	$(call setup,requirements.lock)
+	touch $@ $(VENV)/.runtime
 
-run: install
+install-runtime: $(VENV)/.runtime
+
+install: $(VENV)/.dev
+
+run: install-runtime
 	$(BIN)/aggregator run --sources $(SOURCES) --out $(OUT)
 
 # The nightly deployment (cron and time zone from run.schedule in sources.yaml), served against a
 # real Prefect server: the one PREFECT_API_URL names, else one started on 127.0.0.1:4200.
-serve: install
+serve: install-runtime
 	scripts/serve.sh $(SOURCES) $(OUT)
 
 # A Prefect server alone (UI on http://127.0.0.1:4200), for work-pool deployments (prefect.yaml).
-server: install
+server: install-runtime
 	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
 lint: install
@@ -91,9 +105,11 @@ samples: install
 reference: install
 	$(BIN)/python scripts/build_reference.py
 
-# Regenerate the pinned versions after changing pyproject.toml.
+# Regenerate the pinned versions after changing pyproject.toml: the development lock (existing pins
+# kept where they still fit), then the runtime lock constrained to the same versions.
 lock: install
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 pyproject.toml -c requirements.lock -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) .prefect .mypy_cache .ruff_cache .pytest_cache
