@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from aggregator.normalise import _read_column, _read_span, classify
+from aggregator.normalise import classify
+from aggregator.normalise.datecols import _read_column, _read_span
 from aggregator.normalise.dates import DateParseError, parse_local, to_utc
 from aggregator.normalise.text import _clean, clean_text, clean_url, fold, fold_column, fold_strings, join_words
 
