@@ -300,9 +300,10 @@ def _arrondissements(commune: pd.Series, postal: pd.Series) -> tuple[pd.Series, 
     code, coordinates), ``commune_insee`` is 75056, 69123 or 13055 and the arrondissement, when known,
     goes to ``arrondissement_insee``.
     """
-    parents = communes.arrondissement_parents()
-    arrondissement = commune.where(commune.isin(list(parents)))
-    city = commune.map(lambda c: parents.get(c, c), na_action="ignore")
+    parents = pd.Series(communes.arrondissement_parents())
+    is_arrondissement = commune.isin(parents.index)
+    arrondissement = commune.where(is_arrondissement)
+    city = commune.where(~is_arrondissement, commune.map(parents))
     by_postal = communes.arrondissement_by_postal_code()
     missing = arrondissement.isna() & city.isin(communes.CITIES_WITH_ARRONDISSEMENTS)
     arrondissement[missing] = postal[missing].map(by_postal)

@@ -163,10 +163,13 @@ def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.Da
     unplaced = frame["city"].isna() & frame["postal_code"].isna() & frame["commune_insee"].isna()
     # A source that put the whole text in both columns (an iCalendar LOCATION) gets it split too.
     venue, street = frame["venue_name"], frame["street_address"]
-    twice = venue.notna() & (venue == street)
+    has_venue, has_street = venue.notna(), street.notna()
+    twice = has_venue & has_street & (venue == street)
     # Venue and street given apart ("Salle des Fête" / "Lewarde") are read as one text, venue first.
-    both = venue.notna() & street.notna() & ~twice
-    text = venue.where(venue.notna(), street).where(~both, venue.astype("object") + " - " + street.astype("object"))
+    both = has_venue & has_street & ~twice
+    text = venue.where(has_venue, street).astype("object")
+    if both.any():  # joined for those rows only: string sums over every row cost seconds at a million
+        text[both] = venue[both].astype("object") + " - " + street[both].astype("object")
     # A postal code inside the address text ("140 rue de Clignancourt, 75018 Paris") when none is given.
     no_postal = frame["postal_code"].isna() & text.notna() & ~unplaced & ~twice
     postal_in_text = pd.Series(False, index=frame.index)
