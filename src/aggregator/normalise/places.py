@@ -183,7 +183,7 @@ def fill_from_text(frame: pd.DataFrame, is_city: Callable[[str], bool]) -> pd.Da
     rows = found[found].index
     if not len(rows):
         return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, not edited in place (copy on write)
     places = parsed[rows]
     whole = text[rows]
     city, postal = out.loc[rows, "city"], out.loc[rows, "postal_code"]
