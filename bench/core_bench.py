@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedupe_workload import SOURCES, generate
 
-from aggregator.config import parse_config
+from aggregator.config import Config, parse_config
 from aggregator.pipeline import Previous, SourceResult, build_outputs, in_processes, publish
 from aggregator.schema import LISTINGS
 
@@ -69,13 +69,18 @@ def raw_records(n_events: int) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def run(n_events: int, processes: int) -> None:
-    raw = raw_records(n_events)
-    config = parse_config(
+def bench_config() -> Config:
+    """The workload's sources, as json sources of sources.yaml would declare them."""
+    return parse_config(
         {"sources": [{"id": s, "kind": "json", "url": f"https://{s}.example.org", "priority": p,
                       "fields": {"title": "title", "start": "start"}} for s, p in SOURCES]},
         Path("bench.yaml"),
     )  # fmt: skip
+
+
+def run(n_events: int, processes: int) -> None:
+    raw = raw_records(n_events)
+    config = bench_config()
     run_at = pd.Timestamp("2026-11-26T02:00Z")
     results = [
         SourceResult(str(s), "json", f"https://{s}.example.org", "ok", frame.reset_index(drop=True), run_at)

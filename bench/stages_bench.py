@@ -14,10 +14,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core_bench import raw_records
+from core_bench import bench_config, raw_records
 from dedupe_workload import SOURCES
 
-from aggregator.config import parse_config
 from aggregator.dedupe import dedupe
 from aggregator.normalise import normalise
 
@@ -25,11 +24,7 @@ from aggregator.normalise import normalise
 def main() -> None:
     n_events = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     raw = raw_records(n_events)
-    config = parse_config(
-        {"sources": [{"id": s, "kind": "json", "url": f"https://{s}.example.org", "priority": p,
-                      "fields": {"title": "title", "start": "start"}} for s, p in SOURCES]},
-        Path("bench.yaml"),
-    )  # fmt: skip
+    config = bench_config()
     started = time.perf_counter()
     normalised = normalise(raw, {s.id: s for s in config.sources}, reference=pd.Timestamp("2026-11-26").date())
     middle = time.perf_counter()
