@@ -97,13 +97,18 @@ def test_nothing_collected_is_a_failure(tmp_path):
     assert not (tmp_path / "out" / "events.parquet").exists()
 
 
-def test_docs_check_detects_a_stale_dictionary(tmp_path):
-    stale = tmp_path / "dd.md"
+def test_docs_check_detects_a_stale_dictionary_or_kinds_reference(tmp_path):
+    stale, kinds = tmp_path / "dd.md", tmp_path / "kinds.md"
     stale.write_text("old")
-    assert _cli("docs", "--check", "--path", str(stale)).returncode == 1
-    assert _cli("docs", "--path", str(stale)).returncode == 0
-    assert _cli("docs", "--check", "--path", str(stale)).returncode == 0
+    paths = ("--path", str(stale), "--kinds-path", str(kinds))
+    assert _cli("docs", "--check", *paths).returncode == 1
+    assert _cli("docs", *paths).returncode == 0
+    assert _cli("docs", "--check", *paths).returncode == 0
     assert Path(stale).read_text().startswith("# Data dictionary")
+    assert Path(kinds).read_text().startswith("# Source kinds")
+    kinds.write_text("old")
+    checked = _cli("docs", "--check", *paths)
+    assert checked.returncode == 1 and "kinds.md is stale" in checked.stderr
 
 
 def test_sources_check_prints_a_table_and_tells_the_truth(tmp_path, httpserver):

@@ -34,6 +34,29 @@ def test_data_dictionary_is_up_to_date():
     assert committed == render(), "docs/data-dictionary.md is stale: run `aggregator docs`"
 
 
+def test_source_kinds_reference_is_up_to_date():
+    from aggregator.source_reference import render as render_kinds
+
+    committed = (ROOT / "docs" / "source-kinds.md").read_text(encoding="utf-8")
+    assert committed == render_kinds(), "docs/source-kinds.md is stale: run `aggregator docs`"
+
+
+def test_every_source_setting_is_described():
+    from aggregator.settings import HttpSettings, SourceConfig
+    from aggregator.source_reference import _nested_models
+    from aggregator.sources import KINDS
+
+    models = {SourceConfig, HttpSettings, *(adapter.settings for adapter in KINDS.values())}
+    for model in list(models):
+        for field in model.model_fields.values():
+            models.update(_nested_models(field.annotation))
+    for model in models:
+        for name, field in model.model_fields.items():
+            if name == "kind":  # each kind's section of the reference is named after it
+                continue
+            assert (field.description or "").strip(), f"{model.__name__}.{name} has no description"
+
+
 def test_every_column_is_described():
     for table in (EVENTS, REJECTS):
         for column in table.columns:

@@ -224,21 +224,28 @@ def serve(
 
 @app.command()
 def docs(
-    check: Annotated[bool, typer.Option(help="Exit 1 if the file is stale instead of writing it.")] = False,
+    check: Annotated[bool, typer.Option(help="Exit 1 if a file is stale instead of writing it.")] = False,
     path: Annotated[Path, typer.Option(help="Where the data dictionary goes.")] = Path("docs/data-dictionary.md"),
+    kinds_path: Annotated[Path, typer.Option(help="Where the source kinds' settings reference goes.")] = Path(
+        "docs/source-kinds.md"
+    ),
 ) -> None:
-    """Regenerate the data dictionary from the schema."""
-    from aggregator.dictionary import render
+    """Regenerate the data dictionary (from the schema) and the source kinds' reference (from the settings models)."""
+    from aggregator import dictionary, source_reference
 
-    text = render()
-    if check:
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            err.print(f"{path} is stale: run `aggregator docs`")
-            raise typer.Exit(EXIT_FAILED)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    out.print(f"wrote {path}")
+    stale = []
+    for target, text in ((path, dictionary.render()), (kinds_path, source_reference.render())):
+        if check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(target)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        out.print(f"wrote {target}")
+    if stale:
+        for target in stale:
+            err.print(f"{target} is stale: run `aggregator docs`")
+        raise typer.Exit(EXIT_FAILED)
 
 
 def main() -> None:

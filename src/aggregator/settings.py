@@ -122,7 +122,7 @@ class SourceConfig(BaseModel):
     kind: str = Field(description="Adapter that reads the source (see the registry of kinds).")
     url: str = Field(description="http(s) URL, file:// URL or path relative to sources.yaml.")
     name: str | None = Field(None, description="Human-readable name of the source.")
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: the source stays in the file but is not run.")
     priority: int = Field(50, ge=0, le=100, description="Higher wins when merging duplicates.")
     timezone: str = Field("Europe/Paris", description="IANA zone for times given without offset.")
     region: str | None = Field(None, description="Region the source covers (code or name).")
@@ -130,7 +130,7 @@ class SourceConfig(BaseModel):
     reference_date: date | None = Field(
         None, description="Date used to infer missing years in French dates (default: the run's date)."
     )
-    http: HttpSettings = Field(default_factory=HttpSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings, description="How the source is fetched (table below).")
 
     @field_validator("id")
     @classmethod

@@ -54,7 +54,7 @@ class HtmlSource(SourceConfig):
     next: str | None = Field(None, description="Selector of the next page's link, e.g. 'a[rel=next]@href'.")
     max_pages: int = Field(20, ge=1, le=1000, description="Most listing pages read per run.")
     dates: str | None = Field(None, description="Selector matching each date of an item: one listing per date.")
-    detail: DetailSettings | None = None
+    detail: DetailSettings | None = Field(None, description="Follow each item's link to a detail page (table below).")
 
     @field_validator("fields")
     @classmethod

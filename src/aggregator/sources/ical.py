@@ -26,8 +26,12 @@ class IcalSource(SourceConfig):
     """
 
     kind: Literal["ical"] = "ical"
-    window_before_days: int = Field(62, ge=0, le=3660)
-    window_after_days: int = Field(400, ge=0, le=3660)
+    window_before_days: int = Field(
+        62, ge=0, le=3660, description="Occurrences kept this many days before the reference date."
+    )
+    window_after_days: int = Field(
+        400, ge=0, le=3660, description="Occurrences kept this many days after the reference date."
+    )
 
 
 def _recurring_uids(calendar: icalendar.Calendar) -> set[str]:

@@ -41,7 +41,7 @@ class OpenAgendaSource(SourceConfig):
     """Settings of an ``openagenda`` source; ``url`` is the API root (overridable for tests)."""
 
     kind: Literal["openagenda"] = "openagenda"
-    url: str = API_ROOT
+    url: str = Field(API_ROOT, description="API root; change it only to test against a local server.")
     agenda: str = Field(description="The agenda's uid.")
     key: str | None = Field(None, description="API key, sent in the 'key' header: '${OPENAGENDA_KEY}'.")
     size: int = Field(MAX_SIZE, ge=1, le=MAX_SIZE, description="Events per page (at most 300).")
