@@ -48,7 +48,7 @@ def render() -> str:
         "",
         "Generated from `src/aggregator/settings.py` and the adapters' settings models by `aggregator docs`;",
         "do not edit by hand. A test fails when this file is stale. What each kind reads, with real",
-        'examples, is in the README\'s "Declaring sources".',
+        "examples, is in [sources.md](sources.md).",
         "",
         "## Every source",
         "",
