@@ -9,13 +9,14 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+import urllib3.util.retry
 from conftest import FIXTURES, page_requests, write_config
 from werkzeug import Response
 
-from aggregator import http
 from aggregator.config import load_config
 from aggregator.http import FetchError, HttpClient
 from aggregator.pipeline import collect_source, health_path, run
@@ -63,19 +64,15 @@ def test_500_then_200_is_retried(httpserver):
     assert len(page_requests(httpserver)) == 2
 
 
-def test_429_waits_as_long_as_retry_after_says(httpserver):
-    seen: list[float] = []
-
-    def limited(_request):
-        seen.append(time.monotonic())
-        if len(seen) == 1:
-            return Response("slow down", status=429, headers={"Retry-After": "2"})
-        return Response("ok")
-
-    httpserver.expect_request("/limited").respond_with_handler(limited)
+def test_429_waits_as_long_as_retry_after_says(httpserver, monkeypatch):
+    slept: list[float] = []
+    # urllib3 does the waiting between retries: record what it asks for instead of waiting it.
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    answers = iter([Response("slow down", status=429, headers={"Retry-After": "120"}), Response("ok")])
+    httpserver.expect_request("/limited").respond_with_handler(lambda _r: next(answers))
     assert _client(retries=2).get(httpserver.url_for("/limited")).content == b"ok"
-    assert len(seen) == 2
-    assert seen[1] - seen[0] >= 1.9  # backoff_s=0: only Retry-After made it wait
+    assert len(page_requests(httpserver)) == 2
+    assert slept == [120]  # backoff_s=0: only Retry-After set the wait
 
 
 def test_unchanged_page_costs_a_304_on_the_second_run(httpserver, tmp_path):
@@ -98,6 +95,16 @@ def test_unchanged_page_costs_a_304_on_the_second_run(httpserver, tmp_path):
     assert second.records["title"].tolist() == first.records["title"].tolist()
 
 
+def _shift_cache_clock(monkeypatch, delta: timedelta) -> None:
+    """Move the HTTP cache's clock ``delta`` ahead, instead of waiting that long."""
+    import requests_cache.models.response
+    import requests_cache.policy.actions
+    import requests_cache.policy.expiration
+
+    for module in (requests_cache.models.response, requests_cache.policy.actions, requests_cache.policy.expiration):
+        monkeypatch.setattr(module, "utcnow", lambda: datetime.now(UTC) + delta)
+
+
 def test_robots_txt_is_reused_for_24_hours_without_a_request(httpserver, tmp_path, monkeypatch):
     httpserver.expect_request("/lab.ics").respond_with_data(ICS, content_type="text/calendar")
     path = write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: '{httpserver.url_for('/lab.ics')}'}}\n")
@@ -110,11 +117,12 @@ def test_robots_txt_is_reused_for_24_hours_without_a_request(httpserver, tmp_pat
     second = collect_source(source, path, tmp_path / "state")
     assert robots_reads() == 1  # the second run read its verdict from the cache: no request, no spacing
     assert (first.requests, second.requests) == (2, 1) and len(second.records) == len(first.records) > 0
-    monkeypatch.setattr(http, "ROBOTS_MAX_AGE_S", 1)  # as if a day had passed...
-    collect_source(source, path, tmp_path / "state-short")
-    time.sleep(1.1)
-    collect_source(source, path, tmp_path / "state-short")
-    assert robots_reads() == 3  # ...an expired copy is read again
+    _shift_cache_clock(monkeypatch, timedelta(hours=23, minutes=59))
+    collect_source(source, path, tmp_path / "state")
+    assert robots_reads() == 1  # a day not yet over: still the cached copy
+    _shift_cache_clock(monkeypatch, timedelta(hours=24, minutes=1))
+    collect_source(source, path, tmp_path / "state")
+    assert robots_reads() == 2  # a day later the copy has expired: read again
 
 
 def _raw_server(payload: bytes) -> tuple[str, threading.Thread]:
@@ -205,31 +213,66 @@ def test_redirect_loop_gives_up(httpserver):
         _client().get(httpserver.url_for("/a"))
 
 
-def test_requests_to_one_host_are_spaced_and_bounded():
+class FakeClock:
+    """Monotonic time that only moves when someone sleeps or the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_requests_to_one_host_are_spaced_without_waiting_on_the_wall_clock():
+    clock = FakeClock()
+    limiter = HostLimiter(clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(4):
+        with limiter.slot("example.org", interval=0.2):
+            starts.append(clock())
+            clock.now += 0.05  # the request itself takes 50 ms
+    assert [round(b - a, 6) for a, b in itertools.pairwise(starts)] == [0.2, 0.2, 0.2]
+    assert [round(s, 6) for s in clock.slept] == [0.15, 0.15, 0.15]  # only what the request had not used
+    with limiter.slot("other.example", interval=0.2) as waited:
+        assert waited == 0  # hosts have their own budgets
+    clock.now += 5
+    with limiter.slot("example.org", interval=0.2) as waited:
+        assert waited == 0 and len(clock.slept) == 3  # long past the spacing: no wait
+
+
+def test_requests_in_flight_to_one_host_are_bounded():
     limiter = HostLimiter()
-    starts: list[float] = []
-    in_flight = []
-    lock = threading.Lock()
+    in_flight: list[int] = []
+    peak: list[int] = []
+    changed = threading.Condition()
+    release = threading.Event()
 
     def request() -> None:
-        with limiter.slot("example.org", interval=0.2, concurrency=2):
-            with lock:
-                starts.append(time.monotonic())
+        with limiter.slot("example.org", interval=0, concurrency=2):
+            with changed:
                 in_flight.append(1)
                 peak.append(len(in_flight))
-            time.sleep(0.5)
-            with lock:
+                changed.notify_all()
+            release.wait(10)
+            with changed:
                 in_flight.pop()
 
-    peak: list[int] = []
     threads = [threading.Thread(target=request) for _ in range(4)]
     for t in threads:
         t.start()
+    with changed:
+        assert changed.wait_for(lambda: len(in_flight) == 2, timeout=10)
+        # The other two are queued: give them a chance to (wrongly) get in before releasing.
+        assert not changed.wait_for(lambda: len(in_flight) > 2, timeout=0.3)
+    release.set()
     for t in threads:
         t.join()
-    starts.sort()
-    assert all(b - a >= 0.19 for a, b in itertools.pairwise(starts))
-    assert max(peak) == 2  # never more than host_concurrency in flight
+    assert len(peak) == 4 and max(peak) == 2  # never more than host_concurrency in flight
 
 
 # --- failure isolation and source health ----------------------------------------------------

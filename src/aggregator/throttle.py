@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -21,9 +21,17 @@ class HostLimiter:
 
     One instance (``LIMITER``) serves the whole process, so that sources fetched in parallel from
     the same site share its budget.
+
+    Args:
+        clock: Monotonic seconds; tests pass a fake one, so spacing is checked without waiting.
+        sleep: Waits that many seconds (a fake one advances the fake clock).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._hosts: dict[str, _Host] = {}
 
@@ -45,10 +53,10 @@ class HostLimiter:
         state = self._host(host, concurrency)
         with state.semaphore:
             with state.lock:  # waiters queue here, so starts stay ``interval`` apart
-                waited = max(0.0, state.next_at - time.monotonic())
+                waited = max(0.0, state.next_at - self._clock())
                 if waited:
-                    time.sleep(waited)
-                state.next_at = time.monotonic() + interval
+                    self._sleep(waited)
+                state.next_at = self._clock() + interval
             yield waited
 
 
