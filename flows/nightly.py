@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,19 +49,33 @@ def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: S
 
 
 @task(cache_policy=NO_CACHE, task_run_name="{name}-{part}")
-def run_part(func: Callable[[Any], Any], item: Any, name: str, part: int) -> Any:
-    """One partition of a stage (``func(item)``), on whichever worker the task runner picks."""
+def run_part(func: Callable[[Any], Any], item: Any, name: str, part: int) -> tuple[Any, dict[str, Any]]:
+    """One partition of a stage (``func(item)``), on whichever worker the task runner picks.
+
+    Returns:
+        The result, and where it ran (stage, partition, host, process) for the "partitions" artifact.
+    """
     result = func(item)
     get_run_logger().info("%s %d done in process %d", name, part, os.getpid())
-    return result
+    return result, {"stage": name, "partition": part, "host": socket.gethostname(), "process": os.getpid()}
 
 
-def on_workers(name: str) -> Callable[[Callable[[Any], Any], list[Any]], list[Any]]:
-    """A ``map`` whose calls are ``run_part`` tasks named ``name-N`` (on the Dask workers with Dask)."""
+def on_workers(name: str, where: list[dict[str, Any]]) -> Callable[[Callable[[Any], Any], list[Any]], list[Any]]:
+    """A ``map`` whose calls are ``run_part`` tasks named ``name-N`` (on the Dask workers with Dask).
+
+    Args:
+        name: The stage, which names the tasks.
+        where: Receives one row per partition: where it ran.
+    """
 
     def map_parts(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         futures = [run_part.submit(func, item, name, i) for i, item in enumerate(items)]
-        return [future.result() for future in futures]
+        results = []
+        for future in futures:
+            result, ran = future.result()
+            results.append(result)
+            where.append(ran)
+        return results
 
     return map_parts
 
@@ -69,17 +84,26 @@ def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, ou
     """Normalisation partitions, then deduplication's scoring and clustering partitions, as tasks.
 
     With ``task_runner: dask`` they run on the workers; ids, golden records, history and statistics
-    are computed here, in the flow's process.
+    are computed here, in the flow's process. Where each partition ran is shown in the Prefect UI
+    as the "partitions" table artifact.
     """
-    return pipeline.build_outputs(
+    where: list[dict[str, Any]] = []
+    outputs = pipeline.build_outputs(
         results,
         config,
         run_at,
         pipeline.read_state(out_dir, config),
         run_id,
-        map_chunks=on_workers("normalise-part"),
-        map_blocks=on_workers("dedupe-block"),
+        map_chunks=on_workers("normalise-part", where),
+        map_blocks=on_workers("dedupe-block", where),
     )
+    if where:
+        create_table_artifact(
+            key="partitions",
+            table=where,
+            description="Where each partition of normalisation and deduplication ran (host, process).",
+        )
+    return outputs
 
 
 @task(cache_policy=NO_CACHE)

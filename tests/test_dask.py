@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import json
 import os
-import re
-import time
 
 import pandas as pd
 import pytest
@@ -15,16 +13,11 @@ COMPARED = ["event_id", "title", "start_at", "region_code", "n_listings", "sourc
 
 
 @pytest.mark.prefect
-def test_dask_run_equals_threaded_run(prefect_harness, tmp_path, monkeypatch):
+def test_dask_run_equals_threaded_run(prefect_harness, tmp_path):
     from aggregator.config import load_config
     from flows import nightly as module
 
     base = (ROOT / "sources.yaml").read_text(encoding="utf-8")
-    # The partitions' INFO lines tell where they ran: keep them (make test runs at WARNING), here
-    # and in the Dask workers, which are new processes reading the environment.
-    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "INFO")
-    for name in ("prefect", "prefect.task_runs", "prefect.flow_runs"):
-        monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
     outputs, processes, blocks = {}, {}, {}
     for runner in ("threads", "dask"):
         folder = tmp_path / runner
@@ -56,20 +49,20 @@ def test_dask_run_equals_threaded_run(prefect_harness, tmp_path, monkeypatch):
 
 
 def _partition_processes(flow_run_id) -> tuple[dict[int, int], dict[int, int]]:
-    """Partition number -> process id, of normalisation and of dedup blocks, from the tasks' log lines."""
+    """Partition number -> process id, of normalisation and of dedup blocks, from the run's "partitions" artifact."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
-    def ran(logs, stage: str) -> dict[int, int]:
-        found = (re.match(rf"{stage} (\d+) done in process (\d+)$", log.message) for log in logs)
-        return {int(m.group(1)): int(m.group(2)) for m in found if m}
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["partitions"]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+            )
+        )
+    assert len(found) == 1 and found[0].type == "table"
+    rows = json.loads(found[0].data) if isinstance(found[0].data, str) else found[0].data
 
-    # Log lines reach the API in batches, after the run's state: read until they stop arriving.
-    seen, deadline = -1, time.monotonic() + 30
-    while True:
-        with get_client(sync_client=True) as client:
-            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-        if len(logs) == seen or time.monotonic() > deadline:
-            return ran(logs, "normalise-part"), ran(logs, "dedupe-block")
-        seen = len(logs)
-        time.sleep(2)
+    def ran(stage: str) -> dict[int, int]:
+        return {int(r["partition"]): int(r["process"]) for r in rows if r["stage"] == stage}
+
+    return ran("normalise-part"), ran("dedupe-block")
