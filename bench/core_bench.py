@@ -27,9 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedupe_workload import SOURCES, generate
 
+from aggregator.build import build_outputs, in_processes
+from aggregator.collection import SourceResult
 from aggregator.config import Config, parse_config
-from aggregator.pipeline import Previous, SourceResult, build_outputs, in_processes, publish
+from aggregator.outputs import write_outputs
 from aggregator.schema import LISTINGS
+from aggregator.state import Previous
 
 
 class TreeMemory(threading.Thread):
@@ -93,7 +96,7 @@ def run(n_events: int, processes: int) -> None:
     outputs = build_outputs(results, config, run_at, Previous(), "bench", map_chunks=in_processes(processes))
     built = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        publish(outputs, Path(tmp), Path(tmp) / "runs" / "bench")
+        write_outputs(outputs, Path(tmp), Path(tmp) / "runs" / "bench")
         published = time.perf_counter()
         table = pa.Table.from_pandas(outputs.listings, schema=LISTINGS.arrow_schema(), preserve_index=False)
         floor_start = time.perf_counter()

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import requests
 
+from aggregator.collection import collect_all
 from aggregator.config import parse_config
-from aggregator.pipeline import collect_all
 
 ROBOTS = b"User-agent: *\nAllow: /\n"
 

@@ -17,10 +17,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
+from aggregator.build import build_outputs
+from aggregator.collection import SourceResult, collect_source, failed_result
 from aggregator.config import Config, load_config
+from aggregator.outputs import Outputs, write_outputs
+from aggregator.run_report import RunReport, new_report
 from aggregator.runs import run_dir
 from aggregator.secrets import Secrets
 from aggregator.settings import SourceConfig
+from aggregator.state import read_state, state_dir
 from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
 
@@ -36,11 +41,11 @@ PARTIAL_STATE = "Completed with warnings"
     cache_policy=NO_CACHE,
     task_run_name="collect-{source.id}",
 )
-def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: Secrets) -> pipeline.SourceResult:
+def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: Secrets) -> SourceResult:
     """Fetch and parse one source; raising makes Prefect retry it."""
     logger = get_run_logger()
     logger.info("%s: fetching %s", source.id, source.kind)
-    result = pipeline.collect_source(source, config_path, state_dir, secrets)
+    result = collect_source(source, config_path, state_dir, secrets)
     logger.info(
         "%s: %d items from %d pages, %d requests (%d answered by the cache) in %.1f s",
         source.id, len(result.records), result.pages, result.requests, result.cache_hits, result.duration_s,
@@ -80,7 +85,7 @@ def on_workers(name: str, where: list[dict[str, Any]]) -> Callable[[Callable[[An
     return map_parts
 
 
-def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str) -> Any:
+def _build(results: list[SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str) -> Any:
     """Normalisation partitions, then deduplication's scoring and clustering partitions, as tasks.
 
     With ``task_runner: dask`` they run on the workers; ids, golden records, history and statistics
@@ -88,11 +93,11 @@ def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, ou
     as the "partitions" table artifact.
     """
     where: list[dict[str, Any]] = []
-    outputs = pipeline.build_outputs(
+    outputs = build_outputs(
         results,
         config,
         run_at,
-        pipeline.read_state(out_dir, config),
+        read_state(out_dir, config),
         run_id,
         map_chunks=on_workers("normalise-part", where),
         map_blocks=on_workers("dedupe-block", where),
@@ -107,9 +112,9 @@ def _build(results: list[pipeline.SourceResult], config: Config, run_at: Any, ou
 
 
 @task(cache_policy=NO_CACHE)
-def publish(outputs: pipeline.Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
+def publish(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
     """Write every output into the run's folder, then show the figures in the Prefect UI as artifacts."""
-    written = pipeline.publish(outputs, out_dir, folder)
+    written = write_outputs(outputs, out_dir, folder)
     regions = outputs.stats["by_region"]
     create_table_artifact(
         key="events-per-region",
@@ -125,9 +130,9 @@ def publish(outputs: pipeline.Outputs, out_dir: Path, folder: Path) -> dict[str,
     return written
 
 
-def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:
+def _collect_all(config: Config, out_dir: Path) -> list[SourceResult]:
     logger = get_run_logger()
-    state = pipeline.state_dir(out_dir)
+    state = state_dir(out_dir)
     futures = [(s, collect.submit(s, config.path, state, config.secrets)) for s in config.enabled_sources]
     results = []
     for source, future in futures:
@@ -140,7 +145,7 @@ def _collect_all(config: Config, out_dir: Path) -> list[pipeline.SourceResult]:
             error: BaseException | str = "unknown failure"
         except BaseException as exc:
             error = exc
-        result = pipeline.failed_result(source, config.path, error)
+        result = failed_result(source, config.path, error)
         result.error = config.secrets.redact(result.error or "")
         logger.warning("source %s failed after %d retries: %s", source.id, FETCH_RETRIES, result.error)
         results.append(result)
@@ -166,8 +171,8 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
     return Completed(message=summary, data=data)
 
 
-def _run(config: Config, out_dir: Path) -> pipeline.RunReport:
-    report = pipeline.new_report(config, out_dir, engine="prefect")
+def _run(config: Config, out_dir: Path) -> RunReport:
+    report = new_report(config, out_dir, engine="prefect")
     results = _collect_all(config, out_dir)
     report = pipeline.finish(
         report,

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import fixture_bytes, page_requests
 
+from aggregator.collection import collect_source
 from aggregator.config import parse_config
 from aggregator.http import HttpClient
 from aggregator.normalise import normalise
-from aggregator.pipeline import collect_source
 from aggregator.settings import HttpSettings
 from aggregator.sources import get_adapter
 from aggregator.sources.base import ParseError

@@ -17,10 +17,12 @@ import urllib3.util.retry
 from conftest import FIXTURES, page_requests, write_config
 from werkzeug import Response
 
+from aggregator.collection import collect_source
 from aggregator.config import load_config
 from aggregator.http import FetchError, HttpClient
-from aggregator.pipeline import collect_source, health_path, run
+from aggregator.pipeline import run
 from aggregator.settings import HttpSettings
+from aggregator.state import health_path
 from aggregator.throttle import HostLimiter
 
 ICS = (FIXTURES / "ical" / "lab-calendar.ics").read_bytes()  # five events

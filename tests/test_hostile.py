@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 from werkzeug import Response
 
 from aggregator import http as http_module
+from aggregator.collection import collect_or_fail
 from aggregator.config import ConfigError, load_config, parse_config
 from aggregator.http import Fetched, FetchError, HttpClient
-from aggregator.pipeline import collect_or_fail, last_good_path, run, state_dir
+from aggregator.pipeline import run
 from aggregator.settings import HttpSettings
 from aggregator.sources import KINDS, get_adapter
 from aggregator.sources.base import ParseError
+from aggregator.state import last_good_path, state_dir
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from conftest import page_requests
 
+from aggregator.collection import collect_source
 from aggregator.config import parse_config
 from aggregator.http import HttpClient
-from aggregator.pipeline import collect_source
 from aggregator.settings import HttpSettings
 from aggregator.sources import get_adapter
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from conftest import ROOT
 
+from aggregator.build import partitions
 from aggregator.config import load_config
-from aggregator.pipeline import partitions, run
+from aggregator.pipeline import run
 
 
 def test_worker_processes_publish_what_one_process_publishes(tmp_path):

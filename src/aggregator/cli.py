@@ -168,8 +168,8 @@ def sources_check(
 
     Exit status: 0 every source gave items; 3 some failed or gave none; 1 all did; 2 bad config.
     """
+    from aggregator.collection import collect_or_fail
     from aggregator.config import Config
-    from aggregator.pipeline import collect_or_fail
 
     config = _load(sources)
     assert isinstance(config, Config)
@@ -244,7 +244,7 @@ def docs(
         out.print(f"wrote {target}")
     if stale:
         for target in stale:
-            err.print(f"{target} is stale: run `aggregator docs`")
+            err.print(f"{target} is stale: run `aggregator docs`", soft_wrap=True)
         raise typer.Exit(EXIT_FAILED)
 
 

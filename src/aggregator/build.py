@@ -1,0 +1,141 @@
+"""Build a run's outputs from its collected sources: health, normalisation, dedup, history, statistics (no I/O)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+import pandas as pd
+
+from aggregator import stats
+from aggregator.collection import SourceResult
+from aggregator.config import Config
+from aggregator.dedupe import dedupe
+from aggregator.dedupe.blocks import MapBlocks
+from aggregator.health import assess_sources, health_rows
+from aggregator.history import active, carry_removed, changes
+from aggregator.normalise import MapChunks, Normalised, normalise
+from aggregator.outputs import Outputs
+from aggregator.report import render_report
+from aggregator.schema import LISTINGS
+from aggregator.state import Previous
+from aggregator.totals import build_totals, edition_summary
+from aggregator.validation import conform
+
+
+def partitions(config: Config, rows: int) -> int:
+    """How many partitions a stage cuts ``rows`` rows into (``run.partition_rows`` each)."""
+    return max(1, -(-rows // config.run.partition_rows))
+
+
+def in_processes(processes: int) -> MapChunks:
+    """A ``map`` that spreads partitions over up to ``processes`` worker processes.
+
+    One partition (or ``processes`` 1) runs here: starting workers costs about 3 s. Workers are
+    started from a forkserver, a clean single-threaded process, not forked from this threaded one.
+    """
+
+    def map_parts(func: Callable[[pd.DataFrame], Normalised], items: list[pd.DataFrame]) -> list[Normalised]:
+        if processes <= 1 or len(items) <= 1:
+            return [func(item) for item in items]
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=min(processes, len(items)), mp_context=context) as pool:
+            return list(pool.map(func, items))
+
+    return map_parts
+
+
+def build_outputs(
+    results: list[SourceResult],
+    config: Config,
+    run_at: pd.Timestamp,
+    previous: Previous | None = None,
+    run_id: str = "",
+    map_chunks: MapChunks | None = None,
+    map_blocks: MapBlocks | None = None,
+) -> Outputs:
+    """Judge the sources' health, normalise, deduplicate and summarise (pure: no I/O).
+
+    Sources that failed or look broken contribute their last good listings (``previous.last_good``),
+    flagged ``stale_since``, so that one bad night does not make their events vanish.
+
+    Args:
+        results: This run's collected sources.
+        config: The run's configuration.
+        run_at: Start of the run.
+        previous: The last run's published state.
+        run_id: This run's id.
+        map_chunks: The ``map`` that runs the normalisation ``partitions`` (worker processes, Dask
+            workers); None: all here.
+        map_blocks: The ``map`` that runs deduplication's scoring and clustering on ``partitions``
+            of whole components (Dask workers); None: all at once, here.
+    """
+    previous = previous or Previous()
+    verdicts, stale = assess_sources(results, config, run_at, previous)
+    fresh = [r for r in results if verdicts[r.source_id].status == "ok" and len(r.records)]
+    raw = (
+        pd.concat([r.records for r in fresh], ignore_index=True)
+        if fresh
+        else pd.DataFrame(columns=["source_id", "source_kind"])
+    )
+    by_id = {s.id: s for s in config.sources}
+    reference = run_at.tz_convert("Europe/Paris").date()
+    normalised = normalise(raw, by_id, reference, partitions(config, len(raw)), map_chunks)
+    rows = normalised.listings
+    if len(stale):
+        rows = pd.concat([conform(rows, LISTINGS), conform(stale, LISTINGS)], ignore_index=True)
+    merged = dedupe(
+        rows,
+        {s.id: s.priority for s in config.sources},
+        run_at,
+        previous.events,
+        previous.listings,
+        config.dedupe,
+        partitions(config, len(rows)) if map_blocks is not None else 1,
+        map_blocks,
+    )
+    listings = merged.listings
+    # Events no source lists any more stay, flagged removed_at; statistics count the others.
+    events = carry_removed(merged.events, previous.events, run_at)
+    change_rows = changes(events, previous.events, run_id, run_at)
+    live = active(events)
+    source_table = pd.DataFrame(
+        [{"source_id": r.source_id, "kind": r.kind, "status": verdicts[r.source_id].status} for r in results],
+        columns=["source_id", "kind", "status"],
+    )
+    tables = stats.all_tables(listings, live, normalised.rejects, source_table)
+    tables["by_edition"] = stats.by_edition(events)  # all editions seen, past events included
+    totals = build_totals(live, listings, normalised.rejects, tables["by_region"], tables["by_departement"], run_at)
+    edition = edition_summary(tables["by_edition"], run_at)
+    totals["edition"] = edition["edition"]
+    totals["sentences"]["edition"] = edition["sentence"]
+    warnings = list(normalised.warnings)
+    for r in results:
+        warnings.extend(r.notes)
+        verdict = verdicts[r.source_id]
+        if verdict.status == "ok":
+            continue
+        cause = f"looks broken: {verdict.alarm}" if verdict.status == "broken" else "failed"
+        kept = (
+            f"its last good data ({verdict.stale_listings} listings) is kept, stale since "
+            f"{verdict.stale_since.isoformat() if verdict.stale_since is not None else '?'}"
+            if verdict.stale_listings
+            else "no earlier good data to keep: it contributes nothing"
+        )
+        warnings.append(f"source {r.source_id} {cause}; {kept}")
+    health = health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at)
+    html = render_report(totals, tables, live)
+    return Outputs(
+        listings=listings,
+        events=events,
+        rejects=normalised.rejects,
+        matches=merged.matches,
+        stats=tables,
+        totals=totals,
+        warnings=warnings,
+        health=verdicts,
+        health_rows=health,
+        report_html=html,
+        changes=change_rows,
+    )
