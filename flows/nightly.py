@@ -1,4 +1,4 @@
-"""The nightly Prefect flow: a task per source (retried), a task per normalisation partition, then dedup, publish."""
+"""The nightly Prefect flow: a task per source (retried), a task per normalisation partition, then dedup, write."""
 
 from __future__ import annotations
 
@@ -111,8 +111,8 @@ def _build(results: list[SourceResult], config: Config, run_at: Any, out_dir: Pa
     return outputs
 
 
-@task(cache_policy=NO_CACHE)
-def publish(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
+@task(name="write-outputs", cache_policy=NO_CACHE)
+def write_and_show(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
     """Write every output into the run's folder, then show the figures in the Prefect UI as artifacts."""
     written = write_outputs(outputs, out_dir, folder)
     regions = outputs.stats["by_region"]
@@ -180,7 +180,7 @@ def _run(config: Config, out_dir: Path) -> RunReport:
         config,
         out_dir,
         build=lambda rs: _build(rs, config, report.started_at, out_dir, report.run_id),
-        write=lambda outputs: publish(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
+        write=lambda outputs: write_and_show(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
     )
     logger = get_run_logger()
     logger.info("run %s: %s; %s", report.run_id, report.status, report.headline)
