@@ -73,3 +73,41 @@ def _no_request_spacing(monkeypatch):
 def page_requests(server) -> list:
     """The requests a test server received, robots.txt left out."""
     return [entry for entry in server.log if entry[0].path != "/robots.txt"]
+
+
+# --- classification of one value, for tests (the library classifies whole columns) ------------
+
+
+def _one(text: str):
+    import pandas as pd
+
+    from aggregator.normalise.text import fold_column
+
+    return fold_column(pd.Series([text], dtype=object))
+
+
+def attendance_mode(structured: str | None, text: str) -> str:
+    """``classify.attendance_modes`` for one value."""
+    import pandas as pd
+
+    from aggregator.normalise import classify
+
+    return str(classify.attendance_modes(pd.Series([structured], dtype=object), _one(text)).iloc[0])
+
+
+def event_type(structured: str | None, text: str) -> str:
+    """``classify.event_types`` for one value."""
+    import pandas as pd
+
+    from aggregator.normalise import classify
+
+    return str(classify.event_types(pd.Series([structured], dtype=object), _one(text)).iloc[0])
+
+
+def status(structured: str | None, title: str) -> str:
+    """``classify.statuses`` for one value."""
+    import pandas as pd
+
+    from aggregator.normalise import classify
+
+    return str(classify.statuses(pd.Series([structured], dtype=object), _one(title)).iloc[0])

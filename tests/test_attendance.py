@@ -11,7 +11,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, attendance_mode
 
 from aggregator.normalise import classify
 from aggregator.normalise.text import clean_text, fold_column, join_words
@@ -82,4 +82,4 @@ def test_online_and_hybrid_from_words_are_precise(shared_dir):
     ],
 )  # fmt: skip
 def test_format_phrases_not_adjectives(text, mode):
-    assert classify.attendance_mode(None, text) == mode
+    assert attendance_mode(None, text) == mode

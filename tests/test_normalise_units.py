@@ -6,10 +6,10 @@ from datetime import date, datetime
 import pandas as pd
 import pyarrow as pa
 import pytest
+from conftest import attendance_mode, event_type, status
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from aggregator.normalise import classify
 from aggregator.normalise.datecols import _read_column, _read_span
 from aggregator.normalise.dates import DateParseError, parse_local, to_utc
 from aggregator.normalise.text import _clean, clean_text, clean_url, fold, fold_column, fold_strings, join_words
@@ -139,7 +139,7 @@ def test_to_utc(text, tz, utc):
     ],
 )  # fmt: skip
 def test_attendance_mode(structured, text, mode):
-    assert classify.attendance_mode(structured, text) == mode
+    assert attendance_mode(structured, text) == mode
 
 
 @pytest.mark.parametrize(
@@ -152,14 +152,14 @@ def test_attendance_mode(structured, text, mode):
     ],
 )  # fmt: skip
 def test_event_type(text, kind):
-    assert classify.event_type(None, text) == kind
+    assert event_type(None, text) == kind
 
 
 def test_status():
-    assert classify.status("CANCELLED", "x") == "cancelled"
-    assert classify.status("https://schema.org/EventPostponed", "x") == "postponed"
-    assert classify.status(None, "ANNULÉ – Atelier") == "cancelled"
-    assert classify.status(None, "Atelier") == "scheduled"
+    assert status("CANCELLED", "x") == "cancelled"
+    assert status("https://schema.org/EventPostponed", "x") == "postponed"
+    assert status(None, "ANNULÉ – Atelier") == "cancelled"
+    assert status(None, "Atelier") == "scheduled"
 
 
 ZONES = ["Europe/Paris", "America/Cayenne", "Indian/Reunion", "Pacific/Noumea", "America/Santiago", "Asia/Beirut"]

@@ -27,7 +27,7 @@ TYPE_LABELS = {
     "rencontre": "Rencontre", "autre": "Autre",
 }  # fmt: skip
 MODE_LABELS = {"in_person": "Sur place", "online": "En ligne", "hybrid": "Hybride", "unknown": "Non précisé"}
-BLUE, RED = "#000091", "#e1000f"  # the French State's blue and red
+BLUE = "#000091"  # the French State's blue
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:980px;padding:1.5rem;
 color:#161616;line-height:1.45}

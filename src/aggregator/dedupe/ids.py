@@ -12,11 +12,6 @@ def new_id_from_key(key: str) -> str:
     return "ev-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
-def new_id(members: list[str]) -> str:
-    """A fresh id for a cluster seen for the first time: from its smallest listing id."""
-    return new_id_from_key(min(members))
-
-
 def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.DataFrame | None) -> pd.Series:
     """An ``event_id`` per listing: the id its cluster's listings had last run, else a new one.
 

@@ -188,22 +188,3 @@ def statuses(structured: pd.Series, folded_title: pa.ChunkedArray) -> pd.Series:
     cancelled = _matches(folded_title, CANCELLED_WORDS)
     guessed = pd.Series(np.where(cancelled, "cancelled", "scheduled"), index=structured.index, dtype=object)
     return known.where(known.notna(), guessed)
-
-
-def _one(text: str) -> pa.ChunkedArray:
-    return fold_column(pd.Series([text], dtype=object))
-
-
-def attendance_mode(structured: str | None, text: str) -> str:
-    """``attendance_modes`` for one value."""
-    return str(attendance_modes(pd.Series([structured], dtype=object), _one(text)).iloc[0])
-
-
-def event_type(structured: str | None, text: str) -> str:
-    """``event_types`` for one value."""
-    return str(event_types(pd.Series([structured], dtype=object), _one(text)).iloc[0])
-
-
-def status(structured: str | None, title: str) -> str:
-    """``statuses`` for one value."""
-    return str(statuses(pd.Series([structured], dtype=object), _one(title)).iloc[0])

@@ -35,10 +35,6 @@ FORMER_REGIONS = {
     "nord pas de calais picardie": "32", "alsace champagne ardenne lorraine": "44",
     "aquitaine limousin poitou charentes": "75", "languedoc roussillon midi pyrenees": "76",
 }  # fmt: skip
-OUTPUT_COLUMNS = (
-    "commune_insee", "arrondissement_insee", "departement_code", "departement_name", "region_code", "region_name",
-    "geo_precision", "timezone_geo",
-)  # fmt: skip
 
 
 # --- single values, applied once per distinct value -------------------------------------------

@@ -27,7 +27,6 @@ TOKEN = re.compile(
     r"|(?P<dash>-)"
 )
 RANGE_WORDS = {"au", "jusqu", "jusqu'au"}
-TIME_RANGE_WORDS = {"a", "et"}
 MIDDAY = {"midi": time(12, 0), "minuit": time(0, 0)}
 
 

@@ -38,10 +38,6 @@ class Paginator(Protocol):
         ...
 
 
-# Reads a page's content (parsed JSON, a soup) into what the strategies look at.
-Reader = Callable[[Fetched], Any]
-
-
 @dataclass
 class NextLink:
     """The next page's URL is given in each page (``next`` in JSON, ``a[rel=next]`` in HTML)."""
