@@ -17,15 +17,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
-from aggregator.build import build_outputs
-from aggregator.collection import SourceResult, collect_source, failed_result
+from aggregator.collection import CollectOne, SourceResult
 from aggregator.config import Config, load_config
 from aggregator.outputs import Outputs, write_outputs
-from aggregator.run_report import RunReport, new_report
-from aggregator.runs import run_dir
-from aggregator.secrets import Secrets
+from aggregator.pipeline import Executor
 from aggregator.settings import SourceConfig
-from aggregator.state import read_state, state_dir
 from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
 
@@ -41,11 +37,11 @@ PARTIAL_STATE = "Completed with warnings"
     cache_policy=NO_CACHE,
     task_run_name="collect-{source.id}",
 )
-def collect(source: SourceConfig, config_path: Path, state_dir: Path, secrets: Secrets) -> SourceResult:
-    """Fetch and parse one source; raising makes Prefect retry it."""
+def collect(collect_one: CollectOne, source: SourceConfig) -> SourceResult:
+    """Fetch and parse one source (``collect_one``, the library's); raising makes Prefect retry it."""
     logger = get_run_logger()
     logger.info("%s: fetching %s", source.id, source.kind)
-    result = collect_source(source, config_path, state_dir, secrets)
+    result = collect_one(source)
     logger.info(
         "%s: %d items from %d pages, %d requests (%d answered by the cache) in %.1f s",
         source.id, len(result.records), result.pages, result.requests, result.cache_hits, result.duration_s,
@@ -85,32 +81,6 @@ def on_workers(name: str, where: list[dict[str, Any]]) -> Callable[[Callable[[An
     return map_parts
 
 
-def _build(results: list[SourceResult], config: Config, run_at: Any, out_dir: Path, run_id: str) -> Any:
-    """Normalisation partitions, then deduplication's scoring and clustering partitions, as tasks.
-
-    With ``task_runner: dask`` they run on the workers; ids, golden records, history and statistics
-    are computed here, in the flow's process. Where each partition ran is shown in the Prefect UI
-    as the "partitions" table artifact.
-    """
-    where: list[dict[str, Any]] = []
-    outputs = build_outputs(
-        results,
-        config,
-        run_at,
-        read_state(out_dir, config),
-        run_id,
-        map_chunks=on_workers("normalise-part", where),
-        map_blocks=on_workers("dedupe-block", where),
-    )
-    if where:
-        create_table_artifact(
-            key="partitions",
-            table=where,
-            description="Where each partition of normalisation and deduplication ran (host, process).",
-        )
-    return outputs
-
-
 @task(name="write-outputs", cache_policy=NO_CACHE)
 def write_and_show(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
     """Write every output into the run's folder, then show the figures in the Prefect UI as artifacts."""
@@ -130,38 +100,58 @@ def write_and_show(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, s
     return written
 
 
-def _collect_all(config: Config, out_dir: Path) -> list[SourceResult]:
+def on_collect_tasks(collect_one: CollectOne, sources: list[SourceConfig]) -> list[SourceResult | BaseException]:
+    """The library's ``CollectMany`` as one retried ``collect`` task per source, run concurrently."""
     logger = get_run_logger()
-    state = state_dir(out_dir)
-    futures = [(s, collect.submit(s, config.path, state, config.secrets)) for s in config.enabled_sources]
-    results = []
-    for source, future in futures:
+    futures = [collect.submit(collect_one, source) for source in sources]
+    outcomes: list[SourceResult | BaseException] = []
+    for source, future in zip(sources, futures, strict=True):
         final = future.wait() or future.state
         if final.is_completed():
-            results.append(future.result())
+            outcomes.append(future.result())
             continue
         try:
             future.result()
-            error: BaseException | str = "unknown failure"
+            error: BaseException = RuntimeError("unknown failure")
         except BaseException as exc:
             error = exc
-        result = failed_result(source, config.path, error)
-        result.error = config.secrets.redact(result.error or "")
-        logger.warning("source %s failed after %d retries: %s", source.id, FETCH_RETRIES, result.error)
-        results.append(result)
-    return results
+        logger.warning("source %s failed after %d retries", source.id, FETCH_RETRIES)
+        outcomes.append(error)
+    return outcomes
 
 
 @flow(name="nightly", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
-    """Collect every enabled source of ``sources`` and publish under ``out``.
+    """Collect every enabled source of ``sources`` and publish under ``out``, with ``pipeline.run``.
 
-    The final state tells the truth: Completed when every source was fresh; Completed named
-    "Completed with warnings" when some failed or looked broken (their last good data kept);
-    Failed when nothing could be published. Its data is run.json's content.
+    Prefect supplies how the work is spread (a retried task per source, a task per normalisation
+    partition and per dedup block, on threads or Dask), the artifacts and the logs. The final
+    state tells the truth: Completed when every source was fresh; Completed named "Completed with
+    warnings" when some failed or looked broken (their last good data kept); Failed when nothing
+    could be published. Its data is run.json's content.
     """
     config = load_config(sources)
-    report = pipeline.with_storage(config, out, lambda local: _run(config, local))
+    where: list[dict[str, Any]] = []
+    executor = Executor(
+        engine="prefect",
+        collect_many=on_collect_tasks,
+        map_chunks=on_workers("normalise-part", where),
+        map_blocks=on_workers("dedupe-block", where),
+        write=write_and_show,
+    )
+    report = pipeline.run(config, out, executor)
+    if where:
+        create_table_artifact(
+            key="partitions",
+            table=where,
+            description="Where each partition of normalisation and deduplication ran (host, process).",
+        )
+    logger = get_run_logger()
+    logger.info("run %s: %s; %s", report.run_id, report.status, report.headline)
+    for warning in report.warnings:
+        logger.warning(warning)
+    for error in report.errors:
+        logger.error(config.secrets.redact(error))
     data = report.to_dict(config.secrets)
     summary = f"{report.status}: {report.headline or 'nothing published'}"
     if report.status == "failed":
@@ -169,26 +159,6 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
     if report.status == "partial":
         return Completed(message=summary, name=PARTIAL_STATE, data=data)
     return Completed(message=summary, data=data)
-
-
-def _run(config: Config, out_dir: Path) -> RunReport:
-    report = new_report(config, out_dir, engine="prefect")
-    results = _collect_all(config, out_dir)
-    report = pipeline.finish(
-        report,
-        results,
-        config,
-        out_dir,
-        build=lambda rs: _build(rs, config, report.started_at, out_dir, report.run_id),
-        write=lambda outputs: write_and_show(outputs, out_dir, run_dir(out_dir, report.started_at, report.run_id)),
-    )
-    logger = get_run_logger()
-    logger.info("run %s: %s; %s", report.run_id, report.status, report.headline)
-    for warning in report.warnings:
-        logger.warning(warning)
-    for error in report.errors:
-        logger.error(error)
-    return report
 
 
 def task_runner(config: Config) -> Any:
@@ -211,12 +181,14 @@ def configured(config: Config) -> Any:
     return nightly.with_options(task_runner=task_runner(config))
 
 
-def run_flow(sources: Path, out_dir: Path | str) -> dict[str, Any]:
-    """Run the nightly flow (used by ``aggregator run``); returns run.json's content.
+def run_flow(config: Config, out_dir: Path | str) -> dict[str, Any]:
+    """Run the nightly flow on ``config``'s file (used by ``aggregator run``); returns run.json's content.
 
-    run.json is read back from disk: it is written by every run, whatever its final state.
+    The flow loads the file itself (a scheduled run has only its path); ``config``, already
+    validated by the caller, only chooses the task runner. run.json is read back from disk: it is
+    written by every run, whatever its final state.
     """
-    configured(load_config(sources))(str(sources), str(out_dir), return_state=True)
+    configured(config)(str(config.path), str(out_dir), return_state=True)
     local = local_mirror(str(out_dir)) if is_remote(str(out_dir)) else Path(out_dir)
     return dict(json.loads((local / "run.json").read_text(encoding="utf-8")))
 
@@ -224,4 +196,4 @@ def run_flow(sources: Path, out_dir: Path | str) -> dict[str, Any]:
 if __name__ == "__main__":
     import sys
 
-    print(run_flow(Path(sys.argv[1]), Path(sys.argv[2]))["headline"])
+    print(run_flow(load_config(Path(sys.argv[1])), Path(sys.argv[2]))["headline"])

@@ -89,6 +89,8 @@ def _sources_table(report: dict[str, Any]) -> RichTable:
 
 def _run_local(config: Any, out_dir: str) -> dict[str, Any]:
     """The in-process run, with a live progress bar per source."""
+    from aggregator.collection import SourceResult, in_threads
+    from aggregator.pipeline import Executor
     from aggregator.pipeline import run as run_local
 
     with Progress(
@@ -100,12 +102,13 @@ def _run_local(config: Any, out_dir: str) -> dict[str, Any]:
         def started(source: Any) -> None:
             progress.update(rows[source.id], description=f"  {source.id} ({source.kind}) fetching")
 
-        def done(result: Any) -> None:
-            what = f"{len(result.records)} items" if result.status == "ok" else "FAILED"
-            progress.update(rows[result.source_id], completed=1, description=f"  {result.source_id}: {what}")
+        def done(source: Any, outcome: Any) -> None:
+            what = f"{len(outcome.records)} items" if isinstance(outcome, SourceResult) else "FAILED"
+            progress.update(rows[source.id], completed=1, description=f"  {source.id}: {what}")
             progress.advance(overall)
 
-        report = run_local(config, out_dir, engine="local", on_start=started, on_done=done)
+        executor = Executor(engine="local", collect_many=in_threads(config.run.concurrency, started, done))
+        report = run_local(config, out_dir, executor)
     return report.to_dict(config.secrets)
 
 
@@ -128,7 +131,7 @@ def run(
         # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
         nightly = importlib.import_module("flows.nightly")
         with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
-            report: dict[str, Any] = nightly.run_flow(sources, out_dir)
+            report: dict[str, Any] = nightly.run_flow(config, out_dir)
     else:
         report = _run_local(config, out_dir)
     out.print(_sources_table(report))

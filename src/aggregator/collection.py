@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -129,23 +130,50 @@ def collect_or_fail(
         return failed_result(source, config_path, exc)
 
 
-def collect_all(
-    config: Config,
-    out_dir: Path,
+# Collects one source, raising on failure (so that an orchestrator may retry it).
+CollectOne = Callable[[SourceConfig], SourceResult]
+# Runs ``CollectOne`` over the sources however the engine spreads work: a result, or the exception
+# that ended the source's last attempt, per source, in the sources' order.
+CollectMany = Callable[[CollectOne, list[SourceConfig]], list["SourceResult | BaseException"]]
+
+
+def in_threads(
+    concurrency: int,
     on_start: Callable[[SourceConfig], None] | None = None,
-    on_done: Callable[[SourceResult], None] | None = None,
-) -> list[SourceResult]:
-    """Collect every enabled source, ``run.concurrency`` at a time; failures become failed results."""
+    on_done: Callable[[SourceConfig, SourceResult | BaseException], None] | None = None,
+) -> CollectMany:
+    """A ``CollectMany`` over ``concurrency`` threads of this process, with optional progress callbacks."""
+
+    def collect_many(collect: CollectOne, sources: list[SourceConfig]) -> list[SourceResult | BaseException]:
+        def one(source: SourceConfig) -> SourceResult | BaseException:
+            if on_start:
+                on_start(source)
+            outcome: SourceResult | BaseException
+            try:
+                outcome = collect(source)
+            except Exception as exc:
+                outcome = exc
+            if on_done:
+                on_done(source, outcome)
+            return outcome
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return list(pool.map(one, sources))
+
+    return collect_many
+
+
+def collect_all(config: Config, out_dir: Path, collect_many: CollectMany | None = None) -> list[SourceResult]:
+    """Collect every enabled source with ``collect_many`` (default: ``run.concurrency`` threads).
+
+    A source that failed becomes a failed result; errors are redacted here, once, whatever the engine.
+    """
     sources = config.enabled_sources
-
-    def one(source: SourceConfig) -> SourceResult:
-        if on_start:
-            on_start(source)
-        result = collect_or_fail(source, config.path, state_dir(out_dir), config.secrets)
+    collect = partial(collect_source, config_path=config.path, state_dir=state_dir(out_dir), secrets=config.secrets)
+    outcomes = (collect_many or in_threads(config.run.concurrency))(collect, sources)
+    results = []
+    for source, outcome in zip(sources, outcomes, strict=True):
+        result = outcome if isinstance(outcome, SourceResult) else failed_result(source, config.path, outcome)
         result.error = config.secrets.redact(result.error) if result.error else None
-        if on_done:
-            on_done(result)
-        return result
-
-    with ThreadPoolExecutor(max_workers=config.run.concurrency) as pool:
-        return list(pool.map(one, sources))
+        results.append(result)
+    return results
