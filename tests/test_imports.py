@@ -41,3 +41,19 @@ def test_the_import_graph_has_no_circle():
 
 def test_the_settings_models_import_nothing_of_the_project():
     assert _graph()["aggregator.settings"] == set()
+
+
+def test_flows_is_not_installed_as_a_top_level_package(tmp_path):
+    import subprocess
+    import sys
+
+    # From another folder, the installed project exposes the library only; the CLI finds flows/ by path.
+    script = (
+        "import importlib.util, sys\n"
+        "assert importlib.util.find_spec('flows') is None, 'flows is importable'\n"
+        "from aggregator.cli import _flows\n"
+        "print(_flows('nightly').__file__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(ROOT / "flows" / "nightly.py")

@@ -112,6 +112,26 @@ def _run_local(config: Any, out_dir: str) -> dict[str, Any]:
     return report.to_dict(config.secrets)
 
 
+def _flows(name: str) -> Any:
+    """The module ``flows/<name>.py`` of the project folder, found by path.
+
+    The Prefect code is not installed with the library (a package named ``flows`` would collide
+    with others); it runs from the project's checkout, where ``make`` installs the library.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "flows" / f"{name}.py").is_file():
+        err.print(
+            f"[red]error:[/red] the Prefect flows are not beside this installation ({root / 'flows'}): "
+            "run from the project's checkout, or use --engine local",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module(f"flows.{name}")
+
+
 @app.command()
 def run(
     sources: SourcesOpt = Path("sources.yaml"),
@@ -129,7 +149,7 @@ def run(
     assert isinstance(config, Config)
     if engine is Engine.prefect:
         # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
-        nightly = importlib.import_module("flows.nightly")
+        nightly = _flows("nightly")
         with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
             report: dict[str, Any] = nightly.run_flow(config, out_dir)
     else:
@@ -217,7 +237,7 @@ def serve(
 
     config = _load(sources)
     assert isinstance(config, Config)
-    served = importlib.import_module("flows.serve")
+    served = _flows("serve")
     try:
         served.serve_nightly(sources, out_dir, name, cron, timezone)
     except RuntimeError as exc:
