@@ -13,8 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from aggregator.config import ConfigError, load_config
-
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -35,6 +33,9 @@ class Engine(StrEnum):
 
 
 def _load(path: Path) -> object:
+    # Imported here: the config pulls in every adapter and the HTTP stack, which `--help` does not need.
+    from aggregator.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
