@@ -257,3 +257,29 @@ def test_accuracy_holds_with_geography_stripped_from_a_share_of_listings(share):
     assert pairs.precision >= 0.99
     assert pairs.recall >= 0.97
     assert clusters.precision >= 0.98 and clusters.recall >= 0.98
+
+
+def test_which_fresh_source_was_fetched_first_never_picks_the_survivor():
+    # Two sources of equal priority list one event with different URLs; the run fetches them a
+    # few milliseconds apart, in either order depending on scheduling (threads, Prefect, Dask).
+    sources = {s: PRIORITIES["reg"] for s in ("reg", "new")}
+    rows = [
+        {"source_id": "reg", "uid": "r1", "title": "Marche pour l'égalité", "start": "2026-11-21T14:00",
+         "postal_code": "59500", "city": "Douai", "url": "https://a.example/marche"},
+        {"source_id": "new", "uid": "w1", "title": "Marche pour l'égalité", "start": "2026-11-21T14:00",
+         "postal_code": "59500", "city": "Douai", "url": "https://b.example/marche"},
+    ]  # fmt: skip
+    urls = set()
+    for first, second in (("reg", "new"), ("new", "reg")):
+        listings = _listings(rows)
+        listings["fetched_at"] = listings["source_id"].map(
+            {first: pd.Timestamp("2026-11-25T01:00:00.010Z"), second: pd.Timestamp("2026-11-25T01:00:00.020Z")}
+        )
+        events = dedupe(listings, sources, RUN).events
+        assert len(events) == 1
+        urls.add(events["url"].iloc[0])
+    assert len(urls) == 1
+    # A stale listing (its source failed; last good data kept) still gives way to a fresh one.
+    listings = _listings(rows)
+    listings.loc[listings["source_id"] == "reg", "stale_since"] = pd.Timestamp("2026-11-24T01:00Z")
+    assert dedupe(listings, sources, RUN).events["url"].iloc[0] == "https://b.example/marche"

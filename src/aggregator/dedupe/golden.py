@@ -88,8 +88,9 @@ def build_events(
     """One event per ``event_id``.
 
     Survivorship: listings are ranked by the source's ``priority`` (higher first), then by
-    completeness (more filled fields), then by most recent fetch, then by listing id; each field
-    takes the first non-null value in that order. Place fields travel together, from the listing
+    completeness (more filled fields), then fresh listings before stale ones (a failed source's last
+    good data) and among stale ones the most recently fetched, then by listing id; each field takes
+    the first non-null value in that order. Place fields travel together, from the listing
     with the most precise place (ties in the same order).
 
     Done on row positions: one sort of all listings, then one ``take`` per column, so a million
@@ -103,7 +104,11 @@ def build_events(
     source_codes, sources = pd.factorize(listings["source_id"])
     priority = np.array([priorities.get(str(s), 0) for s in sources], dtype=float)[source_codes]
     filled = listings[fields].notna().sum(axis=1).to_numpy()
+    # Fresh listings tie on recency: the milliseconds between two sources' fetches in one run must
+    # not pick the survivor (it would change with the engine's scheduling, night after night).
     fetched = _utc_micros(listings["fetched_at"])
+    if "stale_since" in listings.columns:
+        fetched = np.where(listings["stale_since"].isna().to_numpy(), np.iinfo(np.int64).max, fetched)
     # The listing-id tie-break matters only inside merged events: the sort of strings is kept to those.
     merged = sizes[groups] > 1
     tie = np.zeros(len(listings), dtype=np.int64)
