@@ -25,11 +25,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dedupe_workload import SOURCES, generate
+from dedupe_workload import bench_config, raw_records
 
 from aggregator.build import build_outputs, in_processes
 from aggregator.collection import SourceResult
-from aggregator.config import Config, parse_config
 from aggregator.outputs import write_outputs
 from aggregator.schema import LISTINGS
 from aggregator.state import Previous
@@ -52,33 +51,6 @@ class TreeMemory(threading.Thread):
                 with contextlib.suppress(psutil.Error):
                     total += child.memory_info().rss
             self.peak = max(self.peak, total)
-
-
-def raw_records(n_events: int) -> pd.DataFrame:
-    """Raw records as adapters give them, from the labelled workload (fixed density: see dedupe_bench)."""
-    listings = generate(n_events, 1.0, span_days=max(365, round(365 * n_events / 60_000)))
-    local = listings["start_at"].dt.tz_convert("Europe/Paris")
-    start = local.dt.strftime("%Y-%m-%dT%H:%M").where(~listings["all_day"], local.dt.strftime("%Y-%m-%d"))
-    return pd.DataFrame({
-        "source_id": listings["source_id"], "source_kind": "json", "uid": listings["source_uid"],
-        "title": listings["title"], "description": None, "start": start, "end": None, "when": None,
-        "timezone": None, "venue_name": listings["venue_name"], "street_address": None,
-        "postal_code": listings["postal_code"], "city": listings["city"], "commune_insee": None,
-        "departement": None, "region": None, "latitude": None, "longitude": None, "organizer": None,
-        "url": None, "registration_url": None, "online_url": None, "event_type": None,
-        "attendance_mode": listings["attendance_mode"].where(listings["attendance_mode"] == "online"),
-        "status": None, "keywords": None, "page_url": None, "raw": "{}", "reject_reason": None,
-        "fetched_at": listings["fetched_at"],
-    })  # fmt: skip
-
-
-def bench_config() -> Config:
-    """The workload's sources, as json sources of sources.yaml would declare them."""
-    return parse_config(
-        {"sources": [{"id": s, "kind": "json", "url": f"https://{s}.example.org", "priority": p,
-                      "fields": {"title": "title", "start": "start"}} for s, p in SOURCES]},
-        Path("bench.yaml"),
-    )  # fmt: skip
 
 
 def run(n_events: int, processes: int) -> None:

@@ -9,10 +9,13 @@ of the test fixtures.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from aggregator import reference
+from aggregator.config import Config, parse_config
 from aggregator.schema import LISTINGS
 from aggregator.validation import conform
 
@@ -151,3 +154,33 @@ def generate(n_events: int, difficulty: float = 1.0, seed: int = 7, span_days: i
     out["true_event"] = rows["true_event"].to_numpy()
     out["true_series"] = rows["series"].to_numpy()
     return out
+
+
+# --- the same workload as raw records, for the benchmarks of the whole core ---------------------
+
+
+def raw_records(n_events: int) -> pd.DataFrame:
+    """Raw records as adapters give them, from the labelled workload (fixed density: see dedupe_bench)."""
+    listings = generate(n_events, 1.0, span_days=max(365, round(365 * n_events / 60_000)))
+    local = listings["start_at"].dt.tz_convert("Europe/Paris")
+    start = local.dt.strftime("%Y-%m-%dT%H:%M").where(~listings["all_day"], local.dt.strftime("%Y-%m-%d"))
+    return pd.DataFrame({
+        "source_id": listings["source_id"], "source_kind": "json", "uid": listings["source_uid"],
+        "title": listings["title"], "description": None, "start": start, "end": None, "when": None,
+        "timezone": None, "venue_name": listings["venue_name"], "street_address": None,
+        "postal_code": listings["postal_code"], "city": listings["city"], "commune_insee": None,
+        "departement": None, "region": None, "latitude": None, "longitude": None, "organizer": None,
+        "url": None, "registration_url": None, "online_url": None, "event_type": None,
+        "attendance_mode": listings["attendance_mode"].where(listings["attendance_mode"] == "online"),
+        "status": None, "keywords": None, "page_url": None, "raw": "{}", "reject_reason": None,
+        "fetched_at": listings["fetched_at"],
+    })  # fmt: skip
+
+
+def bench_config() -> Config:
+    """The workload's sources, as json sources of sources.yaml would declare them."""
+    return parse_config(
+        {"sources": [{"id": s, "kind": "json", "url": f"https://{s}.example.org", "priority": p,
+                      "fields": {"title": "title", "start": "start"}} for s, p in SOURCES]},
+        Path("bench.yaml"),
+    )  # fmt: skip

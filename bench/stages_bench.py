@@ -14,8 +14,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core_bench import bench_config, raw_records
-from dedupe_workload import SOURCES
+from dedupe_workload import SOURCES, bench_config, raw_records
 
 from aggregator.dedupe import dedupe
 from aggregator.normalise import normalise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
+
+
+def realworld_dir() -> Path:
+    """Where the real-world corpus is looked for: $AGGREGATOR_REALWORLD, else ../shared/data/realworld."""
+    return Path(os.environ.get("AGGREGATOR_REALWORLD") or SHARED / "data" / "realworld")
 
 
 def fixture_bytes(kind: str, name: str) -> bytes:
@@ -78,36 +84,27 @@ def page_requests(server) -> list:
 # --- classification of one value, for tests (the library classifies whole columns) ------------
 
 
-def _one(text: str):
+def _classify_one(name: str, structured: str | None, text: str) -> str:
     import pandas as pd
 
+    from aggregator.normalise import classify
     from aggregator.normalise.text import fold_column
 
-    return fold_column(pd.Series([text], dtype=object))
+    by_column = getattr(classify, name)
+    folded = fold_column(pd.Series([text], dtype=object))
+    return str(by_column(pd.Series([structured], dtype=object), folded).iloc[0])
 
 
 def attendance_mode(structured: str | None, text: str) -> str:
     """``classify.attendance_modes`` for one value."""
-    import pandas as pd
-
-    from aggregator.normalise import classify
-
-    return str(classify.attendance_modes(pd.Series([structured], dtype=object), _one(text)).iloc[0])
+    return _classify_one("attendance_modes", structured, text)
 
 
 def event_type(structured: str | None, text: str) -> str:
     """``classify.event_types`` for one value."""
-    import pandas as pd
-
-    from aggregator.normalise import classify
-
-    return str(classify.event_types(pd.Series([structured], dtype=object), _one(text)).iloc[0])
+    return _classify_one("event_types", structured, text)
 
 
 def status(structured: str | None, title: str) -> str:
     """``classify.statuses`` for one value."""
-    import pandas as pd
-
-    from aggregator.normalise import classify
-
-    return str(classify.statuses(pd.Series([structured], dtype=object), _one(title)).iloc[0])
+    return _classify_one("statuses", structured, title)

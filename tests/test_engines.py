@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, SHARED, realworld_dir
 
 # Columns that say when a run happened, not what it found.
 WHEN = {"fetched_at", "first_seen_at", "last_seen_at", "run_at", "run_id", "removed_at", "changed_at", "duration_s"}
@@ -38,7 +36,7 @@ def _corpus_sources(corpus) -> list[dict]:
         if entry["kind"] == "openagenda":  # the kind reads the API (its url is the API root), not a saved file
             continue
         if "shared" in entry:
-            files = [ROOT.parent / "shared" / entry["shared"]]
+            files = [SHARED / entry["shared"]]
         elif "file" in entry:
             files = [corpus / entry["file"]]
         else:
@@ -61,7 +59,7 @@ def test_local_engine_and_flow_publish_the_same_outputs(prefect_harness, tmp_pat
 
 @pytest.mark.prefect
 def test_local_engine_and_flow_publish_the_same_outputs_on_the_real_world_corpus(prefect_harness, tmp_path):
-    corpus = Path(os.environ.get("AGGREGATOR_REALWORLD") or ROOT.parent / "shared" / "data" / "realworld")
+    corpus = realworld_dir()
     if not corpus.is_dir():
         pytest.skip(f"real-world corpus absent ({corpus}): build it with scripts/realworld_corpus.py")
     sources = _corpus_sources(corpus)

@@ -6,7 +6,6 @@ $AGGREGATOR_REALWORLD or ../shared/data/realworld/ and skip, saying why, when it
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, SHARED, realworld_dir
 
 from aggregator.config import parse_config
 from aggregator.http import Fetched
@@ -24,13 +23,12 @@ from aggregator.sources import get_adapter
 
 MANIFEST = yaml.safe_load((ROOT / "tests" / "realworld" / "corpus.yaml").read_text(encoding="utf-8"))["entries"]
 ENTRIES = {entry.get("file") or entry.get("files") or entry["shared"]: entry for entry in MANIFEST}
-SHARED = ROOT.parent / "shared"
 REASONS = [re.compile(re.sub(r"\\\{\w+\\\}", ".+", re.escape(t)) + "$", re.DOTALL) for t in TEMPLATES.values()]
 
 
 def _corpus(entry: dict | None = None) -> Path:
     """The corpus folder; an entry read from ../shared/ itself does not need it."""
-    found = Path(os.environ.get("AGGREGATOR_REALWORLD") or ROOT.parent / "shared" / "data" / "realworld")
+    found = realworld_dir()
     if not found.is_dir() and not (entry and "shared" in entry):
         pytest.skip(f"real-world corpus absent ({found}): build it with scripts/realworld_corpus.py")
     return found
