@@ -1,10 +1,11 @@
-"""robots.txt rules (RFC 9309) for one client: fetched once per origin, then consulted per URL."""
+"""robots.txt rules (RFC 9309, read by Protego): fetched once per origin, then consulted per URL."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from urllib.parse import urlparse
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 # Fetches a robots.txt: its HTTP status and body; raises when the server cannot be reached.
 RobotsFetch = Callable[[str], tuple[int, bytes]]
@@ -13,16 +14,19 @@ RobotsFetch = Callable[[str], tuple[int, bytes]]
 class RobotsRules:
     """Whether a URL may be fetched, from its origin's robots.txt.
 
-    RFC 9309: a robots.txt answering 4xx (none published) allows everything; a server error (5xx)
-    means complete disallow. A server that cannot be reached at all raises the fetcher's error.
+    Parsed by Protego (the parser Scrapy uses), which follows RFC 9309 where the standard library's
+    does not: ``*`` and ``$`` in paths, the longest match winning, ``Allow`` winning a tie, the
+    group of the most specific user-agent. A robots.txt answering 4xx (none published) allows
+    everything; a server error (5xx) means complete disallow. A server that cannot be reached at
+    all raises the fetcher's error.
     """
 
     def __init__(self, user_agent: str, fetch: RobotsFetch) -> None:
         self.user_agent = user_agent
         self._fetch = fetch
-        self._rules: dict[str, RobotFileParser | int] = {}
+        self._rules: dict[str, Protego | int] = {}
 
-    def _origin_rules(self, url: str) -> RobotFileParser | int:
+    def _origin_rules(self, url: str) -> Protego | int:
         """The parsed rules, or the HTTP status (4xx or 5xx) that stands for them."""
         parsed = urlparse(url)
         origin = f"{parsed.scheme}://{parsed.netloc}"
@@ -31,9 +35,7 @@ class RobotsRules:
             if status >= 400:
                 self._rules[origin] = status
             else:
-                parser = RobotFileParser()
-                parser.parse(body.decode("utf-8", errors="replace").splitlines())
-                self._rules[origin] = parser
+                self._rules[origin] = Protego.parse(body.decode("utf-8", errors="replace"))
         return self._rules[origin]
 
     def refusal(self, url: str) -> str | None:
@@ -41,7 +43,7 @@ class RobotsRules:
         rules = self._origin_rules(url)
         if isinstance(rules, int):
             return f"robots.txt answered HTTP {rules}: everything disallowed (RFC 9309)" if rules >= 500 else None
-        return None if rules.can_fetch(self.user_agent, url) else "disallowed by robots.txt"
+        return None if rules.can_fetch(url, self.user_agent) else "disallowed by robots.txt"
 
     def crawl_delay(self, url: str) -> float:
         """The ``Crawl-delay`` robots.txt asks of us for ``url``'s host, or 0."""
