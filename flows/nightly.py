@@ -17,31 +17,54 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from aggregator import pipeline
-from aggregator.collection import CollectOne, SourceResult
+from aggregator.collection import CollectMany, CollectOne, SourceResult, is_transient
 from aggregator.config import Config, load_config
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
+from aggregator.secrets import Secrets
 from aggregator.settings import SourceConfig
 from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
 
 FETCH_RETRIES = 2
+# Time a source's task gets beyond its HTTP deadline (http.deadline_s): parsing and writing state.
+PARSE_ALLOWANCE_S = 120.0
+# Time a run gets beyond collecting its sources: normalising, deduplicating, publishing.
+BUILD_ALLOWANCE_S = 3600.0
+# Limit of a run started without its configuration at hand (prefect.yaml's deployment).
+DEFAULT_FLOW_TIMEOUT_S = 6 * 3600.0
 # Name of the final state of a run that published with stale or missing sources.
 PARTIAL_STATE = "Completed with warnings"
+
+
+def retry_if_transient(_task: Any, _task_run: Any, state: State) -> bool:
+    """Retry a source only when its failure may pass (network, timeout, 429, 5xx): ``is_transient``."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, BaseException) and is_transient(error)
 
 
 @task(
     retries=FETCH_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     retry_jitter_factor=0.5,
+    retry_condition_fn=retry_if_transient,
     cache_policy=NO_CACHE,
     task_run_name="collect-{source.id}",
 )
 def collect(collect_one: CollectOne, source: SourceConfig) -> SourceResult:
-    """Fetch and parse one source (``collect_one``, the library's); raising makes Prefect retry it."""
+    """Fetch and parse one source (``collect_one``, the library's, which raises only transient failures).
+
+    Its timeout is the source's HTTP deadline plus ``PARSE_ALLOWANCE_S`` (``source_timeout``); a
+    source that fails for good returns a failed result, logged in one line, its traceback at debug.
+    """
     logger = get_run_logger()
     logger.info("%s: fetching %s", source.id, source.kind)
     result = collect_one(source)
+    if result.status == "failed":
+        logger.warning("%s failed: %s", source.id, result.error)
+        if result.traceback:
+            logger.debug(result.traceback)
+        return result
     logger.info(
         "%s: %d items from %d pages, %d requests (%d answered by the cache) in %.1f s",
         source.id, len(result.records), result.pages, result.requests, result.cache_hits, result.duration_s,
@@ -100,10 +123,27 @@ def write_and_show(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, s
     return written
 
 
-def on_collect_tasks(collect_one: CollectOne, sources: list[SourceConfig]) -> list[SourceResult | BaseException]:
-    """The library's ``CollectMany`` as one retried ``collect`` task per source, run concurrently."""
+def source_timeout(source: SourceConfig) -> float:
+    """The Prefect timeout of one attempt at a source: its HTTP deadline plus time to parse."""
+    return source.http.deadline_s + PARSE_ALLOWANCE_S
+
+
+def on_collect_tasks(secrets: Secrets) -> CollectMany:
+    """The library's ``CollectMany`` as one ``collect`` task per source (transient failures retried)."""
+
+    def collect_many(collect_one: CollectOne, sources: list[SourceConfig]) -> list[SourceResult | BaseException]:
+        return _collect_tasks(collect_one, sources, secrets)
+
+    return collect_many
+
+
+def _collect_tasks(
+    collect_one: CollectOne, sources: list[SourceConfig], secrets: Secrets
+) -> list[SourceResult | BaseException]:
     logger = get_run_logger()
-    futures = [collect.submit(collect_one, source) for source in sources]
+    futures = [
+        collect.with_options(timeout_seconds=source_timeout(source)).submit(collect_one, source) for source in sources
+    ]
     outcomes: list[SourceResult | BaseException] = []
     for source, future in zip(sources, futures, strict=True):
         final = future.wait() or future.state
@@ -115,12 +155,17 @@ def on_collect_tasks(collect_one: CollectOne, sources: list[SourceConfig]) -> li
             error: BaseException = RuntimeError("unknown failure")
         except BaseException as exc:
             error = exc
-        logger.warning("source %s failed after %d retries", source.id, FETCH_RETRIES)
+        logger.warning("source %s failed: %s", source.id, secrets.redact(str(error)))
         outcomes.append(error)
     return outcomes
 
 
-@flow(name="nightly", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
+@flow(
+    name="nightly",
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    log_prints=True,
+    timeout_seconds=DEFAULT_FLOW_TIMEOUT_S,
+)
 def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
     """Collect every enabled source of ``sources`` and publish under ``out``, with ``pipeline.run``.
 
@@ -134,7 +179,7 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
     where: list[dict[str, Any]] = []
     executor = Executor(
         engine="prefect",
-        collect_many=on_collect_tasks,
+        collect_many=on_collect_tasks(config.secrets),
         map_chunks=on_workers("normalise-part", where),
         map_blocks=on_workers("dedupe-block", where),
         write=write_and_show,
@@ -176,9 +221,25 @@ def task_runner(config: Config) -> Any:
     return ThreadPoolTaskRunner(max_workers=settings.concurrency)
 
 
+def flow_timeout(config: Config) -> float:
+    """The run's time limit: every source's attempts in waves of ``run.concurrency``, plus building.
+
+    Each attempt is bounded by ``source_timeout``; a source gets ``FETCH_RETRIES`` more attempts
+    with backoff (2, 4 s…). A run past this limit is failed by Prefect, so that the next night's
+    run never waits behind a stuck one.
+    """
+    sources = config.enabled_sources
+    if not sources:
+        return BUILD_ALLOWANCE_S
+    waves = -(-len(sources) // config.run.concurrency)
+    attempt = max(source_timeout(s) for s in sources)
+    backoff = sum(2 * 2**i for i in range(FETCH_RETRIES))
+    return waves * ((FETCH_RETRIES + 1) * attempt + backoff) + BUILD_ALLOWANCE_S
+
+
 def configured(config: Config) -> Any:
-    """The flow with the run settings of ``config`` applied (its task runner)."""
-    return nightly.with_options(task_runner=task_runner(config))
+    """The flow with the run settings of ``config`` applied (its task runner, its time limit)."""
+    return nightly.with_options(task_runner=task_runner(config), timeout_seconds=flow_timeout(config))
 
 
 def run_flow(config: Config, out_dir: Path | str) -> dict[str, Any]:

@@ -257,3 +257,39 @@ def test_flow_that_publishes_nothing_fails(prefect_harness, tmp_path):
     assert state.is_failed()
     assert "nothing published" in (state.message or "")
     assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.prefect
+def test_flow_retries_only_what_may_pass_and_prints_no_traceback(prefect_harness, httpserver, tmp_path, capfd):
+    from werkzeug import Response
+
+    from flows import nightly as module
+
+    ics = (ROOT / "data" / "samples" / "laboc-agenda.ics").read_bytes()
+    hits = {"flaky": 0}
+
+    def flaky(_request):
+        hits["flaky"] += 1
+        return Response("busy", status=503) if hits["flaky"] <= 2 else Response(ics, content_type="text/calendar")
+
+    httpserver.expect_request("/flaky.ics").respond_with_handler(flaky)
+    httpserver.expect_request("/gone.ics").respond_with_data("no such page", status=404)
+    httpserver.expect_request("/broken.ics").respond_with_data("<html>not a calendar</html>")
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        "defaults: {http: {retries: 0, backoff_s: 0}}\nsources:\n"
+        + "".join(f"  - {{id: {n}, kind: ical, url: '{httpserver.url_for(f'/{n}.ics')}'}}\n" for n in hits | {
+            "gone": 0, "broken": 0})
+    )  # fmt: skip
+    module.collect.retry_delay_seconds = [0, 0]
+    state = module.nightly(sources=str(config), out=str(tmp_path / "out"), return_state=True)
+    report = state.result()
+    by_id = {s["id"]: s for s in report["sources"]}
+    assert by_id["flaky"]["status"] == "ok" and hits["flaky"] == 3  # 503 twice: retried by Prefect
+    assert by_id["gone"]["status"] == "failed" and "HTTP 404" in by_id["gone"]["error"]
+    assert by_id["broken"]["status"] == "failed"
+    requests = [entry[0].path for entry in httpserver.log]
+    assert requests.count("/gone.ics") == 1  # a 404 is tried once
+    assert requests.count("/broken.ics") == 1  # so is a file that cannot be parsed
+    console = capfd.readouterr()
+    assert "Traceback" not in console.out + console.err

@@ -55,10 +55,12 @@ def build_outputs(
     map_chunks: MapChunks | None = None,
     map_blocks: MapBlocks | None = None,
 ) -> Outputs:
-    """Judge the sources' health, normalise, deduplicate and summarise (pure: no I/O).
+    """Normalise, judge the sources' health, deduplicate and summarise (pure: no I/O).
 
-    Sources that failed or look broken contribute their last good listings (``previous.last_good``),
-    flagged ``stale_since``, so that one bad night does not make their events vanish.
+    Sources that failed or look broken (judged on what normalisation kept: ``assess_sources``)
+    contribute their last good listings (``previous.last_good``) instead of tonight's, flagged
+    ``stale_since``, so that one bad night does not make their events vanish. Their rejects are
+    published: they say what broke.
 
     Args:
         results: This run's collected sources.
@@ -72,17 +74,20 @@ def build_outputs(
             of whole components (Dask workers); None: all at once, here.
     """
     previous = previous or Previous()
-    verdicts, stale = assess_sources(results, config, run_at, previous)
-    fresh = [r for r in results if verdicts[r.source_id].status == "ok" and len(r.records)]
+    collected = [r for r in results if r.status == "ok" and len(r.records)]
     raw = (
-        pd.concat([r.records for r in fresh], ignore_index=True)
-        if fresh
+        pd.concat([r.records for r in collected], ignore_index=True)
+        if collected
         else pd.DataFrame(columns=["source_id", "source_kind"])
     )
     by_id = {s.id: s for s in config.sources}
     reference = run_at.tz_convert("Europe/Paris").date()
     normalised = normalise(raw, by_id, reference, partitions(config, len(raw)), map_chunks)
+    verdicts, stale = assess_sources(results, normalised.listings, normalised.rejects, config, run_at, previous)
     rows = normalised.listings
+    broken = [source_id for source_id, v in verdicts.items() if v.status != "ok"]
+    if broken and len(rows):  # a broken source's listings of tonight give way to its last good ones
+        rows = rows[~rows["source_id"].isin(broken)].reset_index(drop=True)
     if len(stale):
         rows = pd.concat([conform(rows, LISTINGS), conform(stale, LISTINGS)], ignore_index=True)
     merged = dedupe(

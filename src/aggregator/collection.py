@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,12 +15,14 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from aggregator.config import Config
-from aggregator.http import Fetched, HttpClient, resolve_url
+from aggregator.http import Fetched, FetchError, HttpClient, resolve_url
 from aggregator.secrets import Secrets
 from aggregator.settings import SourceConfig
 from aggregator.sources import get_adapter
 from aggregator.sources.base import RAW_FIELDS
 from aggregator.state import state_dir
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +43,7 @@ class SourceResult:
     requests: int = 0
     cache_hits: int = 0
     notes: list[str] = field(default_factory=list)
+    traceback: str | None = None  # of a failure, for the logs (never shown on the console)
 
 
 def source_url(source: SourceConfig, config_path: Path) -> str:
@@ -105,9 +110,34 @@ def collect_source(
     )
 
 
-def failed_result(source: SourceConfig, config_path: Path, error: BaseException | str) -> SourceResult:
-    """The result of a source that could not be collected."""
-    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+def is_transient(error: BaseException) -> bool:
+    """Whether trying ``error``'s source again later may succeed: network errors, timeouts, 429 and 5xx.
+
+    A parse error, a robots.txt refusal, a 4xx, an oversize body or a passed deadline will fail the
+    same way: they are not retried.
+    """
+    return isinstance(error, FetchError) and error.transient
+
+
+def collect_or_raise_transient(
+    source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
+) -> SourceResult:
+    """``collect_source``, raising only what a retry may cure; any other failure is a failed result at once."""
+    try:
+        return collect_source(source, config_path, state_dir, secrets)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        return failed_result(source, config_path, exc, secrets)
+
+
+def failed_result(
+    source: SourceConfig, config_path: Path, error: BaseException | str, secrets: Secrets | None = None
+) -> SourceResult:
+    """The result of a source that could not be collected (the traceback kept for the logs), ``secrets`` masked."""
+    secrets = secrets or Secrets()
+    message = secrets.redact(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
+    trace = None if isinstance(error, str) else secrets.redact("".join(traceback.format_exception(error)))
     return SourceResult(
         source_id=source.id,
         kind=source.kind,
@@ -117,6 +147,7 @@ def failed_result(source: SourceConfig, config_path: Path, error: BaseException 
         fetched_at=pd.Timestamp.now(tz="UTC"),
         error=message,
         http_status=getattr(error, "status", None),
+        traceback=trace,
     )
 
 
@@ -166,14 +197,24 @@ def in_threads(
 def collect_all(config: Config, out_dir: Path, collect_many: CollectMany | None = None) -> list[SourceResult]:
     """Collect every enabled source with ``collect_many`` (default: ``run.concurrency`` threads).
 
-    A source that failed becomes a failed result; errors are redacted here, once, whatever the engine.
+    ``collect_many`` receives a ``CollectOne`` that raises only transient failures (an engine may
+    retry those); any other failure is already a failed result. A source that failed becomes a
+    failed result; errors and tracebacks are redacted here, once, whatever the engine.
     """
     sources = config.enabled_sources
-    collect = partial(collect_source, config_path=config.path, state_dir=state_dir(out_dir), secrets=config.secrets)
+    collect = partial(
+        collect_or_raise_transient, config_path=config.path, state_dir=state_dir(out_dir), secrets=config.secrets
+    )
     outcomes = (collect_many or in_threads(config.run.concurrency))(collect, sources)
     results = []
     for source, outcome in zip(sources, outcomes, strict=True):
-        result = outcome if isinstance(outcome, SourceResult) else failed_result(source, config.path, outcome)
+        if isinstance(outcome, SourceResult):
+            result = outcome
+        else:
+            result = failed_result(source, config.path, outcome, config.secrets)
         result.error = config.secrets.redact(result.error) if result.error else None
+        result.traceback = config.secrets.redact(result.traceback) if result.traceback else None
+        if result.traceback:
+            LOG.debug("%s failed:\n%s", source.id, result.traceback)
         results.append(result)
     return results

@@ -14,11 +14,10 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlparse
 import requests
 import requests_cache
 from requests import Response
-from requests.adapters import HTTPAdapter
 from requests_cache.serializers import SerializerPipeline, pickle_serializer
 from urllib3.exceptions import DecodeError, NewConnectionError, ProtocolError, ReadTimeoutError
-from urllib3.util.retry import Retry
 
+from aggregator.deadline import BoundedRetry, Deadline, DeadlineError, WatchedAdapter
 from aggregator.robots import RobotsRules
 from aggregator.secrets import Secrets
 from aggregator.settings import HttpSettings
@@ -50,11 +49,14 @@ class FetchError(RuntimeError):
 
     Attributes:
         status: The HTTP status that made the fetch fail, when it was one.
+        transient: Whether trying again later may succeed (network errors, timeouts, 429 and 5xx);
+            a robots.txt refusal, a 4xx, an oversize body or a passed deadline will not.
     """
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, transient: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ class HttpClient:
         self.stats = FetchStats()
         self.notes: list[str] = []  # what a source's fetch wants the run's warnings to say (paging stopped…)
         self._private_ok = self.settings.allow_private
+        # One client per source and run: its deadline spans every page, robots.txt and retry.
+        self.deadline = Deadline(self.settings.deadline_s, self.settings.retry_after_max_s)
         self.session: requests.Session
         if cache_path is not None and self.settings.cache:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +193,7 @@ class HttpClient:
         self.session.max_redirects = self.settings.max_redirects
         self.session.headers.update({"User-Agent": self.settings.user_agent_header, **self.settings.headers})
         self.session.hooks["response"].extend([self._check_redirect, self._read_bounded])
-        retry = Retry(
+        retry = BoundedRetry(
             total=self.settings.retries,
             connect=self.settings.retries,
             read=self.settings.retries,
@@ -202,7 +206,7 @@ class HttpClient:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = WatchedAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.robots = RobotsRules(self.settings.user_agent_header, self._fetch_robots)
@@ -243,9 +247,16 @@ class HttpClient:
             raise FetchError(f"{resp.url}: response of {declared} bytes exceeds the limit of {limit} bytes")
         try:
             data = resp.raw.read(limit + 1, decode_content=True) if resp.raw is not None else b""
-        except (ProtocolError, ReadTimeoutError, DecodeError) as exc:
+        except (ProtocolError, ReadTimeoutError, DecodeError, OSError) as exc:
             resp.close()
-            raise FetchError(f"{resp.url}: body cut short or unreadable ({type(exc).__name__})") from None
+            if self.deadline.passed:
+                raise DeadlineError from None
+            raise FetchError(
+                f"{resp.url}: body cut short or unreadable ({type(exc).__name__})", transient=True
+            ) from None
+        if self.deadline.passed:  # a body without a length, cut by the deadline, is not a whole body
+            resp.close()
+            raise DeadlineError
         if len(data) > limit:
             resp.close()
             raise FetchError(f"{resp.url}: response exceeds the limit of {limit} bytes")
@@ -272,29 +283,25 @@ class HttpClient:
         extra: dict[str, Any] = {}
         if isinstance(self.session, requests_cache.CachedSession) and len(self.secrets):
             extra = self._cache_without_secrets(url, params, headers)
+        limit = self.settings.timeout_s
         try:
-            return self.session.get(
-                url,
-                params=params,
-                headers=dict(headers) if headers else None,
-                timeout=(self.settings.timeout_s, self.settings.timeout_s),
-                **extra,
-            )
-        except requests.exceptions.RetryError as exc:
-            raise FetchError(f"{url}: gave up after {self.settings.retries} retries ({exc})") from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects") from None
-        except requests.exceptions.Timeout:
-            raise FetchError(f"{url}: timed out after {self.settings.timeout_s} s") from None
-        except requests.exceptions.ConnectionError as exc:
-            # Retries exhausted on a read timeout surface as a ConnectionError: say what happened.
-            reason = getattr(exc.args[0], "reason", None) if exc.args else None
-            if isinstance(reason, ReadTimeoutError):
-                raise FetchError(f"{url}: timed out after {self.settings.timeout_s} s") from None
-            cause = "refused" if isinstance(reason, NewConnectionError) else type(reason or exc).__name__
-            raise FetchError(f"{url}: connection failed ({cause})") from None
+            with self.deadline.guard():
+                wait = min(limit, max(self.deadline.remaining(), 0.001))
+                return self.session.get(
+                    url, params=params, headers=dict(headers) if headers else None, timeout=(wait, wait), **extra
+                )
+        except DeadlineError:
+            raise self._deadline_error(url) from None
         except requests.exceptions.RequestException as exc:
-            raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+            if self.deadline.passed or self.deadline.remaining() <= 0:
+                raise self._deadline_error(url) from None
+            raise _request_error(url, exc, self.settings) from None
+
+    def _deadline_error(self, url: str) -> FetchError:
+        return FetchError(
+            f"{url}: the source's deadline of {self.deadline.seconds:g} s passed (http.deadline_s); "
+            "its requests were stopped"
+        )
 
     def _cache_without_secrets(
         self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None
@@ -339,7 +346,11 @@ class HttpClient:
             resp = self._send(url, params, headers)
         self.stats.count(resp)
         if resp.status_code >= 400:
-            raise FetchError(f"{resp.url}: HTTP {resp.status_code} {resp.reason}", status=resp.status_code)
+            raise FetchError(
+                f"{resp.url}: HTTP {resp.status_code} {resp.reason}",
+                status=resp.status_code,
+                transient=resp.status_code in RETRY_STATUSES,
+            )
         return Fetched(
             url=resp.url,
             content=resp.content,
@@ -361,3 +372,21 @@ class HttpClient:
         except OSError as exc:
             raise FetchError(f"{url}: cannot read file ({exc.strerror})") from None
         return Fetched(url=url, content=content, elapsed_s=time.monotonic() - started)
+
+
+def _request_error(url: str, exc: requests.exceptions.RequestException, settings: HttpSettings) -> FetchError:
+    """``exc`` of requests as a ``FetchError`` naming the cause, transient when trying later may work."""
+    if isinstance(exc, requests.exceptions.RetryError):
+        return FetchError(f"{url}: gave up after {settings.retries} retries ({exc})", transient=True)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return FetchError(f"{url}: more than {settings.max_redirects} redirects")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return FetchError(f"{url}: timed out after {settings.timeout_s:g} s", transient=True)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        # Retries exhausted on a read timeout surface as a ConnectionError: say what happened.
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, ReadTimeoutError):
+            return FetchError(f"{url}: timed out after {settings.timeout_s:g} s", transient=True)
+        cause = "refused" if isinstance(reason, NewConnectionError) else type(reason or exc).__name__
+        return FetchError(f"{url}: connection failed ({cause})", transient=True)
+    return FetchError(f"{url}: {type(exc).__name__}: {exc}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Key -> sentence, with {placeholders}. tests/test_reasons.py produces every one from real input.
 TEMPLATES: dict[str, str] = {
     "no_title": "the event has no title: the title field is empty or missing",
@@ -38,3 +40,20 @@ def kind_of(value: object) -> str:
     """How a JSON value is named in reasons: "a string", "a list", "null"."""
     names = {str: "a string", list: "a list", int: "a number", float: "a number", bool: "a boolean"}
     return "null" if value is None else names.get(type(value), f"a {type(value).__name__}")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[a-z_]+\}", template)
+    return re.compile("(?s)" + ".*?".join(re.escape(p) for p in parts) + "$")
+
+
+# Most specific first: "bad_start" ends in a free detail, so it is tried after the fixed sentences.
+_PATTERNS = sorted(((key, _pattern(t)) for key, t in TEMPLATES.items()), key=lambda kp: -len(kp[1].pattern))
+
+
+def key_of(sentence: str) -> str:
+    """The ``TEMPLATES`` key a reject reason was made from, or ``"other"``: the reject mix counts these."""
+    for key, pattern in _PATTERNS:
+        if pattern.match(sentence):
+            return key
+    return "other"

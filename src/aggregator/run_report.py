@@ -104,6 +104,7 @@ def source_entry(result: SourceResult, outputs: Outputs | None) -> dict[str, Any
         entry["alarm"] = verdict.alarm
         entry["stale_since"] = verdict.stale_since.isoformat() if verdict.stale_since is not None else None
         entry["stale_listings"] = verdict.stale_listings
+        entry["reject_mix"] = verdict.reject_mix
     return entry
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 ATTENDANCE_MODES = ("in_person", "online", "hybrid", "unknown")
 EVENT_STATUSES = ("scheduled", "cancelled", "postponed", "rescheduled", "moved_online")
@@ -269,7 +269,8 @@ SOURCE_HEALTH = Table(
             "status",
             _S,
             False,
-            "ok; failed (could not be fetched or parsed); broken (fetched, but zero items or a sharp drop).",
+            "ok; failed (could not be fetched or parsed); broken (fetched, but zero items, a sharp drop or "
+            "records mostly rejected).",
             allowed=SOURCE_STATUSES,
         ),
         _c("items_fetched", pa.int64(), False, "Items the source gave this run (rejected ones included)."),
@@ -281,7 +282,14 @@ SOURCE_HEALTH = Table(
         _c("cache_hits", pa.int64(), False, "Responses answered by the HTTP cache after a 304."),
         _c("bytes", pa.int64(), False, "Bytes of the pages read."),
         _c("duration_s", pa.float64(), False, "Time spent fetching and parsing, in seconds."),
-        _c("alarm", _S, True, "Why the source looks broken (zero items, sharp drop), when it does."),
+        _c("alarm", _S, True, "Why the source looks broken (zero items, sharp drop, records mostly rejected)."),
+        _c(
+            "reject_mix",
+            _S,
+            True,
+            "The source's rejects per reason, as a JSON object most frequent first, e.g. "
+            '{"bad_start": 40, "no_title": 2} (keys: aggregator.reasons.TEMPLATES); null without rejects.',
+        ),
         _c("error", _S, True, "Why the source failed, when it did (secrets redacted)."),
         _c("stale_since", UTC_TIMESTAMP, True, "Since when the source's published data is not fresh."),
     ),

@@ -21,7 +21,18 @@ class HttpSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout_s: float = Field(30.0, gt=0, description="Connect and read timeout, in seconds.")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Connect timeout, and longest wait for the next byte of an answer, in seconds."
+    )
+    deadline_s: float = Field(
+        300.0,
+        gt=0,
+        description="Time allowed for all of a source's requests (every page, retries and their waits "
+        "included), in seconds; past it the source fails and its last good data is kept.",
+    )
+    retry_after_max_s: float = Field(
+        120.0, ge=0, description="Longest wait between two attempts, a server's Retry-After included, in seconds."
+    )
     retries: int = Field(3, ge=0, le=10, description="Retries on connection errors, 429 and 5xx.")
     backoff_s: float = Field(1.0, ge=0, description="Base of the exponential backoff between retries.")
     max_bytes: int = Field(20_000_000, gt=0, description="Largest response body accepted, in bytes.")
@@ -74,6 +85,13 @@ class RunSettings(BaseModel):
         description="A source whose item count falls by more than this fraction of its recent median is broken.",
     )
     health_window: int = Field(7, ge=1, le=100, description="Recent good runs whose median item count is the norm.")
+    health_reject_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A source with more than this fraction of its records rejected is broken "
+        "(one whose records all are, always).",
+    )
     keep_runs: int = Field(7, ge=1, le=1000, description="Published runs kept in the output folder (runs/).")
     task_runner: Literal["threads", "dask"] = Field(
         "threads", description="Where the flow's tasks run: threads of the flow's process, or Dask workers."
