@@ -3,53 +3,17 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
+from conftest import raw_server
 from werkzeug import Response
 
 from aggregator.http import FetchError, HttpClient
 from aggregator.settings import HttpSettings
 
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\nConnection: close\r\n\r\n"
-
-
-@contextmanager
-def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
-    """A TCP server on 127.0.0.1 whose every connection is handled by ``answer``; yields its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=_handle, args=(conn,), daemon=True).start()
-
-    def _handle(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)  # the request
-                answer(conn)
-            except OSError:
-                pass  # the client hung up: what a deadline does
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(2)
-        listener.close()
 
 
 def drip(data: bytes, every_s: float = 0.1) -> Callable[[socket.socket], None]:

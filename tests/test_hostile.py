@@ -26,7 +26,7 @@ from aggregator.pipeline import run
 from aggregator.settings import HttpSettings
 from aggregator.sources import KINDS, get_adapter
 from aggregator.sources.base import ParseError
-from aggregator.state import last_good_path, state_dir
+from aggregator.state import state_dir
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -206,7 +206,7 @@ def test_source_ids_that_could_escape_the_output_folder_are_refused(bad):
 @given(st.from_regex(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?", fullmatch=True))
 def test_paths_derived_from_valid_ids_stay_inside_the_output_folder(source_id):
     out = Path("/srv/out")
-    for path in (last_good_path(out, source_id), state_dir(out) / source_id / "http-cache.sqlite"):
+    for path in (state_dir(out) / source_id / "openagenda.json", state_dir(out) / source_id / "http-cache.sqlite"):
         assert path.resolve().is_relative_to(out)
 
 

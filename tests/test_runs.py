@@ -45,8 +45,9 @@ def test_a_failed_run_reports_but_never_replaces_the_data(tmp_path):
     calendar.unlink()  # the only source is gone: nothing to publish... but its last good data exists
     kept = run(config, out)
     assert kept.status == "partial"  # published from the last good data, flagged stale
-    (out / ".state").rename(tmp_path / "state-aside")  # and now without any earlier good data
-    failed = run(config, out)
+    # A source that never worked: no earlier good data of its own, nothing to publish.
+    other = load_config(write_config(tmp_path, f"sources:\n  - {{id: other, kind: ical, url: {calendar}}}\n"))
+    failed = run(other, out)
     assert failed.status == "failed"
     assert json.loads((out / "run.json").read_text())["run_id"] == failed.run_id  # run.json: the last run
     assert (out / "latest").resolve().name.endswith(kept.run_id)  # data: the last published run

@@ -5,34 +5,11 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
-import pytest
 from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
 from aggregator.storage import local_mirror
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-3",
-        "AWS_ENDPOINT_URL": endpoint, "FSSPEC_S3_ENDPOINT_URL": endpoint,
-    }.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    import boto3
-
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(
-        Bucket="mip", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-    )
-    yield endpoint
-    server.stop()
 
 
 def test_outputs_written_to_s3_and_read_back(tmp_path, s3_endpoint, monkeypatch):

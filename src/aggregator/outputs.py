@@ -11,7 +11,7 @@ import pandas as pd
 from aggregator.health import SourceHealth
 from aggregator.publish import read_previous, remove_leftovers, write_json, write_stat, write_table, write_text
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
-from aggregator.state import health_path, last_good_path
+from aggregator.state import health_path, publish_source_state
 from aggregator.totals import render_markdown
 from aggregator.validation import conform
 
@@ -36,9 +36,10 @@ class Outputs:
 def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -> dict[str, str]:
     """Write every output into the run's ``folder`` (a new folder under ``out_dir/runs``).
 
-    Nothing is visible to readers until ``finish`` switches ``latest`` to the folder. Histories
-    (changes, source health) are last run's rows plus this run's; the state of sources (last good
-    data) is kept under ``out_dir/.state``. Returns output name -> path.
+    Nothing is visible to readers until ``promote`` switches ``latest`` to the folder. Histories
+    (changes, source health) are last run's rows plus this run's; the sources' cursors are copied
+    into the folder's ``state/``, so that everything the next run needs is published with the
+    data. Returns output name -> path.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir)
@@ -74,11 +75,7 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
             frames = [conform(f, table) for f in (history, rows) if f is not None and len(f)]
             write_table(pd.concat(frames, ignore_index=True) if frames else table.empty_frame(), table, path)
             written[table.name] = str(path)
-    # Fresh sources' listings become their last good data, to stand in for them on a bad night.
-    fresh = outputs.listings[outputs.listings["stale_since"].isna()]
-    for source_id, verdict in outputs.health.items():
-        if verdict.status == "ok":
-            # Rows of the listings validated above: the per-source copies are not validated again.
-            write_table(conform(fresh[fresh["source_id"] == source_id], LISTINGS), LISTINGS,
-                        last_good_path(state_root, source_id), validated=True)  # fmt: skip
+    # What sources need next run travels with the data (last good listings are the listings).
+    if publish_source_state(state_root, out_dir):
+        written["state"] = str(out_dir / "state")
     return written

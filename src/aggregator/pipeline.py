@@ -18,7 +18,7 @@ from aggregator.outputs import Outputs, write_outputs
 from aggregator.publish import write_json
 from aggregator.run_report import RunReport, new_report, source_entry
 from aggregator.runs import promote, run_dir
-from aggregator.state import read_state
+from aggregator.state import read_state, seed_source_state
 from aggregator.storage import hydrate, is_remote, local_mirror, upload
 
 # Writes a run's outputs into its folder (``write_outputs``, or an engine's wrapper of it).
@@ -70,6 +70,7 @@ def run(config: Config, out_dir: Path | str, executor: Executor | None = None) -
 
 def _run(config: Config, out_dir: Path, executor: Executor) -> RunReport:
     report = new_report(config, out_dir, executor.engine)
+    seed_source_state(out_dir)  # cursors from the latest published run, which a new machine lacks
     results = collect_all(config, out_dir, executor.collect_many)
     folder = run_dir(out_dir, report.started_at, report.run_id)
     outputs: Outputs | None = None
