@@ -29,7 +29,7 @@ def _cli(*args, env=None):
             "sources[0] (id=a).kind: unknown kind 'rss' (valid kinds: csv, datatourisme, feed, html, ical, json, jsonld, openagenda, opendatasoft)",
         ),
         ("sources:\n  - {id: a, kind: ical}\n", "sources[0] (id=a).url: Field required"),
-        ("sources:\n  - {id: A B, kind: ical, url: x}\n", "sources[0] (id=A B).id: Value error"),
+        ("sources:\n  - {id: A B, kind: ical, url: x}\n", "sources[0] (id=A B).id: 'A B' is not a slug"),
         (
             "sources:\n  - {id: a, kind: ical, url: x}\n  - {id: a, kind: ical, url: y}\n",
             "sources[1] (id=a).id: duplicate id 'a'",

@@ -74,7 +74,7 @@ def test_kind_specific_settings_are_typed():
         ([{"id": "a", "kind": "ical"}], "sources[0] (id=a).url: Field required"),
         (
             [{"id": "Bad Id!", "kind": "ical", "url": "u"}],
-            "sources[0] (id=Bad Id!).id: Value error, 'Bad Id!' is not a slug",
+            "sources[0] (id=Bad Id!).id: 'Bad Id!' is not a slug",
         ),
         (
             [{"id": "a", "kind": "ical", "url": "u"}, {"id": "a", "kind": "ical", "url": "v"}],
@@ -82,19 +82,42 @@ def test_kind_specific_settings_are_typed():
         ),
         (
             [{"id": "a", "kind": "ical", "url": "ftp://x/y"}],
-            "sources[0] (id=a).url: Value error, scheme 'ftp'",
+            "sources[0] (id=a).url: scheme 'ftp'",
         ),
         (
             [{"id": "a", "kind": "ical", "url": "u", "colour": "red"}],
-            "sources[0] (id=a).colour: Extra inputs",
+            "sources[0] (id=a).colour: unknown key (valid keys: ",
         ),
         (
             [{"id": "a", "kind": "html", "url": "u", "item": "li", "fields": {"titel": "h2"}}],
-            "fields: Value error, unknown field 'titel'",
+            "fields: unknown field 'titel'",
         ),
         (
             [{"id": "a", "kind": "ical", "url": "u", "timezone": "Europe/Pariss"}],
-            "timezone: Value error, unknown time zone",
+            "timezone: unknown time zone 'Europe/Pariss' (an IANA name, e.g. Europe/Paris)",
+        ),
+        # A typo is named as such, with the key it was meant to be, before the field it left missing.
+        ([{"id": "a", "kind": "ical", "ulr": "u"}], "sources[0] (id=a).ulr: unknown key (did you mean 'url'?)"),
+        (
+            [{"id": "a", "kind": "html", "url": "u", "item": "li", "feilds": {"title": "h2"}}],
+            "sources[0] (id=a).feilds: unknown key (did you mean 'fields'?)",
+        ),
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "timezon": "Europe/Paris"}],
+            "sources[0] (id=a).timezon: unknown key (did you mean 'timezone'?)",
+        ),
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "http": {"timeout": 3}}],
+            "sources[0] (id=a).http.timeout: unknown key (did you mean 'timeout_s'?)",
+        ),
+        # Territories are checked against the reference tables.
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "departement": "750"}],
+            "sources[0] (id=a).departement: '750' is not a département code or name",
+        ),
+        (
+            [{"id": "a", "kind": "ical", "url": "u", "region": "Bretonnie"}],
+            "sources[0] (id=a).region: 'Bretonnie' is not a region code or name",
         ),
         (
             [{"id": "a", "kind": "ical", "url": "u", "http": {"timeout_s": -1}}],
@@ -164,7 +187,17 @@ def test_secret_in_an_invalid_field_is_not_echoed():
         ("sources: [\n  - id: a\n  kind", "not valid YAML"),
         ("[]", "expected a mapping"),
         ("sources: []", "sources: expected a non-empty list"),
-        ("source:\n  - id: a", "source: unknown top-level key"),
+        ("source:\n  - id: a", "source: unknown key \\(did you mean 'sources'\\?\\)"),
+        ("sources: [{id: a, kind: ical, url: u}]\nrun: {concurency: 3}", "run.concurency: unknown key \\(did you mean"),
+        (
+            "sources: [{id: a, kind: ical, url: u}]\nrun: {schedule: {cron: '0 25 * * *'}}",
+            "run.schedule.cron: '0 25 \\* \\* \\*' is not a cron expression",
+        ),
+        (
+            "sources: [{id: a, kind: ical, url: u}]\nrun: {schedule: {timezone: Europe/Pariss}}",
+            "run.schedule.timezone: unknown time zone",
+        ),
+        ("defaults: {timezon: UTC}\nsources: [{id: a, kind: ical, url: u}]", "did you mean 'timezone'"),
         (
             "defaults: {id: x}\nsources: [{id: a, kind: ical, url: u}]",
             "defaults.id: not a shared setting",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from aggregator.settings import DedupeSettings, RunSettings, SourceConfig
 from aggregator.sources import KINDS
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+TOP_LEVEL = {"defaults", "sources", "dedupe", "run"}
 
 
 class ConfigError(ValueError):
@@ -58,6 +61,49 @@ def _resolve_env(value: Any, path: str, env: Mapping[str, str], secrets: Secrets
     return value
 
 
+def _fields_at(model: type[BaseModel], path: tuple[int | str, ...]) -> list[str]:
+    """The setting names of the model found at ``path`` inside ``model`` (list indexes skipped)."""
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        nested = [
+            t for t in (typing.get_args(field.annotation) or (field.annotation,))
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]  # fmt: skip
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def unknown_key(key: str, known: list[str] | set[str]) -> str:
+    """"unknown key", with the closest valid name as a suggestion, or the valid names when none is close."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return f"unknown key (valid keys: {', '.join(sorted(known))})"
+
+
+def _problem(exc: ValidationError, model: type[BaseModel], secrets: Secrets) -> tuple[str, str]:
+    """The field path and message of the error to report first: an unknown key before what it hides.
+
+    A typo (``ulr:``) makes two errors, the unknown key and the field it left missing; naming the
+    typo is what helps.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        message = unknown_key(str(loc[-1]), _fields_at(model, loc[:-1]))
+    else:
+        message = secrets.redact(str(err["msg"]).removeprefix("Value error, "))
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return _format_loc("", loc), message + more
+
+
 def _format_loc(prefix: str, loc: tuple[int | str, ...]) -> str:
     out = prefix
     for part in loc:
@@ -73,6 +119,17 @@ def _merge(defaults: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, 
         else:
             merged[key] = value
     return merged
+
+
+def _territory_problem(source: SourceConfig) -> str | None:
+    """What is wrong with a source's ``region`` or ``departement``: neither a code nor a name of the COG."""
+    from aggregator.normalise.geo import departement_from_text, region_from_text  # reference data: loaded lazily
+
+    if source.departement is not None and departement_from_text(source.departement) is None:
+        return f"departement: {source.departement!r} is not a département code or name (e.g. 33, 2A, 974, Gironde)"
+    if source.region is not None and region_from_text(source.region)[0] is None:
+        return f"region: {source.region!r} is not a region code or name (e.g. 75, Nouvelle-Aquitaine)"
+    return None
 
 
 def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -93,30 +150,31 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
     where = str(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'sources:' list")
-    unknown = set(data) - {"defaults", "sources", "dedupe", "run"}
+    unknown = set(data) - TOP_LEVEL
     if unknown:
-        raise ConfigError(
-            f"{where}: {sorted(unknown)[0]}: unknown top-level key (expected defaults, sources, dedupe, run)"
-        )
+        key = sorted(unknown, key=str)[0]
+        raise ConfigError(f"{where}: {key}: {unknown_key(str(key), TOP_LEVEL)}")
+    secrets = Secrets()
     try:
         dedupe = DedupeSettings.model_validate(data.get("dedupe") or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{where}: dedupe.{_format_loc('', tuple(err['loc']))}: {err['msg']}") from None
+        field, message = _problem(exc, DedupeSettings, secrets)
+        raise ConfigError(f"{where}: dedupe.{field}: {message}") from None
     try:
         run = RunSettings.model_validate(data.get("run") or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{where}: run.{_format_loc('', tuple(err['loc']))}: {err['msg']}") from None
-    secrets = Secrets()
+        field, message = _problem(exc, RunSettings, secrets)
+        raise ConfigError(f"{where}: run.{field}: {message}") from None
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ConfigError(f"{where}: defaults: expected a mapping")
     allowed_defaults = set(SourceConfig.model_fields) - {"id", "kind", "url", "name"}
     for key in defaults:
         if key not in allowed_defaults:
+            close = difflib.get_close_matches(str(key), sorted(allowed_defaults), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
-                f"{where}: defaults.{key}: not a shared setting (allowed: {', '.join(sorted(allowed_defaults))})"
+                f"{where}: defaults.{key}: not a shared setting ({hint}allowed: {', '.join(sorted(allowed_defaults))})"
             )
     defaults = _resolve_env(defaults, "defaults", env, secrets)
     raw_sources = data.get("sources")
@@ -144,11 +202,11 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
         try:
             source = model.model_validate(_merge(defaults, raw))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = _format_loc("", tuple(err["loc"]))
-            msg = secrets.redact(str(err["msg"]))
-            more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-            raise ConfigError(f"{where}: {loc}.{field}: {msg}{more}") from None
+            field, message = _problem(exc, model, secrets)
+            raise ConfigError(f"{where}: {loc}.{field}: {message}") from None
+        territory = _territory_problem(source)
+        if territory:
+            raise ConfigError(f"{where}: {loc}.{territory}")
         if source.id in seen:
             raise ConfigError(
                 f"{where}: {loc}.id: duplicate id {source.id!r} (first used by sources[{seen[source.id]}])"

@@ -16,6 +16,17 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 URL_SCHEMES = ("http", "https", "file")
 
 
+def _time_zone(value: str) -> str:
+    """``value`` when it names an IANA time zone (Europe/Paris, America/Cayenne)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Europe/Paris)") from None
+    return value
+
+
 class HttpSettings(BaseModel):
     """How sources are fetched; shared by all sources unless a source overrides it."""
 
@@ -70,6 +81,24 @@ class ScheduleSettings(BaseModel):
 
     cron: str = Field("0 2 * * *", description="Cron expression of the nightly run.")
     timezone: str = Field("Europe/Paris", description="IANA time zone the cron expression is read in.")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from datetime import datetime
+
+        from cronsim import CronSim, CronSimError
+
+        try:
+            CronSim(value, datetime(2026, 1, 1))
+        except CronSimError as exc:
+            raise ValueError(f"{value!r} is not a cron expression ({exc})") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _time_zone(value)
 
 
 class RunSettings(BaseModel):
@@ -171,10 +200,4 @@ class SourceConfig(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return _time_zone(value)
