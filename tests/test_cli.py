@@ -124,12 +124,82 @@ sources:
     http: {{retries: 0}}
 """
     path = write_config(tmp_path, body)
-    wide = {**os.environ, "COLUMNS": "220"}
-    proc = _cli("sources", "check", "--sources", str(path), env=wide)
+    proc = _cli("sources", "check", "--sources", str(path))
     assert proc.returncode == 3, proc.stderr  # one of two sources is not usable
-    lines = {line.split("│")[1].strip(): line for line in proc.stdout.splitlines() if line.count("│") > 5}
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()[1:] if line.strip()}  # plain in a pipe
     assert "ok" in lines["lab"] and " 6 " in lines["lab"]  # six items read from the calendar
     assert "failed" in lines["down"] and "HTTP 503" in lines["down"]
     assert not (tmp_path / ".state").exists()  # a check writes no state
-    only = _cli("sources", "check", "--sources", str(path), "--only", "lab", env=wide)
+    only = _cli("sources", "check", "--sources", str(path), "--only", "lab")
     assert only.returncode == 0, only.stdout
+
+
+# --- for operators: pipes, cron mails, scripts -----------------------------------------------
+
+LONG_IDS = [
+    "agenda-de-la-prefecture-de-la-region-nouvelle-aquitaine-2026",
+    "laboratoire-d-innovation-publique-occitanie",
+]
+
+
+def _long_config(tmp_path: Path) -> Path:
+    ics = FIXTURES / "ical" / "lab-calendar.ics"
+    return write_config(
+        tmp_path, "sources:\n" + "".join(f"  - {{id: {i}, kind: ical, url: '{ics}'}}\n" for i in LONG_IDS)
+    )
+
+
+def test_piped_output_is_plain_and_never_cuts_a_source_name(tmp_path):
+    path = _long_config(tmp_path)
+    env = {**os.environ, "COLUMNS": "60"}  # a narrow terminal setting must not matter in a pipe either
+    for command in (["run", "--engine", "local", "--out", str(tmp_path / "out")], ["validate"]):
+        proc = _cli(*command, "--sources", str(path), env=env)
+        assert proc.returncode == 0, proc.stderr
+        names = [line.split()[0] for line in proc.stdout.splitlines() if line.split() and "-" in line.split()[0]]
+        assert set(LONG_IDS) <= set(names), proc.stdout
+        assert "…" not in proc.stdout and "\x1b[" not in proc.stdout  # nothing cut, no colour codes
+        assert all(line == line.rstrip() for line in proc.stdout.splitlines())
+
+
+def test_json_summary_is_run_json_and_alone_on_stdout(tmp_path):
+    out = tmp_path / "out"
+    proc = _cli("run", "--engine", "local", "--json", "--sources", str(_long_config(tmp_path)), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)  # stdout holds the JSON and nothing else
+    assert summary == json.loads((out / "run.json").read_text())
+    assert summary["status"] == "success" and [s["id"] for s in summary["sources"]] == LONG_IDS
+
+
+def test_quiet_prints_nothing_but_errors_and_verbose_prints_each_source(tmp_path):
+    path = _long_config(tmp_path)
+    quiet = _cli("run", "--engine", "local", "-q", "--sources", str(path), "--out", str(tmp_path / "q"))
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    loud = _cli("run", "--engine", "local", "-v", "--sources", str(path), "--out", str(tmp_path / "v"))
+    assert loud.returncode == 0
+    assert all(f"{i} (ical): 6 items" in loud.stderr for i in LONG_IDS), loud.stderr
+
+
+def test_verbose_shows_a_failure_s_traceback_which_is_otherwise_kept_out(tmp_path):
+    bad = tmp_path / "bad.ics"
+    bad.write_text("<html>not a calendar</html>")
+    good = FIXTURES / "ical" / "lab-calendar.ics"
+    path = write_config(
+        tmp_path, f"sources:\n  - {{id: bad, kind: ical, url: '{bad}'}}\n  - {{id: good, kind: ical, url: '{good}'}}\n"
+    )
+    plain = _cli("run", "--engine", "local", "--sources", str(path), "--out", str(tmp_path / "a"))
+    assert plain.returncode == 3 and "Traceback" not in plain.stdout + plain.stderr
+    loud = _cli("run", "--engine", "local", "-v", "--sources", str(path), "--out", str(tmp_path / "b"))
+    assert loud.returncode == 3 and "Traceback (most recent call last)" in loud.stderr
+
+
+def test_version_and_help_texts(tmp_path):
+    from importlib.metadata import version
+
+    proc = _cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"aggregator {version('aggregator')}"
+    env = {**os.environ, "COLUMNS": "100"}
+    for command in ([], ["run"], ["validate"], ["sources", "check"], ["serve"], ["docs"]):
+        text = _cli(*command, "--help", env=env).stdout
+        assert "``" not in text and "`" not in text.replace("`make serve`", ""), (command, text)
+    run_help = _cli("run", "--help", env=env).stdout
+    assert "3 published with warnings (some sources failed or" in run_help  # a sentence flows, not cut per line

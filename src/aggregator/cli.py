@@ -1,8 +1,11 @@
-"""Command line: ``aggregator run | validate | sources check | serve | docs``."""
+"""Command line: aggregator run, validate, sources check, serve, docs."""
 
 from __future__ import annotations
 
 import importlib
+import json
+import logging
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -18,9 +21,50 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+HELP = """Collect the innovation month's events from the sources of a sources file, and publish them.
+
+Start with: aggregator validate, then aggregator run. Exit statuses: 0 success, 3 published with
+warnings, 1 failed, 2 bad configuration.
+"""
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode="markdown")
 out = Console()
 err = Console(stderr=True)
+
+
+def _print(table: RichTable) -> None:
+    """Print ``table`` on stdout: boxed for a terminal; plain, aligned and never cut in a pipe or a file.
+
+    Piped into a log or a cron mail, a terminal's table would fall back to 80 columns and cut
+    source names; there, every cell is printed whole, without colours.
+    """
+    if out.is_terminal:
+        out.print(table)
+        return
+    table.box = None
+    table.title_justify = "left"
+    plain = Console(width=100_000, no_color=True, highlight=False, soft_wrap=True)
+    with plain.capture() as captured:
+        plain.print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"aggregator {version('aggregator')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Collect the innovation month's events from the sources of a sources file, and publish them."""
+
 
 SourcesOpt = Annotated[Path, typer.Option("--sources", "-s", help="The sources file.")]
 
@@ -61,7 +105,7 @@ def validate(sources: SourcesOpt = Path("sources.yaml")) -> None:
             str(s.priority),
             config.secrets.redact(s.url),
         )
-    out.print(table)
+    _print(table)
 
 
 def _sources_table(report: dict[str, Any]) -> RichTable:
@@ -88,11 +132,22 @@ def _sources_table(report: dict[str, Any]) -> RichTable:
     return table
 
 
-def _run_local(config: Any, out_dir: str) -> dict[str, Any]:
-    """The in-process run, with a live progress bar per source."""
+def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool) -> dict[str, Any]:
+    """The in-process run: a live progress bar per source on a terminal, a line per source when verbose."""
     from aggregator.collection import SourceResult, in_threads
     from aggregator.pipeline import Executor
     from aggregator.pipeline import run as run_local
+
+    if not progress_bar:
+
+        def line(source: Any, outcome: Any) -> None:
+            what = f"{len(outcome.records)} items" if isinstance(outcome, SourceResult) else "failed"
+            err.print(f"{source.id} ({source.kind}): {what}", highlight=False, soft_wrap=True)
+
+        executor = Executor(
+            engine="local", collect_many=in_threads(config.run.concurrency, None, line if verbose else None)
+        )
+        return run_local(config, out_dir, executor).to_dict(config.secrets)
 
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
@@ -138,44 +193,76 @@ def run(
     sources: SourcesOpt = Path("sources.yaml"),
     out_dir: Annotated[str, typer.Option("--out", "-o", help="Output folder, or an fsspec URL (s3://…).")] = "data",
     engine: Annotated[Engine, typer.Option(help="prefect: the nightly flow; local: in-process.")] = Engine.prefect,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print errors only (the exit status tells the rest).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print each source as it ends, every warning, and tracebacks.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run's report (run.json) on stdout, and nothing else there.")
+    ] = False,
 ) -> None:
     """Collect every enabled source, then normalise, deduplicate and publish under --out.
 
-    Exit status: 0 success (every source fresh); 3 published with warnings (some sources failed or
-    looked broken: their last good data kept, flagged stale_since); 1 nothing published; 2 bad config.
+    Exit status: **0** success, every source fresh; **3** published with warnings (some sources
+    failed or looked broken: their last good data kept, flagged stale_since); **1** nothing
+    published; **2** bad configuration.
     """
     from aggregator.config import Config
 
     config = _load(sources)
     assert isinstance(config, Config)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("aggregator").addHandler(handler)
+        logging.getLogger("aggregator").setLevel(logging.DEBUG)
+    interactive = err.is_terminal and not quiet
     if engine is Engine.prefect:
+        if verbose:
+            os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read when Prefect is first imported, just below
         # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
         nightly = _flows("nightly")
-        with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
-            report: dict[str, Any] = nightly.run_flow(config, out_dir)
+        if interactive:
+            with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
+                report: dict[str, Any] = nightly.run_flow(config, out_dir)
+        else:
+            report = nightly.run_flow(config, out_dir)
     else:
-        report = _run_local(config, out_dir)
-    out.print(_sources_table(report))
+        report = _run_local(config, out_dir, interactive, verbose)
+    _report(report, out_dir, quiet, verbose, as_json)
+
+
+def _report(report: dict[str, Any], out_dir: str, quiet: bool, verbose: bool, as_json: bool) -> None:
+    """Tell what the run did (table, warnings, where the outputs are), then exit with its status."""
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    elif not quiet:
+        _print(_sources_table(report))
     source_ids = {s["id"] for s in report["sources"]}
-    for warning in report["warnings"]:
-        if warning.startswith("source "):
-            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    if not quiet:
+        for warning in report["warnings"]:
+            if verbose or warning.startswith("source "):
+                err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     for error in report["errors"]:
         if error.split(":", 1)[0] not in source_ids:
-            err.print(f"[red]error:[/red] {error}", highlight=False)
+            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
     if report["status"] == "failed":
-        err.print(f"[red]run failed[/red]; see run.json in {out_dir}")
+        err.print(f"[red]run failed[/red]; see run.json in {out_dir}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED)
-    where = out_dir if "://" in out_dir else str(Path(out_dir).resolve())
-    out.print(
-        f"Sorties dans {where}/ : events.parquet, listings.parquet, rejects.parquet, changes.parquet, stats/, "
-        "totals.json, totals.md, report.html, run.json, history/source_health.parquet (runs/ : les exécutions)",
-        highlight=False,
-        soft_wrap=True,
-    )
-    out.print(report["headline"], highlight=False, soft_wrap=True)
+    if not quiet and not as_json:
+        where = out_dir if "://" in out_dir else str(Path(out_dir).resolve())
+        out.print(
+            f"Sorties dans {where}/ : events.parquet, listings.parquet, rejects.parquet, changes.parquet, stats/, "
+            "totals.json, totals.md, report.html, run.json, history/source_health.parquet (runs/ : les exécutions)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        out.print(report["headline"], highlight=False, soft_wrap=True)
     if report["status"] == "partial":
-        err.print("[yellow]published with warnings[/yellow]: some sources are stale (exit 3)")
+        if not quiet:
+            err.print("[yellow]published with warnings[/yellow]: some sources are stale (exit 3)")
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -206,7 +293,8 @@ def sources_check(
     for column in ("source", "kind", "status", "items", "rejected", "pages", "HTTP", "bytes", "time", "error"):
         table.add_column(column)
     bad = 0
-    with err.status("fetching…") as status:
+    # A spinner for a terminal only: in a log it would print nothing useful.
+    with (err if err.is_terminal else Console(quiet=True)).status("fetching…") as status:
         for source in chosen:
             status.update(f"fetching {source.id} ({source.kind})…")
             result = collect_or_fail(source, config.path, None)
@@ -220,7 +308,7 @@ def sources_check(
                 str(result.http_status or "-"), f"{result.bytes:,}", f"{result.duration_s:.2f} s",
                 config.secrets.redact(result.error or ""),
             )  # fmt: skip
-    out.print(table)
+    _print(table)
     if bad:
         raise typer.Exit(EXIT_FAILED if bad == len(chosen) else EXIT_PARTIAL)
 

@@ -80,7 +80,7 @@ def _fields_at(model: type[BaseModel], path: tuple[int | str, ...]) -> list[str]
 
 
 def unknown_key(key: str, known: list[str] | set[str]) -> str:
-    """"unknown key", with the closest valid name as a suggestion, or the valid names when none is close."""
+    """The words "unknown key", with the closest valid name as a suggestion, or the valid names when none is close."""
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean {close[0]!r}?)"
