@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 SOURCES ?= sources.yaml
 OUT ?= data
 
-.PHONY: run test check lint typecheck pytest install install-runtime lock docs samples reference clean serve server browser bench
+.PHONY: run test check lint typecheck pytest install install-runtime lock docs samples reference clean serve server deploy worker browser bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ serve: install-runtime
 # A Prefect server alone (UI on http://127.0.0.1:4200), for work-pool deployments (prefect.yaml).
 server: install-runtime
 	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+# The work-pool deployment "nightly/nightly-pool" of prefect.yaml, with this checkout's absolute
+# paths, on the server PREFECT_API_URL names (`make server` starts one); `make worker` runs it.
+deploy: install-runtime
+	@test -n "$$PREFECT_API_URL" || { echo "PREFECT_API_URL is not set (e.g. http://127.0.0.1:4200/api; make server starts one)" >&2; exit 2; }
+	$(BIN)/prefect work-pool inspect aggregator > /dev/null 2>&1 || $(BIN)/prefect work-pool create aggregator --type process
+	AGGREGATOR_HOME=$(CURDIR) $(BIN)/prefect --no-prompt deploy --all
+
+worker: install-runtime
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/prefect worker start --pool aggregator
 
 lint: install
 	$(BIN)/ruff check .

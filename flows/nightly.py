@@ -33,6 +33,8 @@ PARSE_ALLOWANCE_S = 120.0
 BUILD_ALLOWANCE_S = 3600.0
 # Limit of a run started without its configuration at hand (prefect.yaml's deployment).
 DEFAULT_FLOW_TIMEOUT_S = 6 * 3600.0
+# No run lasts into the next night's: a stuck one is failed before the schedule comes round.
+MAX_FLOW_TIMEOUT_S = 23 * 3600.0
 # Name of the final state of a run that published with stale or missing sources.
 PARTIAL_STATE = "Completed with warnings"
 
@@ -225,8 +227,8 @@ def flow_timeout(config: Config) -> float:
     """The run's time limit: every source's attempts in waves of ``run.concurrency``, plus building.
 
     Each attempt is bounded by ``source_timeout``; a source gets ``FETCH_RETRIES`` more attempts
-    with backoff (2, 4 s…). A run past this limit is failed by Prefect, so that the next night's
-    run never waits behind a stuck one.
+    with backoff (2, 4 s…). A run past this limit (at most ``MAX_FLOW_TIMEOUT_S``) is failed by
+    Prefect, so that the next night's run never waits behind a stuck one.
     """
     sources = config.enabled_sources
     if not sources:
@@ -234,7 +236,7 @@ def flow_timeout(config: Config) -> float:
     waves = -(-len(sources) // config.run.concurrency)
     attempt = max(source_timeout(s) for s in sources)
     backoff = sum(2 * 2**i for i in range(FETCH_RETRIES))
-    return waves * ((FETCH_RETRIES + 1) * attempt + backoff) + BUILD_ALLOWANCE_S
+    return min(waves * ((FETCH_RETRIES + 1) * attempt + backoff) + BUILD_ALLOWANCE_S, MAX_FLOW_TIMEOUT_S)
 
 
 def configured(config: Config) -> Any:

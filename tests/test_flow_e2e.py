@@ -293,3 +293,30 @@ def test_flow_retries_only_what_may_pass_and_prints_no_traceback(prefect_harness
     assert requests.count("/broken.ics") == 1  # so is a file that cannot be parsed
     console = capfd.readouterr()
     assert "Traceback" not in console.out + console.err
+
+
+def test_task_and_flow_time_limits_follow_the_settings(tmp_path):
+    from aggregator.config import load_config
+    from flows import nightly as module
+
+    body = "run: {concurrency: 2}\nsources:\n" + "".join(
+        f"  - {{id: s{i}, kind: ical, url: x.ics, http: {{deadline_s: {60 * (i + 1)}}}}}\n" for i in range(3)
+    )
+    config_path = tmp_path / "sources.yaml"
+    config_path.write_text(body)
+    config = load_config(config_path)
+    assert [module.source_timeout(s) for s in config.sources] == [180.0, 240.0, 300.0]  # deadline + parse
+    # Two waves of sources, each up to three attempts of the longest, their backoff, then building.
+    expected = 2 * (3 * 300.0 + 2 + 4) + module.BUILD_ALLOWANCE_S
+    assert module.flow_timeout(config) == expected
+    assert module.configured(config).timeout_seconds == expected
+    many = load_config(
+        _write(tmp_path, "sources:\n" + "".join(f"  - {{id: s{i}, kind: ical, url: x.ics}}\n" for i in range(400)))
+    )
+    assert module.flow_timeout(many) == module.MAX_FLOW_TIMEOUT_S  # never into the next night
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "many.yaml"
+    path.write_text(text)
+    return path

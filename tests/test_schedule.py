@@ -101,3 +101,60 @@ def test_served_deployment_has_the_schedule_and_limit_and_runs(prefect_server, t
     report = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert report["status"] == "success" and report["engine"] == "prefect"
     assert len(pd.read_parquet(out / "events.parquet")) == report["counts"]["events"] > 0
+
+
+def _prefect(env: dict[str, str], cwd: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [str(BIN / "prefect"), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_pool_deployment_from_prefect_yaml_beside_the_served_one_and_runs(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api, env = prefect_server
+    home = tmp_path / "checkout"  # a checkout elsewhere: the pool's run writes into its data/, not ours
+    home.mkdir()
+    for name in ("flows", "sources.yaml", "prefect.yaml"):
+        (home / name).symlink_to(ROOT / name)
+    env = {**env, "AGGREGATOR_HOME": str(home), "PATH": f"{BIN}:{env['PATH']}"}
+    served = subprocess.Popen(
+        [str(BIN / "aggregator"), "serve", "--sources", str(ROOT / "sources.yaml"), "--out", str(tmp_path / "served")],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+            serving = _wait(lambda: client.read_deployment_by_name("nightly/nightly"), 180, "the served deployment")
+            _prefect(env, home, "work-pool", "create", "aggregator", "--type", "process")
+            _prefect(env, home, "--no-prompt", "deploy", "--all")  # what `make deploy` runs
+            pool = client.read_deployment_by_name("nightly/nightly-pool")
+            still = client.read_deployment_by_name("nightly/nightly")
+            assert pool.id != still.id and still.id == serving.id  # neither replaced the other
+            assert still.work_pool_name is None and pool.work_pool_name == "aggregator"
+            assert pool.parameters == {"sources": str(home / "sources.yaml"), "out": str(home / "data")}
+            assert all(Path(p).is_absolute() for p in pool.parameters.values())
+            assert pool.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(home)}}]
+            assert pool.entrypoint == "flows/nightly.py:nightly"
+            assert pool.global_concurrency_limit is not None and pool.global_concurrency_limit.limit == 1
+            cron = pool.schedules[0].schedule
+            assert (cron.cron, cron.timezone) == ("0 2 * * *", "Europe/Paris")
+    finally:
+        os.killpg(served.pid, signal.SIGTERM)
+        served.wait(timeout=30)
+    with temporary_settings({PREFECT_API_URL: api}):
+        flow_run = run_deployment("nightly/nightly-pool", timeout=0)
+    worker = subprocess.run(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "aggregator", "--run-once"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        final = _wait(lambda: (s := client.read_flow_run(flow_run.id).state) and s.is_final() and s, 300, "the run")
+    assert final.is_completed(), final
+    report = json.loads((home / "data" / "run.json").read_text(encoding="utf-8"))
+    assert report["status"] == "success" and report["config"] == str(home / "sources.yaml")
