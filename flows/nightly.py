@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import allow_failure
 
 from aggregator import pipeline
-from aggregator.collection import CollectMany, CollectOne, SourceResult, is_transient
+from aggregator.collection import CollectMany, CollectOne, SourceResult, host_of, is_transient
 from aggregator.config import Config, load_config
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
@@ -53,13 +56,17 @@ def retry_if_transient(_task: Any, _task_run: Any, state: State) -> bool:
     cache_policy=NO_CACHE,
     task_run_name="collect-{source.id}",
 )
-def collect(collect_one: CollectOne, source: SourceConfig) -> SourceResult:
+def collect(collect_one: CollectOne, source: SourceConfig, spacing_s: float = 0.0) -> SourceResult:
     """Fetch and parse one source (``collect_one``, the library's, which raises only transient failures).
 
     Its timeout is the source's HTTP deadline plus ``PARSE_ALLOWANCE_S`` (``source_timeout``); a
     source that fails for good returns a failed result, logged in one line, its traceback at debug.
+    ``spacing_s``: time to leave after the previous source of the same host, which may have run
+    in another process (``_collect_tasks``).
     """
     logger = get_run_logger()
+    if spacing_s:
+        time.sleep(spacing_s)
     logger.info("%s: fetching %s", source.id, source.kind)
     result = collect_one(source)
     if result.status == "failed":
@@ -143,9 +150,22 @@ def _collect_tasks(
     collect_one: CollectOne, sources: list[SourceConfig], secrets: Secrets
 ) -> list[SourceResult | BaseException]:
     logger = get_run_logger()
-    futures = [
-        collect.with_options(timeout_seconds=source_timeout(source)).submit(collect_one, source) for source in sources
-    ]
+    # Per-host politeness across processes: the limiter of one process cannot see another's
+    # requests (Dask workers), so the sources of one host run one after another, spaced by its
+    # interval, wherever each lands. Different hosts still run side by side.
+    futures: list[PrefectFuture[SourceResult]] = []
+    last_on_host: dict[str, PrefectFuture[SourceResult]] = {}
+    for source in sources:
+        task = collect.with_options(timeout_seconds=source_timeout(source))
+        host = host_of(source)
+        before = last_on_host.get(host) if host else None
+        if before is None:
+            future = task.submit(collect_one, source)
+        else:
+            future = task.submit(collect_one, source, source.http.min_interval_s, wait_for=[allow_failure(before)])
+        if host:
+            last_on_host[host] = future
+        futures.append(future)
     outcomes: list[SourceResult | BaseException] = []
     for source, future in zip(sources, futures, strict=True):
         final = future.wait() or future.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 
@@ -66,3 +67,41 @@ def _partition_processes(flow_run_id) -> tuple[dict[int, int], dict[int, int]]:
         return {int(r["partition"]): int(r["process"]) for r in rows if r["stage"] == stage}
 
     return ran("normalise-part"), ran("dedupe-block")
+
+
+@pytest.mark.prefect
+def test_per_host_spacing_holds_across_dask_workers(prefect_harness, httpserver, tmp_path):
+    import time
+
+    from werkzeug import Response
+
+    from aggregator.config import load_config
+    from flows import nightly as module
+
+    ics = (ROOT / "data" / "samples" / "laboc-agenda.ics").read_bytes()
+    seen: list[tuple[float, str]] = []
+
+    def answer(request):
+        seen.append((time.monotonic(), request.path))
+        if request.path == "/robots.txt":
+            return Response("User-agent: *\nAllow: /\n", content_type="text/plain")
+        return Response(ics, content_type="text/calendar")
+
+    httpserver.clear()
+    for path in ("/robots.txt", "/a.ics", "/b.ics", "/c.ics"):
+        httpserver.expect_request(path).respond_with_handler(answer)
+    interval = 0.8
+    config_path = tmp_path / "sources.yaml"
+    config_path.write_text(
+        "run: {task_runner: dask, dask_workers: 2, concurrency: 3}\n"
+        f"defaults: {{http: {{min_interval_s: {interval}, cache: false}}}}\nsources:\n"
+        + "".join(f"  - {{id: {n}, kind: ical, url: '{httpserver.url_for(f'/{n}.ics')}'}}\n" for n in "abc"),
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    state = module.configured(config)(str(config_path), str(tmp_path / "out"), return_state=True)
+    assert state.is_completed(), state
+    times = sorted(t for t, _ in seen)
+    assert sorted(p for _, p in seen).count("/robots.txt") == 3 and len(times) == 6  # each source's client
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= interval - 0.05, gaps  # two workers, one host: never two requests closer

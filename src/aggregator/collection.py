@@ -51,6 +51,12 @@ def source_url(source: SourceConfig, config_path: Path) -> str:
     return resolve_url(source.url, str(config_path.resolve()))
 
 
+def host_of(source: SourceConfig) -> str | None:
+    """The ``host[:port]`` a source is fetched from, or None for a local file."""
+    parsed = urlparse(source.url)
+    return parsed.netloc.lower() if parsed.scheme in ("http", "https") else None
+
+
 def collect_source(
     source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
 ) -> SourceResult:
