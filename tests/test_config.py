@@ -221,3 +221,48 @@ def test_bundled_sources_file_is_valid():
     from aggregator.sources import KINDS
 
     assert {s.kind for s in config.sources} == set(KINDS)  # one bundled sample of every kind
+
+
+# --- YAML read safely ------------------------------------------------------------------------
+
+
+def _bomb(indent: str, levels: int = 9) -> str:
+    """Nested anchors and aliases that expand to 10**levels values (a "billion laughs")."""
+    lines = [f"{indent}l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"{indent}l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A second 'sources:' list would silently drop the first.
+        (
+            "sources:\n  - {id: a, kind: ical, url: u}\nsources:\n  - {id: b, kind: ical, url: v}\n",
+            r"line 3, column 1: duplicate key 'sources' \(first at line 1, column 1\)",
+        ),
+        (
+            "sources:\n  - id: a\n    kind: ical\n    url: u\n    url: v\n",
+            r"line 5, column 5: duplicate key 'url' \(first at line 4, column 5\)",
+        ),
+        ("sources:\n  - id: a\n    kind: ical\n    url: u\n    bomb:\n" + _bomb("      "), "expands to more than"),
+        ("defaults:\n  http:\n    headers:\n" + _bomb("      ") + "sources: []\n", "expands to more than"),
+        ("sources: &s [*s]\n", "expands to more than"),  # an alias of itself
+        ("sources:\n  - {id: a, kind: ical\n", r"line 3, column 1: not valid YAML"),
+    ],
+)
+def test_yaml_is_read_safely_with_line_and_column(tmp_path, text, expected):
+    path = tmp_path / "sources.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_yaml_merge_keys_still_share_settings(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "defaults: {http: &polite {min_interval_s: 5, retries: 1}}\n"
+        "sources:\n  - {id: a, kind: ical, url: u, http: {<<: *polite, retries: 2}}\n"
+    )
+    http = load_config(path).sources[0].http
+    assert (http.min_interval_s, http.retries) == (5, 2)  # merged, and an explicit key overrides the merge

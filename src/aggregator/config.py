@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aggregator.secrets import Secrets
 from aggregator.settings import DedupeSettings, RunSettings, SourceConfig
 from aggregator.sources import KINDS
+from aggregator.yamlfile import YamlError, load_yaml
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TOP_LEVEL = {"defaults", "sources", "dedupe", "run"}
@@ -232,9 +232,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{at} not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = load_yaml(text)
+    except YamlError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return parse_config(data, path, env)
