@@ -170,7 +170,10 @@ def s3_endpoint(monkeypatch):
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     import boto3
+    import requests
 
+    # moto's backends live in the process: another test's buckets and objects would still be there.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     boto3.client("s3", endpoint_url=endpoint).create_bucket(
         Bucket="mip", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
     )

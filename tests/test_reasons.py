@@ -51,6 +51,10 @@ PRODUCERS = {
         {"kind": "opendatasoft", "dataset": "d"}, b'{"results": [{"uid": "1", "title_fr": "t", "timings": "[]"}]}'
     ),
     "not_object": lambda: _adapter_reasons({"kind": "json", "records": "items"}, b'{"items": ["a string"]}'),
+    "not_text": lambda: _adapter_reasons(
+        {"kind": "json", "records": "items", "fields": {"title": "name", "start": "date"}},
+        b'{"items": [{"name": [[["Atelier"]]], "date": "2026-11-03"}]}',
+    ),
     "unreadable": lambda: _adapter_reasons(
         {"kind": "openagenda", "agenda": "1"}, b'{"events": [{"uid": 1, "location": "not an object"}]}'
     ),

@@ -13,6 +13,7 @@ TEMPLATES: dict[str, str] = {
     "no_start_fields": "the event has no start date: fields {fields} are all empty",
     "bad_start": "the start date cannot be read: {detail}",
     "not_object": "the {what} is not a JSON object but {found}",
+    "not_text": "a field of the {what} that should be text holds {found}",
     "unreadable": "the {what} could not be read: it has a shape this adapter does not know ({error})",
     "csv_cells": "line {line} has {cells} cells where the header has {columns} columns "
     "(a missing or extra delimiter, or an unclosed quote?)",

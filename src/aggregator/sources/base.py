@@ -70,8 +70,23 @@ class Adapter(Protocol):
         ...
 
 
+class NotTextError(ValueError):
+    """A value where text is expected is a structure (an object, a list of lists): its item is rejected."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(kind_of(value))
+        self.found = kind_of(value) if not isinstance(value, list) else "a list of objects or lists"
+
+
 def to_text(value: Any) -> str | None:
-    """Render a scalar, list or mapping read from a source as a string (None stays None)."""
+    """Render a scalar, or a list of scalars (joined with ", "), read from a source as a string.
+
+    None stays None.
+
+    Raises:
+        NotTextError: For an object or a list holding objects or lists: published as text, it
+            would read ``[[[…`` or ``{"…``; ``map_items`` rejects its item with a reason instead.
+    """
     if value is None:
         return None
     if isinstance(value, str):
@@ -82,7 +97,12 @@ def to_text(value: Any) -> str | None:
         return repr(value) if isinstance(value, float) else str(value)
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return ", ".join(str(v) for v in value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    raise NotTextError(value)
+
+
+def not_text_reject(item: Any, what: str, error: NotTextError) -> Record:
+    """The reject of an item one of whose text fields holds a structure."""
+    return {"raw": raw_json(item), "reject_reason": reason("not_text", what=what, found=error.found)}
 
 
 def raw_json(value: Any) -> str:
@@ -168,6 +188,8 @@ def map_items(
         else:
             try:
                 records = mapper(item)
+            except NotTextError as exc:
+                records = [not_text_reject(item, what, exc)]
             except Exception as exc:  # one odd item never discards the page
                 records = [
                     {"raw": raw_json(item), "reject_reason": reason("unreadable", what=what, error=type(exc).__name__)}

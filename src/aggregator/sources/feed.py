@@ -28,7 +28,16 @@ from pydantic import Field
 from aggregator.http import Fetched
 from aggregator.settings import SourceConfig
 from aggregator.sources.addresses import place_in_text
-from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.base import (
+    NotTextError,
+    ParseError,
+    Record,
+    SinglePage,
+    absolutise_urls,
+    not_text_reject,
+    raw_json,
+    to_text,
+)
 from aggregator.sources.jsonld import event_nodes
 from aggregator.sources.sniff import describe, wrong_format
 from aggregator.sources.xmlsafe import check_xml
@@ -137,36 +146,43 @@ class FeedAdapter(SinglePage):
         )
         out: list[Record] = []
         for entry, raw_entry in zip(parsed.entries, raw_entries, strict=False):
-            summary = entry.get("summary") or ""
-            html = " ".join(
-                [raw_entry.get("summary") or ""] + [c.get("value", "") for c in raw_entry.get("content", [])]
-            )
-            record: Record = {
-                "uid": entry.get("id") or entry.get("link"),
-                "title": entry.get("title"),
-                "description": summary or None,
-                "url": entry.get("link"),
-                "organizer": entry.get("author"),
-                "keywords": ", ".join(t.get("term", "") for t in entry.get("tags", []) if t.get("term")) or None,
-                "page_url": page.url,
-                "raw": raw_json({k: entry.get(k) for k in ("id", "title", "link", "summary", "published")}),
-            }
-            if source.date_field:
-                record["start"] = _value(entry, source.date_field)
-                record["end"] = _value(entry, source.end_field)
-            else:
-                record["start"], record["end"] = machine_dates(entry, html)
-                if not record["start"]:
-                    record["when"] = f"{entry.get('title', '')}. {_plain(summary)}"
-                    record["published"] = _value(entry, "published_parsed") or _value(entry, "updated_parsed")
-            located = _value(entry, source.location_field) if source.location_field else None
-            written = _value(entry, "ev_location") or _value(entry, "xcal_location")
-            if located:
-                record["city"] = located
-            elif written:
-                record["venue_name"] = written  # split by normalisation, like any place written as text
-            else:
-                record.update(place_in_text(_plain(summary)))
+            try:
+                record = _entry_record(entry, raw_entry, source, page.url)
+            except NotTextError as exc:
+                record = {"page_url": page.url, **not_text_reject(dict(entry), "feed item", exc)}
             absolutise_urls(record, page.url)
             out.append(record)
         return out
+
+
+def _entry_record(entry: Any, raw_entry: Any, source: FeedSource, page_url: str) -> Record:
+    """One feed item as a record (its dates, place and text)."""
+    summary = entry.get("summary") or ""
+    html = " ".join([raw_entry.get("summary") or ""] + [c.get("value", "") for c in raw_entry.get("content", [])])
+    record: Record = {
+        "uid": entry.get("id") or entry.get("link"),
+        "title": entry.get("title"),
+        "description": summary or None,
+        "url": entry.get("link"),
+        "organizer": entry.get("author"),
+        "keywords": ", ".join(t.get("term", "") for t in entry.get("tags", []) if t.get("term")) or None,
+        "page_url": page_url,
+        "raw": raw_json({k: entry.get(k) for k in ("id", "title", "link", "summary", "published")}),
+    }
+    if source.date_field:
+        record["start"] = _value(entry, source.date_field)
+        record["end"] = _value(entry, source.end_field)
+    else:
+        record["start"], record["end"] = machine_dates(entry, html)
+        if not record["start"]:
+            record["when"] = f"{entry.get('title', '')}. {_plain(summary)}"
+            record["published"] = _value(entry, "published_parsed") or _value(entry, "updated_parsed")
+    located = _value(entry, source.location_field) if source.location_field else None
+    written = _value(entry, "ev_location") or _value(entry, "xcal_location")
+    if located:
+        record["city"] = located
+    elif written:
+        record["venue_name"] = written  # split by normalisation, like any place written as text
+    else:
+        record.update(place_in_text(_plain(summary)))
+    return record

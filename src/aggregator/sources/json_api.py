@@ -12,10 +12,12 @@ from aggregator.reasons import kind_of, reason
 from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
     FieldSpec,
+    NotTextError,
     ParseError,
     Record,
     absolutise_urls,
     check_field_names,
+    not_text_reject,
     raw_json,
     read_fields,
 )
@@ -96,7 +98,10 @@ class JsonAdapter:
                 record["reject_reason"] = reason("not_object", what="record", found=kind_of(item))
                 out.append(record)
                 continue
-            record.update(read_fields(source.fields, partial(text_at, item)))
+            try:
+                record.update(read_fields(source.fields, partial(text_at, item)))
+            except NotTextError as exc:
+                record = {"page_url": page.url, **not_text_reject(item, "record", exc)}
             absolutise_urls(record, page.url)
             out.append(record)
         return out

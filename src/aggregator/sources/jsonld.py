@@ -12,7 +12,15 @@ from pydantic import Field
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.reasons import reason
 from aggregator.settings import SourceConfig
-from aggregator.sources.base import ParseError, Record, absolutise_urls, raw_json, to_text
+from aggregator.sources.base import (
+    NotTextError,
+    ParseError,
+    Record,
+    absolutise_urls,
+    not_text_reject,
+    raw_json,
+    to_text,
+)
 from aggregator.sources.encoding import decode
 from aggregator.sources.sniff import describe, wrong_format
 
@@ -171,7 +179,11 @@ class JsonLdAdapter:
         out: list[Record] = [{"page_url": page.url, "raw": "", "reject_reason": e} for e in errors]
         nodes = event_nodes(blocks)
         for node in nodes:
-            record = map_event(node)
+            try:
+                record = map_event(node)
+            except NotTextError as exc:
+                out.append({"page_url": page.url, **not_text_reject(node, "event", exc)})
+                continue
             if len(nodes) == 1 and not record["url"]:  # an event's own page: its URL is the event's
                 record["url"] = page.url
             record["page_url"] = page.url

@@ -16,9 +16,11 @@ from aggregator.reasons import kind_of, reason
 from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
     FieldSpec,
+    NotTextError,
     Record,
     absolutise_urls,
     check_field_names,
+    not_text_reject,
     raw_json,
     read_fields,
     to_text,
@@ -201,7 +203,11 @@ class OpendatasoftAdapter:
                 )
                 out.append({"page_url": page.url, "raw": raw_json(item), "reject_reason": str(why)})
                 continue
-            for record in map_record(item, source):
+            try:
+                records = map_record(item, source)
+            except NotTextError as exc:
+                records = [not_text_reject(item, "record", exc)]
+            for record in records:
                 record["page_url"] = page.url
                 absolutise_urls(record, page.url)
                 out.append(record)
