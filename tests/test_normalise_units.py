@@ -25,6 +25,11 @@ from aggregator.normalise.text import _clean, clean_text, clean_url, fold, fold_
         ("a < b et c > d", "a < b et c > d"),
         ("L&#39;État &amp; vous", "L'État & vous"),
         ("ligne 1<br>ligne 2", "ligne 1 ligne 2"),
+        # Markup hidden under entities is stripped once decoded; scripts go with their code.
+        ("&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;Atelier&lt;/b&gt;", "Atelier"),
+        ("&amp;lt;i&amp;gt;Atelier&amp;lt;/i&amp;gt; 2026", "Atelier 2026"),
+        ("<style>p {color: red}</style>Atelier", "Atelier"),
+        ("1 &lt; 2 &amp;&amp; 3 &gt; 2", "1 < 2 && 3 > 2"),  # comparisons are not tags
     ],
 )
 def test_clean_text(raw, expected):
@@ -192,3 +197,21 @@ def test_bulk_reading_of_iso_dates_is_the_scalar_reading(rows):
         assert (row["start"] if pd.notna(row["start"]) else None) == start, (text, zone)
         assert (row["end"] if pd.notna(row["end"]) else None) == end, (text, zone)
         assert (bool(row["all_day"]), None if pd.isna(row["error"]) else row["error"]) == (all_day, error), (text, zone)
+
+
+@given(st.text(), st.integers(min_value=2, max_value=400))
+def test_truncate_keeps_a_marked_prefix_within_the_limit(text, limit):
+    from aggregator.normalise.text import truncate
+
+    cut = truncate(text, limit)
+    assert len(cut) <= limit
+    if len(text) <= limit:
+        assert cut == text
+    else:
+        assert cut.endswith("…") and text.startswith(cut[:-1])
+
+
+def test_deeply_nested_entities_end_in_bounded_time_and_clean_text_stays_final():
+    junk = "x &" + "amp;" * 100_000 + "lt;b&gt;"
+    once = clean_text(junk)
+    assert once is not None and "<" not in once and clean_text(once) == once

@@ -18,8 +18,12 @@ from aggregator.pipeline import run
 from aggregator.report import day_chart
 
 HOSTILE_TITLE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Atelier piégé"
-# As a source would smuggle it past tag stripping: entities, which normalisation decodes to that text.
-SMUGGLED = HOSTILE_TITLE.replace("<", "&lt;").replace(">", "&gt;")
+# What survives tag stripping, because it is no whole tag: it reaches the data as text.
+LEFT = ' <3 & "co" <img src=x onerror=document.title=1'
+# As a source would smuggle it past tag stripping: entities. Normalisation decodes them and strips
+# the markup they hid; what is left must still reach the report as text.
+SMUGGLED = (HOSTILE_TITLE + LEFT).replace("<", "&lt;").replace(">", "&gt;")
+IN_DATA = "Atelier piégé" + LEFT
 
 
 class _Tags(HTMLParser):
@@ -51,8 +55,8 @@ def test_report_is_self_contained_with_alt_text_and_escaped_titles(tmp_path):
     assert all((a.get("src") or "").startswith("data:image/png;base64,") for a in images)
     assert all(len(a.get("alt") or "") > 20 for a in images)
     assert not [tag for tag, _ in parser.tags if tag in ("script", "link", "iframe", "object", "embed")]
-    assert "<script>" not in html and "&lt;script&gt;document.title=" in html
-    assert "onerror=alert(1)&gt; Atelier piégé" in html  # the title is shown as text
+    assert "<script>" not in html and "pwned" not in html and "<img src=x" not in html
+    assert "Atelier piégé &lt;3 &amp; &quot;co&quot; &lt;img src=x onerror=document.title=1" in html  # text
 
 
 @pytest.mark.skipif(
@@ -65,7 +69,7 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
 
     report = _hostile_report(tmp_path)
     listings = pd.read_parquet(report.parent / "listings.parquet")
-    assert HOSTILE_TITLE in set(listings["title"])  # the hostile text really reached the data
+    assert IN_DATA in set(listings["title"])  # the hostile remainder really reached the data
     options = Options()
     for flag in (
         "--headless=new",
@@ -86,7 +90,7 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
         assert len(charts) == 4
         assert all(done and width > 200 and height > 100 and alt > 20 for done, width, height, alt in charts)
         text = driver.find_element("tag name", "body").text
-        assert "<script>document.title='pwned'</script>" in text  # shown as text, not run
+        assert IN_DATA in text  # shown as text, not run
         driver.save_screenshot(str(tmp_path / "report.png"))
         assert (tmp_path / "report.png").stat().st_size > 20_000
     finally:

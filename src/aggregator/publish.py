@@ -72,11 +72,36 @@ def write_table(frame: pd.DataFrame, table: Table, path: Path, validated: bool =
         pq.write_table(arrow, tmp, compression="zstd", row_group_size=128 * 1024)
 
 
+# What a spreadsheet takes for the start of a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula prefixed with ``'``.
+
+    An organiser named ``=HYPERLINK("http://…")`` must reach Excel or LibreOffice as text. Numbers
+    (a negative count) are left alone: only text columns are read.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            values = out[column]
+            risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if risky.any():
+                out[column] = values.where(~risky, "'" + values.astype(str))
+    return out
+
+
 def write_stat(frame: pd.DataFrame, directory: Path, name: str) -> None:
-    """Write one summary table as ``name.parquet`` and ``name.csv`` (UTF-8, comma-separated)."""
+    """Write one summary table as ``name.parquet`` and ``name.csv`` (UTF-8, comma-separated).
+
+    The CSV, made for spreadsheets, has its formula-like cells neutralised (``neutralise_formulas``);
+    the Parquet file keeps the values as they are.
+    """
     with atomic_path(directory / f"{name}.parquet") as tmp:
         frame.to_parquet(tmp, index=False, compression="zstd")
-    _write_with(directory / f"{name}.csv", "w", lambda h: frame.to_csv(h, index=False, lineterminator="\n"))
+    safe = neutralise_formulas(frame)
+    _write_with(directory / f"{name}.csv", "w", lambda h: safe.to_csv(h, index=False, lineterminator="\n"))
 
 
 def write_json(data: Any, path: Path) -> None:

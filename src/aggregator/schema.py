@@ -244,7 +244,8 @@ LISTINGS = Table(
             _S,
             True,
             "Null when the source's fields were read whole. Otherwise what was not, and what was kept "
-            "instead (e.g. a date whose joined times could not be read: the date alone, all day).",
+            "instead (e.g. a date whose joined times could not be read: the date alone, all day), "
+            "and text fields cut to their maximum length ('title cut from 10485760 to 300 characters').",
         ),
         _c(
             "stale_since",

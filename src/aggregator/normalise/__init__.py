@@ -17,7 +17,7 @@ from aggregator.frames import map_distinct
 from aggregator.normalise import classify, communes, geo, places
 from aggregator.normalise.datecols import read_dates
 from aggregator.normalise.datelists import explode_lists
-from aggregator.normalise.text import clean_text, clean_url, fold_column, join_words
+from aggregator.normalise.text import MAX_LENGTHS, clean_text, clean_url, fold_column, join_words, truncate
 from aggregator.reasons import reason
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.settings import SourceConfig
@@ -180,8 +180,10 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     rejects.append(_reject_frame(frame[bad], frame.loc[bad, "reject_reason"]))
     frame = frame[~bad]
 
+    raw_lengths = {name: frame[name].str.len() for name in MAX_LENGTHS}
     for name in TEXT_FIELDS:
-        frame[name] = map_distinct(frame[name], clean_text)
+        frame[name] = map_distinct(frame[name], _clean_bounded)
+    frame, cut_notes, cut_warnings = _cap_lengths(frame, raw_lengths)
     for name in ("url", "registration_url", "online_url"):
         frame[name] = map_distinct(frame[name], clean_url)
     frame["postal_code"] = map_distinct(frame["postal_code"], _postal)
@@ -254,7 +256,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
             "online_url": frame["online_url"],
             "page_url": frame["page_url"],
             "fetched_at": frame["fetched_at"],
-            "parse_warning": dates["warning"],
+            "parse_warning": _join_notes(dates["warning"], cut_notes.reindex(frame.index)),
         },
         index=frame.index,
     )
@@ -266,4 +268,45 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
         if any(len(r) for r in rejects)
         else REJECTS.empty_frame()
     )
-    return Normalised(conform(listings, LISTINGS), conform(reject_frame, REJECTS), geo_warnings)
+    return Normalised(conform(listings, LISTINGS), conform(reject_frame, REJECTS), geo_warnings + cut_warnings)
+
+
+# Raw text beyond this is cut before cleaning: cleaning costs time in the length of the text.
+MAX_RAW_LENGTH = 200_000
+
+
+def _clean_bounded(value: object) -> str | None:
+    if isinstance(value, str) and len(value) > MAX_RAW_LENGTH:
+        value = value[:MAX_RAW_LENGTH]
+    return clean_text(value)
+
+
+def _cap_lengths(frame: pd.DataFrame, raw_lengths: dict[str, pd.Series]) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Cut text fields to ``MAX_LENGTHS`` (marked "…"): a note per row, a warning per source and field.
+
+    The note gives the length the source sent (``raw_lengths``), not the length once cleaned.
+    """
+    notes = pd.Series(None, index=frame.index, dtype=object)
+    warnings: list[str] = []
+    for name, limit in MAX_LENGTHS.items():
+        lengths = frame[name].str.len()
+        long = lengths > limit
+        if not long.any():
+            continue
+        frame.loc[long, name] = frame.loc[long, name].map(lambda text, n=limit: truncate(text, n))
+        given = raw_lengths[name][long].fillna(lengths[long]).clip(lower=lengths[long])
+        note = f"{name} cut from " + given.astype("int64").astype(str) + f" to {limit} characters"
+        notes[long] = _join_notes(notes[long], note)
+        for source_id, count in frame.loc[long, "source_id"].value_counts().items():
+            warnings.append(
+                f"source {source_id}: {count} {name} value(s) longer than {limit} characters cut (marked …)"
+            )
+    return frame, notes, warnings
+
+
+def _join_notes(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Two columns of notes joined with "; " where both have one."""
+    both = first.notna() & second.notna()
+    joined = first.where(first.notna(), second)
+    joined[both] = first[both].astype(str) + "; " + second[both].astype(str)
+    return joined

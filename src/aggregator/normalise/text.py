@@ -20,6 +20,7 @@ NON_ALNUM = re.compile(r"[^0-9a-z]+")
 COMBINING_RE = re.compile("[\u0300-\u036f]")
 COMBINING_RE2 = "[\\x{0300}-\\x{036f}]+"  # the same class in RE2 syntax, for pyarrow
 TAG = re.compile(r"<[A-Za-z/!][^>]*>")
+JUNK = re.compile(r"[&<>]")
 TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|xtor|_hs(enc|mi))$", re.IGNORECASE)
 
 
@@ -36,23 +37,56 @@ def clean_text(value: object) -> str | None:
     return text if _is_clean(text) else _clean(text)
 
 
+# Text fields longer than this are cut (with "…") by normalisation; a 10 MB title must not make a
+# 10 MB report. Generous: the longest real values seen are far shorter.
+MAX_LENGTHS = {
+    "title": 300, "description": 10_000, "venue_name": 300, "street_address": 300, "city": 150,
+    "organizer": 300, "keywords": 1_000, "when": 2_000, "uid": 500,
+}  # fmt: skip
+# Markup hidden under entities ("&amp;lt;b&amp;gt;") is decoded and stripped again, this many times at most.
+MAX_PASSES = 8
+
+
+def _strip_tags(text: str) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(text, "html.parser")
+    for hidden in soup(["script", "style", "template"]):  # code, not text
+        hidden.decompose()
+    return soup.get_text(" ")
+
+
 def _clean(text: str) -> str | None:
-    if TAG.search(text):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-            text = BeautifulSoup(text, "html.parser").get_text(" ")
-    # Decoding may reveal markup written as entities ("&lt;b&gt;"): it stays as text, by design.
-    text = html.unescape(text)
+    # Markup may hide under entities ("&lt;script&gt;"): decoding reveals it, so tags are stripped
+    # again after each decoding, until the text no longer changes. Each pass decodes one level:
+    # past MAX_PASSES the text is deliberate junk ("&amp;amp;amp;…"), and its markup characters
+    # are dropped, so that the result is final (cleaning it again changes nothing).
+    for _ in range(MAX_PASSES):
+        text = _normal(_strip_tags(text) if TAG.search(text) else text)
+        decoded = html.unescape(text)
+        if decoded == text and not TAG.search(text):
+            break
+        text = decoded
+    else:
+        text = _normal(JUNK.sub(" ", text))
+    return text or None
+
+
+def _normal(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
-    text = WHITESPACE.sub(" ", text).strip()
-    if not text:
-        return None
-    # A second pass makes the function idempotent on text whose unescaping produced new entities.
-    again = html.unescape(text)
-    if again != text:
-        return _clean(again)
-    return text
+    return WHITESPACE.sub(" ", text).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last one "…", at a word boundary when one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def _is_clean(text: str) -> bool:

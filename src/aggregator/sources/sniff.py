@@ -76,5 +76,12 @@ def load_json(content: bytes, url: str, kind: str, expected: str) -> Any:
     """
     try:
         return json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except UnicodeDecodeError:
+        pass  # bytes that are not UTF-8 in some values: read below, each bad byte as U+FFFD
+    except json.JSONDecodeError:
+        raise wrong_format(url, kind, expected, content) from None
+    try:
+        # One record with a stray byte must not fail the whole source: only its text shows "�".
+        return json.loads(content.decode(json.detect_encoding(content), errors="replace"))
+    except json.JSONDecodeError:
         raise wrong_format(url, kind, expected, content) from None

@@ -1,0 +1,93 @@
+"""Content from sources, bounded and neutralised: long texts, formulas, structures, bad bytes, hidden markup."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+from conftest import FIXTURES, write_config
+
+from aggregator.config import load_config
+from aggregator.pipeline import run
+from aggregator.publish import neutralise_formulas
+
+ICS = (FIXTURES / "ical" / "lab-calendar.ics").read_text(encoding="utf-8")
+
+
+def _with_summary(tmp_path: Path, summary: str, organizer: str | None = None) -> Path:
+    first = ICS.index("SUMMARY:")
+    end = ICS.index("\n", first)
+    body = ICS[:first] + f"SUMMARY:{summary}" + ICS[end:]
+    if organizer:
+        body = body.replace('ORGANIZER;CN="Lab d\'innovation"', f"ORGANIZER;CN={organizer}", 1)
+    (tmp_path / "lab.ics").write_text(body, encoding="utf-8")
+    return write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {tmp_path / 'lab.ics'}}}\n")
+
+
+def test_a_ten_megabyte_title_is_cut_marked_and_counted(tmp_path):
+    title = "Atelier " * (10 * 1024 * 1024 // 8)
+    report = run(load_config(_with_summary(tmp_path, title)), tmp_path / "out")
+    assert report.status == "success"
+    listings = pd.read_parquet(tmp_path / "out" / "listings.parquet")
+    long = listings[listings["title"].str.startswith("Atelier Atelier")]
+    assert len(long) == 1
+    assert len(long["title"].iloc[0]) <= 300 and long["title"].iloc[0].endswith("…")
+    assert long["parse_warning"].iloc[0] == f"title cut from {len(title)} to 300 characters"
+    assert "source lab: 1 title value(s) longer than 300 characters cut (marked …)" in report.warnings
+    assert (tmp_path / "out" / "report.html").stat().st_size < 1_000_000  # the report stays a page
+
+
+def test_formula_cells_reach_spreadsheets_as_text(tmp_path):
+    formula = "=cmd|' /C calc'!A0"  # the classic DDE payload
+    run(load_config(_with_summary(tmp_path, "Atelier", organizer=f'"{formula}"')), tmp_path / "out")
+    with (tmp_path / "out" / "stats" / "by_organizer.csv").open(encoding="utf-8") as handle:
+        cells = [row["organizer"] for row in csv.DictReader(handle)]
+    assert "'" + formula in cells and formula not in cells
+    parquet = pd.read_parquet(tmp_path / "out" / "stats" / "by_organizer.parquet")
+    assert formula in parquet["organizer"].tolist()  # the data itself is unchanged
+
+
+def test_neutralise_formulas_touches_risky_text_only():
+    frame = pd.DataFrame(
+        {
+            "name": ["=1+1", "+33 1 23", "-x", "@SUM(A1)", "\tTab", "\rCR", "Atelier", None],
+            "n": [-1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    out = neutralise_formulas(frame)
+    assert out["name"].tolist()[:7] == ["'=1+1", "'+33 1 23", "'-x", "'@SUM(A1)", "'\tTab", "'\rCR", "Atelier"]
+    assert out["name"].isna().tolist() == [False] * 7 + [True]
+    assert out["n"].tolist() == frame["n"].tolist()  # a negative number is no formula
+
+
+def _json_source(tmp_path: Path, content: bytes) -> Path:
+    (tmp_path / "events.json").write_bytes(content)
+    return write_config(
+        tmp_path,
+        f"sources:\n  - {{id: api, kind: json, url: {tmp_path / 'events.json'}, records: items,"
+        " fields: {uid: id, title: name, start: date}}\n",
+    )
+
+
+def test_a_title_given_as_a_nested_list_is_rejected_with_a_reason(tmp_path):
+    items = [
+        {"id": "1", "name": [[["Atelier"]]], "date": "2026-11-03"},
+        {"id": "2", "name": "Forum", "date": "2026-11-04"},
+    ]
+    report = run(load_config(_json_source(tmp_path, json.dumps({"items": items}).encode())), tmp_path / "out")
+    assert report.status == "success"
+    listings = pd.read_parquet(tmp_path / "out" / "listings.parquet")
+    assert listings["title"].tolist() == ["Forum"]  # never '[[["Atelier"]]]'
+    rejects = pd.read_parquet(tmp_path / "out" / "rejects.parquet")
+    assert rejects["reason"].tolist() == ["a field of the record that should be text holds a list of objects or lists"]
+
+
+def test_invalid_utf8_in_one_record_spoils_that_record_only(tmp_path):
+    good = '{"id": "2", "name": "Forum de l\\u2019innovation", "date": "2026-11-04"}'
+    content = b'{"items": [{"id": "1", "name": "Atelier \xe9t\xe9", "date": "2026-11-03"}, ' + good.encode() + b"]}"
+    report = run(load_config(_json_source(tmp_path, content)), tmp_path / "out")
+    assert report.status == "success"  # the source is not failed for one record's bytes
+    titles = pd.read_parquet(tmp_path / "out" / "listings.parquet")["title"].tolist()
+    assert sorted(titles) == ["Atelier \ufffdt\ufffd", "Forum de l’innovation"]
