@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import write_config
+from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
@@ -129,3 +129,32 @@ def test_editions_compare_with_the_previous_november():
     assert by_organizer(events).to_dict("records") == [
         {"organizer": "Lab A", "events": 4}, {"organizer": "Lab B", "events": 2},
     ]  # fmt: skip
+
+
+def test_equal_priority_sources_with_the_same_event_never_flip_the_golden_record(tmp_path):
+    """Two sources of equal priority list one event with different titles: night after night, the
+    same one wins, so no spurious 'retitled' change is logged (whatever order they were fetched in)."""
+    ics = (FIXTURES / "ical" / "lab-calendar.ics").read_text(encoding="utf-8")
+    (tmp_path / "a.ics").write_text(ics, encoding="utf-8")
+    (tmp_path / "b.ics").write_text(
+        ics.replace("Atelier\\, design des politiques publiques", "Atelier design des politiques publiques (Lab)"),
+        encoding="utf-8",
+    )
+    config = load_config(
+        write_config(
+            tmp_path,
+            "run: {concurrency: 2}\nsources:\n"
+            f"  - {{id: aa, kind: ical, url: {tmp_path / 'a.ics'}, priority: 50}}\n"
+            f"  - {{id: bb, kind: ical, url: {tmp_path / 'b.ics'}, priority: 50}}\n",
+        )
+    )
+    out = tmp_path / "out"
+    titles = []
+    for _ in range(4):
+        assert run(config, out).status == "success"
+        events = pd.read_parquet(out / "events.parquet")
+        assert (events["n_listings"] == 2).all()  # every event listed by both sources
+        titles.append(sorted(events["title"]))
+    assert all(t == titles[0] for t in titles)
+    changes = pd.read_parquet(out / "changes.parquet")
+    assert "retitled" not in set(changes["change"])
