@@ -24,7 +24,7 @@ from aggregator.collection import CollectMany, CollectOne, SourceResult, host_of
 from aggregator.config import Config, load_config
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
-from aggregator.secrets import Secrets
+from aggregator.secrets import Secrets, mask_logs
 from aggregator.settings import SourceConfig
 from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
@@ -198,6 +198,7 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
     could be published. Its data is run.json's content.
     """
     config = load_config(sources)
+    mask_logs(config.secrets)  # Prefect's handlers (console, API) included: nothing unmasked is logged
     where: list[dict[str, Any]] = []
     executor = Executor(
         engine="prefect",

@@ -132,8 +132,10 @@ def test_editions_compare_with_the_previous_november():
 
 
 def test_equal_priority_sources_with_the_same_event_never_flip_the_golden_record(tmp_path):
-    """Two sources of equal priority list one event with different titles: night after night, the
-    same one wins, so no spurious 'retitled' change is logged (whatever order they were fetched in)."""
+    """Two sources of equal priority list one event with different titles: the same one wins.
+
+    Night after night, whatever order they were fetched in, so no spurious 'retitled' change is logged.
+    """
     ics = (FIXTURES / "ical" / "lab-calendar.ics").read_text(encoding="utf-8")
     (tmp_path / "a.ics").write_text(ics, encoding="utf-8")
     (tmp_path / "b.ics").write_text(

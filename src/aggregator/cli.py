@@ -218,6 +218,9 @@ def run(
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logging.getLogger("aggregator").addHandler(handler)
         logging.getLogger("aggregator").setLevel(logging.DEBUG)
+        from aggregator.secrets import mask_logs
+
+        mask_logs(config.secrets)
     interactive = err.is_terminal and not quiet
     if engine is Engine.prefect:
         if verbose:

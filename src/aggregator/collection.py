@@ -91,6 +91,8 @@ def collect_source(
             n_pages = len(pages)
     finally:
         http.close()
+    if secrets is not None and len(secrets):  # a key in the source's URL is in every page_url
+        records = [{k: secrets.redact(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
     # Plain objects, built in one go: normalisation reads every column as such, and typed columns
     # or inserted ones cost milliseconds per source (hundreds of sources a run).
     rows = [{"source_id": source.id, "source_kind": source.kind, **record} for record in records]
@@ -132,8 +134,9 @@ def collect_or_raise_transient(
     try:
         return collect_source(source, config_path, state_dir, secrets)
     except Exception as exc:
-        if is_transient(exc):
-            raise
+        if isinstance(exc, FetchError) and is_transient(exc):
+            # Masked before it leaves: an orchestrator stores and shows the message (state, logs).
+            raise FetchError((secrets or Secrets()).redact(str(exc)), exc.status, exc.transient) from None
         return failed_result(source, config_path, exc, secrets)
 
 
