@@ -22,10 +22,13 @@ from prefect.utilities.annotations import allow_failure
 from aggregator import pipeline
 from aggregator.collection import CollectMany, CollectOne, SourceResult, host_of, is_transient
 from aggregator.config import Config, load_config
+from aggregator.lock import OutputLockedError
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
+from aggregator.run_report import new_run_id
 from aggregator.secrets import Secrets, mask_logs
 from aggregator.settings import SourceConfig
+from aggregator.state import HistoryUnreadableError
 from aggregator.storage import is_remote, local_mirror
 from aggregator.totals import render_markdown
 
@@ -188,14 +191,17 @@ def _collect_tasks(
     log_prints=True,
     timeout_seconds=DEFAULT_FLOW_TIMEOUT_S,
 )
-def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
+def nightly(
+    sources: str = "sources.yaml", out: str = "data", run_id: str | None = None, reset_history: bool = False
+) -> State:
     """Collect every enabled source of ``sources`` and publish under ``out``, with ``pipeline.run``.
 
     Prefect supplies how the work is spread (a retried task per source, a task per normalisation
     partition and per dedup block, on threads or Dask), the artifacts and the logs. The final
     state tells the truth: Completed when every source was fresh; Completed named "Completed with
     warnings" when some failed or looked broken (their last good data kept); Failed when nothing
-    could be published. Its data is run.json's content.
+    could be published. Its data is run.json's content. ``run_id`` names the run (so that a caller
+    finds its own report); ``reset_history`` starts a new history when no earlier run can be read.
     """
     config = load_config(sources)
     mask_logs(config.secrets)  # Prefect's handlers (console, API) included: nothing unmasked is logged
@@ -207,7 +213,7 @@ def nightly(sources: str = "sources.yaml", out: str = "data") -> State:
         map_blocks=on_workers("dedupe-block", where),
         write=write_and_show,
     )
-    report = pipeline.run(config, out, executor)
+    report = pipeline.run(config, out, executor, run_id=run_id, reset_history=reset_history)
     if where:
         create_table_artifact(
             key="partitions",
@@ -265,16 +271,37 @@ def configured(config: Config) -> Any:
     return nightly.with_options(task_runner=task_runner(config), timeout_seconds=flow_timeout(config))
 
 
-def run_flow(config: Config, out_dir: Path | str) -> dict[str, Any]:
-    """Run the nightly flow on ``config``'s file (used by ``aggregator run``); returns run.json's content.
+def run_flow(config: Config, out_dir: Path | str, reset_history: bool = False) -> dict[str, Any]:
+    """Run the nightly flow on ``config``'s file (used by ``aggregator run``); returns its run.json.
 
     The flow loads the file itself (a scheduled run has only its path); ``config``, already
-    validated by the caller, only chooses the task runner. run.json is read back from disk: it is
-    written by every run, whatever its final state.
+    validated by the caller, chooses the task runner and time limit. The run is given its id here
+    and its own run.json is read back: never the report of another run.
+
+    Raises:
+        OutputLockedError: When another run holds the output.
+        HistoryUnreadableError: When no earlier run can be read (and not ``reset_history``).
+        RunCrashedError: When the flow ended without writing its report (the reason from Prefect).
     """
-    configured(config)(str(config.path), str(out_dir), return_state=True)
+    run_id = new_run_id()
+    state = configured(config)(
+        str(config.path), str(out_dir), run_id=run_id, reset_history=reset_history, return_state=True
+    )
     local = local_mirror(str(out_dir)) if is_remote(str(out_dir)) else Path(out_dir)
-    return dict(json.loads((local / "run.json").read_text(encoding="utf-8")))
+    reports = sorted((local / "runs").glob(f"*-{run_id}/run.json")) if (local / "runs").is_dir() else []
+    if reports:
+        return dict(json.loads(reports[-1].read_text(encoding="utf-8")))
+    error = state.result(raise_on_failure=False) if state.is_failed() or state.is_crashed() else None
+    if isinstance(error, OutputLockedError | HistoryUnreadableError):
+        raise error
+    reason = config.secrets.redact(
+        f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
+    )
+    raise RunCrashedError(f"run {run_id} ended ({state.name}) without writing its report: {reason}")
+
+
+class RunCrashedError(RuntimeError):
+    """The flow ended without writing its run.json."""
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from aggregator.history import active, carry_removed, changes
 from aggregator.normalise import MapChunks, Normalised, normalise
 from aggregator.outputs import Outputs
 from aggregator.report import render_report
-from aggregator.schema import LISTINGS
+from aggregator.schema import CHANGES, LISTINGS, SOURCE_HEALTH, Table
 from aggregator.state import Previous
 from aggregator.totals import build_totals, edition_summary
 from aggregator.validation import conform
@@ -115,7 +115,7 @@ def build_outputs(
     edition = edition_summary(tables["by_edition"], run_at)
     totals["edition"] = edition["edition"]
     totals["sentences"]["edition"] = edition["sentence"]
-    warnings = list(normalised.warnings)
+    warnings = [*previous.warnings, *normalised.warnings]
     for r in results:
         warnings.extend(r.notes)
         verdict = verdicts[r.source_id]
@@ -129,7 +129,8 @@ def build_outputs(
             else "no earlier good data to keep: it contributes nothing"
         )
         warnings.append(f"source {r.source_id} {cause}; {kept}")
-    health = health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at)
+    health = _history(previous.health, health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at),
+                      SOURCE_HEALTH)  # fmt: skip
     html = render_report(totals, tables, live)
     return Outputs(
         listings=listings,
@@ -142,5 +143,11 @@ def build_outputs(
         health=verdicts,
         health_rows=health,
         report_html=html,
-        changes=change_rows,
+        changes=_history(previous.changes, change_rows, CHANGES),
     )
+
+
+def _history(earlier: pd.DataFrame | None, rows: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """A history table: the earlier runs' rows, then this run's."""
+    frames = [conform(f, table) for f in (earlier, rows) if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else table.empty_frame()

@@ -20,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
+EXIT_BUSY = 4
 
 HELP = """Collect the innovation month's events from the sources of a sources file, and publish them.
 
@@ -132,7 +133,7 @@ def _sources_table(report: dict[str, Any]) -> RichTable:
     return table
 
 
-def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool) -> dict[str, Any]:
+def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool, reset_history: bool) -> dict[str, Any]:
     """The in-process run: a live progress bar per source on a terminal, a line per source when verbose."""
     from aggregator.collection import SourceResult, in_threads
     from aggregator.pipeline import Executor
@@ -147,7 +148,7 @@ def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool) -> 
         executor = Executor(
             engine="local", collect_many=in_threads(config.run.concurrency, None, line if verbose else None)
         )
-        return run_local(config, out_dir, executor).to_dict(config.secrets)
+        return run_local(config, out_dir, executor, reset_history=reset_history).to_dict(config.secrets)
 
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
@@ -164,7 +165,7 @@ def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool) -> 
             progress.advance(overall)
 
         executor = Executor(engine="local", collect_many=in_threads(config.run.concurrency, started, done))
-        report = run_local(config, out_dir, executor)
+        report = run_local(config, out_dir, executor, reset_history=reset_history)
     return report.to_dict(config.secrets)
 
 
@@ -202,12 +203,20 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run's report (run.json) on stdout, and nothing else there.")
     ] = False,
+    reset_history: Annotated[
+        bool,
+        typer.Option(
+            "--reset-history",
+            help="Start a new history when no earlier run in --out can be read (every event new, nothing removed).",
+        ),
+    ] = False,
 ) -> None:
     """Collect every enabled source, then normalise, deduplicate and publish under --out.
 
     Exit status: **0** success, every source fresh; **3** published with warnings (some sources
     failed or looked broken: their last good data kept, flagged stale_since); **1** nothing
-    published; **2** bad configuration.
+    published (or the run crashed, or the earlier runs cannot be read); **2** bad configuration;
+    **4** another run holds --out.
     """
     from aggregator.config import Config
 
@@ -222,19 +231,43 @@ def run(
 
         mask_logs(config.secrets)
     interactive = err.is_terminal and not quiet
-    if engine is Engine.prefect:
-        if verbose:
-            os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read when Prefect is first imported, just below
-        # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
-        nightly = _flows("nightly")
-        if interactive:
-            with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
-                report: dict[str, Any] = nightly.run_flow(config, out_dir)
+    try:
+        if engine is Engine.prefect:
+            if verbose:
+                os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read when Prefect is first imported, just below
+            # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
+            nightly = _flows("nightly")
+            if interactive:
+                with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
+                    report: dict[str, Any] = nightly.run_flow(config, out_dir, reset_history)
+            else:
+                report = nightly.run_flow(config, out_dir, reset_history)
         else:
-            report = nightly.run_flow(config, out_dir)
-    else:
-        report = _run_local(config, out_dir, interactive, verbose)
+            report = _run_local(config, out_dir, interactive, verbose, reset_history)
+    except Exception as exc:
+        _crashed(exc, config.secrets, verbose)
     _report(report, out_dir, quiet, verbose, as_json)
+
+
+def _crashed(exc: Exception, secrets: Any, verbose: bool) -> None:
+    """One line for a run that ended without its report (busy output, unreadable history, a crash); exit."""
+    from aggregator.lock import OutputLockedError
+
+    if verbose:
+        import traceback
+
+        err.print(secrets.redact("".join(traceback.format_exception(exc))), highlight=False, markup=False)
+    message = secrets.redact(str(exc) if _known(exc) else f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, OutputLockedError):
+        err.print(f"[yellow]busy:[/yellow] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BUSY) from None
+    err.print(f"[red]run failed:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_FAILED) from None
+
+
+def _known(exc: Exception) -> bool:
+    """Errors whose message is a whole sentence for the operator (no need for the exception's name)."""
+    return type(exc).__name__ in ("OutputLockedError", "HistoryUnreadableError", "RunCrashedError")
 
 
 def _report(report: dict[str, Any], out_dir: str, quiet: bool, verbose: bool, as_json: bool) -> None:

@@ -9,11 +9,10 @@ from typing import Any
 import pandas as pd
 
 from aggregator.health import SourceHealth
-from aggregator.publish import read_previous, remove_leftovers, write_json, write_stat, write_table, write_text
+from aggregator.publish import remove_leftovers, write_json, write_stat, write_table, write_text
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.state import health_path, publish_source_state
 from aggregator.totals import render_markdown
-from aggregator.validation import conform
 
 
 @dataclass
@@ -28,16 +27,16 @@ class Outputs:
     totals: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     health: dict[str, SourceHealth] = field(default_factory=dict)
-    health_rows: pd.DataFrame | None = None
+    health_rows: pd.DataFrame | None = None  # the whole source health history, this run's rows last
     report_html: str | None = None
-    changes: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None  # the whole change history, this run's rows last
 
 
 def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -> dict[str, str]:
     """Write every output into the run's ``folder`` (a new folder under ``out_dir/runs``).
 
     Nothing is visible to readers until ``promote`` switches ``latest`` to the folder. Histories
-    (changes, source health) are last run's rows plus this run's; the sources' cursors are copied
+    (changes, source health) are written whole, as ``build_outputs`` made them; the sources' cursors are copied
     into the folder's ``state/``, so that everything the next run needs is published with the
     data. Returns output name -> path.
     """
@@ -70,10 +69,8 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
         (SOURCE_HEALTH, outputs.health_rows, health_path(out_dir)),
         (CHANGES, outputs.changes, out_dir / "changes.parquet"),
     ):
-        if rows is not None:  # histories: earlier runs' rows (through latest), then this run's
-            history = read_previous(state_root / path.relative_to(out_dir))
-            frames = [conform(f, table) for f in (history, rows) if f is not None and len(f)]
-            write_table(pd.concat(frames, ignore_index=True) if frames else table.empty_frame(), table, path)
+        if rows is not None:  # whole histories: earlier runs' rows, then this run's (``build_outputs``)
+            write_table(rows, table, path)
             written[table.name] = str(path)
     # What sources need next run travels with the data (last good listings are the listings).
     if publish_source_state(state_root, out_dir):

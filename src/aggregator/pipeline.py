@@ -13,12 +13,13 @@ from aggregator.collection import CollectMany, collect_all
 from aggregator.config import Config
 from aggregator.dedupe.blocks import MapBlocks
 from aggregator.history import active
+from aggregator.lock import local_lock, remote_lock
 from aggregator.normalise import MapChunks
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.publish import write_json
-from aggregator.run_report import RunReport, new_report, source_entry
+from aggregator.run_report import RunReport, new_report, new_run_id, source_entry
 from aggregator.runs import promote, run_dir
-from aggregator.state import read_state, seed_source_state
+from aggregator.state import file_manifest, read_state, seed_source_state
 from aggregator.storage import hydrate, is_remote, local_mirror, upload
 
 # Writes a run's outputs into its folder (``write_outputs``, or an engine's wrapper of it).
@@ -44,33 +45,56 @@ class Executor:
     write: WriteOutputs = write_outputs
 
 
-def run(config: Config, out_dir: Path | str, executor: Executor | None = None) -> RunReport:
+def run(
+    config: Config,
+    out_dir: Path | str,
+    executor: Executor | None = None,
+    run_id: str | None = None,
+    reset_history: bool = False,
+) -> RunReport:
     """Run every enabled source through every stage: collect, build, write, report, promote.
 
     The CLI's local engine and the Prefect flow both call this; they differ only in ``executor``.
-    Failures are recorded in the report (and run.json), not raised. ``out_dir`` is a local folder
-    or an fsspec URL (``s3://bucket/prefix``): see ``storage``.
+    Failures of sources and stages are recorded in the report (and run.json), not raised. ``out_dir``
+    is a local folder or an fsspec URL (``s3://bucket/prefix``): see ``storage``. The output is
+    held for the whole run (``lock``): nothing is read, cleaned or written before.
+
+    Args:
+        config: The validated configuration.
+        out_dir: Where to publish.
+        executor: How work is spread (default: threads and processes here).
+        run_id: This run's id (a caller that must find its own report chooses it).
+        reset_history: Start a new history when the previous outputs cannot be read (see ``state``).
+
+    Raises:
+        OutputLockedError: When another run holds the output for longer than ``run.lock_wait_s``.
+        HistoryUnreadableError: When earlier runs exist but none can be read, and not ``reset_history``.
     """
     executor = executor or Executor()
+    run_id = run_id or new_run_id()
+    wait = config.run.lock_wait_s
     if not is_remote(str(out_dir)):
-        return _run(config, Path(out_dir), executor)
+        with local_lock(Path(out_dir), run_id, wait):
+            return _run(config, Path(out_dir), executor, run_id, reset_history)
     url = str(out_dir)
     local = local_mirror(url)
-    hydrate(url, local, config.run.keep_runs)
-    report = _run(config, local, executor)
-    report.out = url
-    try:
-        upload(local, url, config.run.keep_runs)
-    except Exception as exc:  # the data stays in the local mirror; the run must say it is not published
-        report.errors.append(f"upload to {url} failed: {type(exc).__name__}: {exc}")
-        report.errors_fatal = True
-    write_json(report.to_dict(config.secrets), (local / "last-run").resolve() / "run.json")
+    with remote_lock(url, run_id, wait), local_lock(local, run_id, wait):
+        hydrate(url, local, config.run.keep_runs)
+        report = _run(config, local, executor, run_id, reset_history)
+        report.out = url
+        try:
+            upload(local, url, config.run.keep_runs)
+        except Exception as exc:  # the data stays in the local mirror; the run must say it is not published
+            report.errors.append(f"upload to {url} failed: {type(exc).__name__}: {exc}")
+            report.errors_fatal = True
+        write_json(report.to_dict(config.secrets), run_dir(local, report.started_at, report.run_id) / "run.json")
     return report
 
 
-def _run(config: Config, out_dir: Path, executor: Executor) -> RunReport:
-    report = new_report(config, out_dir, executor.engine)
-    seed_source_state(out_dir)  # cursors from the latest published run, which a new machine lacks
+def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_history: bool) -> RunReport:
+    report = new_report(config, out_dir, executor.engine, run_id)
+    previous = read_state(out_dir, config, reset_history)  # before anything is fetched: may refuse
+    seed_source_state(out_dir, previous.folder)  # cursors of the run built on, which a new machine lacks
     results = collect_all(config, out_dir, executor.collect_many)
     folder = run_dir(out_dir, report.started_at, report.run_id)
     outputs: Outputs | None = None
@@ -79,7 +103,7 @@ def _run(config: Config, out_dir: Path, executor: Executor) -> RunReport:
             results,
             config,
             report.started_at,
-            read_state(out_dir, config),
+            previous,
             report.run_id,
             map_chunks=executor.map_chunks or in_processes(config.run.processes),
             map_blocks=executor.map_blocks,
@@ -89,6 +113,7 @@ def _run(config: Config, out_dir: Path, executor: Executor) -> RunReport:
         ):
             raise RuntimeError("no source could be collected and none has earlier good data: nothing to publish")
         executor.write(outputs, out_dir, folder)
+        report.files = file_manifest(folder)  # checked by the next run before it builds on this one
         report.counts = {
             "listings": len(outputs.listings),
             "events": len(active(outputs.events)),

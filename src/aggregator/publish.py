@@ -42,8 +42,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
 def remove_leftovers(directory: Path) -> list[Path]:
     """Delete the temporary files a killed writer left under ``directory``; returns them.
 
-    Safe only when no other run writes there at the same time, which the deployment's
-    concurrency limit of 1 guarantees.
+    Safe only when no other run writes there at the same time, which the output's lock
+    (``lock.local_lock``, held by the caller) guarantees: any leftover is a dead run's.
     """
     leftovers = [p for p in directory.rglob(".*.tmp") if p.is_file()] if directory.exists() else []
     for path in leftovers:

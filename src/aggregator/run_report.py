@@ -31,6 +31,7 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     headline: str = ""
     errors_fatal: bool = False
+    files: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -62,6 +63,7 @@ class RunReport:
             "sources": self.sources,
             "errors": self.errors,
             "warnings": self.warnings,
+            "files": self.files,
         }
         return _redact(data, secrets)  # type: ignore[no-any-return]
 
@@ -108,10 +110,15 @@ def source_entry(result: SourceResult, outputs: Outputs | None) -> dict[str, Any
     return entry
 
 
-def new_report(config: Config, out_dir: Path, engine: str) -> RunReport:
-    """A report for a run that starts now."""
+def new_run_id() -> str:
+    """A fresh run id: 12 hexadecimal digits."""
+    return uuid.uuid4().hex[:12]
+
+
+def new_report(config: Config, out_dir: Path, engine: str, run_id: str | None = None) -> RunReport:
+    """A report for a run that starts now (``run_id``: one chosen by the caller, else a new one)."""
     return RunReport(
-        run_id=uuid.uuid4().hex[:12],
+        run_id=run_id or new_run_id(),
         started_at=pd.Timestamp.now(tz="UTC"),
         config=str(config.path),
         out=str(out_dir),

@@ -122,6 +122,12 @@ class RunSettings(BaseModel):
         "(one whose records all are, always).",
     )
     keep_runs: int = Field(7, ge=1, le=1000, description="Published runs kept in the output folder (runs/).")
+    lock_wait_s: float = Field(
+        60.0,
+        ge=0,
+        description="How long a run waits for another run holding the same output to finish, in seconds; "
+        "then it exits (status 4) without touching anything.",
+    )
     task_runner: Literal["threads", "dask"] = Field(
         "threads", description="Where the flow's tasks run: threads of the flow's process, or Dask workers."
     )
