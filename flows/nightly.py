@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,17 @@ def on_workers(name: str, where: list[dict[str, Any]]) -> Callable[[Callable[[An
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE)
-def write_and_show(outputs: Outputs, out_dir: Path, folder: Path) -> dict[str, str]:
-    """Write every output into the run's folder, then show the figures in the Prefect UI as artifacts."""
-    written = write_outputs(outputs, out_dir, folder)
+def write_and_show(outputs: Outputs, out_dir: Path, folder: Path) -> Any:
+    """Write every output into the run's folder, then show the figures in the Prefect UI as artifacts.
+
+    A write that fails (a full or read-only disk) ends the task Failed with a one-line message and
+    no traceback on the console (the run loop reports it); the traceback goes to the debug log.
+    """
+    try:
+        written = write_outputs(outputs, out_dir, folder)
+    except OSError as exc:
+        get_run_logger().debug("".join(traceback.format_exception(exc)))
+        return Failed(message=f"{type(exc).__name__}: {exc}", data=exc)
     regions = outputs.stats["by_region"]
     create_table_artifact(
         key="events-per-region",
@@ -213,14 +222,21 @@ def nightly(
         map_blocks=on_workers("dedupe-block", where),
         write=write_and_show,
     )
-    report = pipeline.run(config, out, executor, run_id=run_id, reset_history=reset_history)
+    logger = get_run_logger()
+    try:
+        report = pipeline.run(config, out, executor, run_id=run_id, reset_history=reset_history)
+    except Exception as exc:  # a busy output, an unreadable history, a full disk: one line, no traceback
+        message = config.secrets.redact(str(exc) if isinstance(exc, OutputLockedError | HistoryUnreadableError)
+                                        else f"{type(exc).__name__}: {exc}")  # fmt: skip
+        logger.error("run %s did not complete: %s", run_id, message)
+        logger.debug(config.secrets.redact("".join(traceback.format_exception(exc))))
+        return Failed(message=message, data=exc)
     if where:
         create_table_artifact(
             key="partitions",
             table=where,
             description="Where each partition of normalisation and deduplication ran (host, process).",
         )
-    logger = get_run_logger()
     logger.info("run %s: %s; %s", report.run_id, report.status, report.headline)
     for warning in report.warnings:
         logger.warning(warning)
