@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
+import pytest
 from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
@@ -36,3 +37,58 @@ def test_outputs_written_to_s3_and_read_back(tmp_path, s3_endpoint, monkeypatch)
     latest = fs.cat_file("mip/aggregator/LATEST").decode().strip()
     events = pd.read_parquet(f"{url}/runs/{latest}/events.parquet", storage_options=opts)
     assert (events["first_seen_at"] == first.started_at).all()
+
+
+def _calendar_config(tmp_path, wait=0):
+    calendar = tmp_path / "lab.ics"
+    calendar.write_bytes((FIXTURES / "ical" / "lab-calendar.ics").read_bytes())
+    return load_config(
+        write_config(
+            tmp_path, f"run: {{lock_wait_s: {wait}}}\nsources:\n  - {{id: lab, kind: ical, url: {calendar}}}\n"
+        )
+    )
+
+
+def test_a_live_lock_object_keeps_a_second_machine_out_and_a_stale_one_is_taken_over(
+    tmp_path, s3_endpoint, monkeypatch
+):
+    import json
+
+    import s3fs
+
+    from aggregator.lock import OutputLockedError
+
+    monkeypatch.chdir(tmp_path)
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3fs.S3FileSystem()
+    url = "s3://mip/aggregator"
+    config = _calendar_config(tmp_path)
+    now = pd.Timestamp.now(tz="UTC")
+    holder = {"run_id": "0123456789ab", "host": "machine-a", "pid": 4242, "since": now.isoformat()}
+    fs.pipe_file("mip/aggregator/LOCK", json.dumps({**holder, "heartbeat_at": now.isoformat()}).encode())
+    with pytest.raises(OutputLockedError, match=r"in use by run 0123456789ab \(host machine-a, pid 4242"):
+        run(config, url)
+    assert not fs.exists("mip/aggregator/LATEST")  # nothing written
+    # Machine A died an hour ago: its heartbeat stopped; the lock is taken over.
+    old = (now - pd.Timedelta(hours=1)).isoformat()
+    fs.pipe_file("mip/aggregator/LOCK", json.dumps({**holder, "heartbeat_at": old}).encode())
+    assert run(config, url).status == "success"
+    assert fs.exists("mip/aggregator/LATEST") and not fs.exists("mip/aggregator/LOCK")  # released after the run
+
+
+def test_the_lock_object_s_heartbeat_is_renewed_while_the_run_lasts(tmp_path, s3_endpoint):
+    import json
+    import time
+
+    import s3fs
+
+    from aggregator.lock import remote_lock
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3fs.S3FileSystem()
+    with remote_lock("s3://mip/beat", "feedfacecafe", wait_s=0, heartbeat_s=0.3):
+        first = json.loads(fs.cat_file("mip/beat/LOCK"))["heartbeat_at"]
+        time.sleep(1.0)
+        later = json.loads(fs.cat_file("mip/beat/LOCK"))
+    assert later["run_id"] == "feedfacecafe" and later["heartbeat_at"] > first
+    assert not fs.exists("mip/beat/LOCK")
