@@ -179,3 +179,26 @@ def s3_endpoint(monkeypatch):
     )
     yield endpoint
     server.stop()
+
+
+def serve_openagenda(httpserver, pages: list[dict], key: str) -> None:
+    """An OpenAgenda API v2 agenda 12345 answering with ``pages`` (``after`` cursors), checking the key.
+
+    A request with ``includeFields[]=uid`` (the incremental read's listing of what is alive) gets
+    every uid of the pages at once.
+    """
+    import json
+
+    from werkzeug import Response
+
+    def handler(request):
+        assert request.headers.get("key") == key
+        assert request.args["detailed"] in ("1", "0") and request.args["monolingual"] == "fr"
+        assert int(request.args["size"]) <= 300
+        if request.args.get("includeFields[]") == "uid":
+            alive = [{"uid": e["uid"]} for p in pages for e in p["events"] if isinstance(e, dict)]
+            return Response(json.dumps({"events": alive, "after": None}), content_type="application/json")
+        body = pages[1] if request.args.getlist("after[]") == pages[0]["after"] else pages[0]
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/v2/agendas/12345/events").respond_with_handler(handler)

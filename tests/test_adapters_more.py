@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import fixture_bytes, page_requests
+from conftest import fixture_bytes, page_requests, serve_openagenda
 
 from aggregator.collection import collect_source
 from aggregator.config import parse_config
@@ -300,19 +300,7 @@ def test_real_opendatasoft_dataset_all_500_records_come_through(httpserver, shar
 
 
 def _serve_openagenda(httpserver, pages):
-    def handler(request):
-        from werkzeug import Response
-
-        assert request.headers.get("key") == "oa-secret-key"
-        assert request.args["detailed"] in ("1", "0") and request.args["monolingual"] == "fr"
-        assert int(request.args["size"]) <= 300
-        if request.args.get("includeFields[]") == "uid":
-            alive = [{"uid": e["uid"]} for p in pages for e in p["events"] if isinstance(e, dict)]
-            return Response(json.dumps({"events": alive, "after": None}), content_type="application/json")
-        body = pages[1] if request.args.getlist("after[]") == pages[0]["after"] else pages[0]
-        return Response(json.dumps(body), content_type="application/json")
-
-    httpserver.expect_request("/v2/agendas/12345/events").respond_with_handler(handler)
+    serve_openagenda(httpserver, pages, key="oa-secret-key")
 
 
 def test_openagenda_cursor_pagination_and_mapping(httpserver):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FIXTURES, fixture_bytes, page_requests, raw_server, write_config
+from conftest import FIXTURES, fixture_bytes, page_requests, raw_server, serve_openagenda, write_config
 from werkzeug import Response
 
 from aggregator.config import load_config
@@ -58,6 +58,13 @@ def _first_night(httpserver, tmp_path: Path, out: str) -> tuple[Path, pd.DataFra
     config = _config(tmp_path, httpserver.url_for("/lab.ics"))
     assert run(load_config(config), out).status == "success"
     return config, _events(Path(out) if "://" not in out else local_mirror(out, tmp_path / ".aggregator"))
+
+
+def _second_night(httpserver, body: bytes, status: int = 200, robots: str = "User-agent: *\nAllow: /\n") -> None:
+    """What the server says on the second night: its robots.txt, and ``body`` for lab.ics."""
+    httpserver.clear()
+    httpserver.expect_request("/robots.txt").respond_with_data(robots)
+    httpserver.expect_request("/lab.ics").respond_with_data(body, status=status, content_type="text/calendar")
 
 
 def _events(out: Path) -> pd.DataFrame:
@@ -135,9 +142,7 @@ def test_a_source_whose_records_are_all_rejected_is_broken_and_keeps_its_data(ht
     out = tmp_path / "out"
     config, before = _first_night(httpserver, tmp_path, str(out))
     undated = re.sub(rb"DTSTART[^\r\n]*\r?\n", b"", ICS)  # a renamed field upstream: every event undated
-    httpserver.clear()
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
-    httpserver.expect_request("/lab.ics").respond_with_data(undated, content_type="text/calendar")
+    _second_night(httpserver, undated)
     proc, _ = _cli(config, str(out), tmp_path)
     assert proc.returncode == 3, proc.stderr
     lab = _assert_lab_kept(out, before, "broken")
@@ -153,9 +158,7 @@ def test_a_robots_txt_wildcard_refuses_the_source_and_its_page_is_never_fetched(
     out = tmp_path / "out"
     config, before = _first_night(httpserver, tmp_path, str(out))
     shutil.rmtree(out / ".state")  # robots.txt is otherwise reused for 24 h (RFC 9309), from the HTTP cache
-    httpserver.clear()
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /*.ics$\n")
-    httpserver.expect_request("/lab.ics").respond_with_data(ICS, content_type="text/calendar")
+    _second_night(httpserver, ICS, robots="User-agent: *\nDisallow: /*.ics$\n")
     proc, _ = _cli(config, str(out), tmp_path)
     assert proc.returncode == 3, proc.stderr
     lab = _assert_lab_kept(out, before, "failed")
@@ -167,9 +170,7 @@ def test_a_new_machine_with_the_previous_outputs_only_keeps_a_failing_source_s_d
     out = tmp_path / "shared-disk" / "out"
     config, before = _first_night(httpserver, tmp_path, str(out))
     shutil.rmtree(out / ".state")  # machine B: nothing but the published outputs
-    httpserver.clear()
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
-    httpserver.expect_request("/lab.ics").respond_with_data("gone", status=404)
+    _second_night(httpserver, b"gone", status=404)
     proc, _ = _cli(config, str(out), tmp_path)
     assert proc.returncode == 3, proc.stderr
     lab = _assert_lab_kept(out, before, "failed")
@@ -192,9 +193,7 @@ def test_a_new_machine_on_s3_keeps_a_failing_source_s_data(httpserver, tmp_path,
     assert proc.returncode == 0, proc.stderr
     before = _events(local_mirror(url, machine_a / ".aggregator"))
     shutil.rmtree(machine_a)  # machine A is gone; B has never run
-    httpserver.clear()
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
-    httpserver.expect_request("/lab.ics").respond_with_data("down", status=500)
+    _second_night(httpserver, b"down", status=500)
     proc, _ = _cli(config, url, machine_b)
     assert proc.returncode == 3, proc.stderr
     _assert_lab_kept(local_mirror(url, machine_b / ".aggregator"), before, "failed")
@@ -207,14 +206,7 @@ def test_a_new_machine_on_s3_keeps_a_failing_source_s_data(httpserver, tmp_path,
 def test_a_new_machine_carries_on_an_incremental_read_from_the_published_cursor(httpserver, tmp_path) -> None:
     pages = [json.loads(fixture_bytes("openagenda", f"events-page{i}.json")) for i in (1, 2)]
 
-    def agenda(request):
-        if request.args.get("includeFields[]") == "uid":
-            alive = [{"uid": e["uid"]} for p in pages for e in p["events"] if isinstance(e, dict)]
-            return Response(json.dumps({"events": alive, "after": None}), content_type="application/json")
-        body = pages[1] if request.args.getlist("after[]") == pages[0]["after"] else pages[0]
-        return Response(json.dumps(body), content_type="application/json")
-
-    httpserver.expect_request("/v2/agendas/12345/events").respond_with_handler(agenda)
+    serve_openagenda(httpserver, pages, key="k")
     config = load_config(
         write_config(
             tmp_path,
