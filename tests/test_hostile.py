@@ -321,3 +321,21 @@ sources:
         assert secret not in printed, name
         for file in files:
             assert secret not in _strings_in(file), (name, file)
+
+
+def test_a_key_written_into_the_url_itself_is_masked_like_an_environment_one(tmp_path):
+    from aggregator.config import load_config
+    from aggregator.pipeline import run
+
+    literal = "pasted-KEY-7778889990"
+    calendar = FIXTURES / "ical" / "lab-calendar.ics"
+    path = write_config(
+        tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: '{calendar.as_uri()}?api_key={literal}'}}\n"
+    )
+    config = load_config(path)
+    assert config.secrets.contains(literal)
+    out = tmp_path / "out"
+    report = run(config, out)
+    assert literal not in json.dumps(report.to_dict(config.secrets))
+    for file in (p for p in out.rglob("*") if p.is_file()):
+        assert literal not in _strings_in(file), file

@@ -54,3 +54,20 @@ def test_a_failed_run_reports_but_never_replaces_the_data(tmp_path):
     assert (out / "last-run").resolve().name.endswith(failed.run_id)
     assert len(pd.read_parquet(out / "events.parquet")) == n_events  # the stale data set, still whole
     assert good.status == "success" and good.run_id != kept.run_id
+
+
+def test_an_earlier_run_without_the_columns_history_needs_is_not_built_on(tmp_path):
+    calendar = tmp_path / "lab.ics"
+    calendar.write_bytes((FIXTURES / "ical" / "lab-calendar.ics").read_bytes())
+    config, out = _config(tmp_path, calendar, keep=3), tmp_path / "out"
+    run(config, out)
+    run(config, out)
+    latest = (out / "latest").resolve()
+    report = json.loads((latest / "run.json").read_text())
+    del report["files"]  # as a run of an earlier version left it: nothing to check against
+    (latest / "run.json").write_text(json.dumps(report))
+    events = pd.read_parquet(latest / "events.parquet").drop(columns=["first_seen_at"])
+    events.to_parquet(latest / "events.parquet")
+    third = run(config, out)
+    assert third.status == "success"
+    assert any("events.parquet lacks the column 'first_seen_at'" in w for w in third.warnings)

@@ -9,6 +9,7 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -121,6 +122,28 @@ def _merge(defaults: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, 
     return merged
 
 
+# Query parameters and headers whose value is a credential even when written in the file itself.
+SECRET_NAMES = re.compile(
+    r"^(x-)?(api[-_]?key|apikey|key|token|access[-_]?token|auth|authorization|secret|client[-_]?secret|"
+    r"password|passwd|pwd|signature|sig)$",
+    re.IGNORECASE,
+)
+
+
+def _secrets_written_out(source: SourceConfig, secrets: Secrets) -> None:
+    """Treat as secrets the values of credential-named URL parameters and headers (``?key=…``).
+
+    ``${VAR}`` values are secrets already; a key pasted into the URL is one too, and must be
+    masked in outputs, logs and errors alike.
+    """
+    for name, value in parse_qsl(urlparse(source.url).query, keep_blank_values=False):
+        if SECRET_NAMES.match(name):
+            secrets.add(value)
+    for name, value in source.http.headers.items():
+        if SECRET_NAMES.match(name):
+            secrets.add(value.split(" ", 1)[-1])  # "Bearer abc…": the token
+
+
 def _territory_problem(source: SourceConfig) -> str | None:
     """What is wrong with a source's ``region`` or ``departement``: neither a code nor a name of the COG."""
     from aggregator.normalise.geo import departement_from_text, region_from_text  # reference data: loaded lazily
@@ -207,6 +230,7 @@ def parse_config(data: Any, path: Path, env: Mapping[str, str] | None = None) ->
         territory = _territory_problem(source)
         if territory:
             raise ConfigError(f"{where}: {loc}.{territory}")
+        _secrets_written_out(source, secrets)
         if source.id in seen:
             raise ConfigError(
                 f"{where}: {loc}.id: duplicate id {source.id!r} (first used by sources[{seen[source.id]}])"

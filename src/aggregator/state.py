@@ -16,6 +16,13 @@ from aggregator.runs import published_runs
 
 # The files of a run that the next one builds on, checked against run.json before use.
 CHECKED = ("events.parquet", "listings.parquet", "changes.parquet", "history/source_health.parquet")
+# Columns without which a table cannot carry history on (later columns may be missing from older runs).
+KEY_COLUMNS = {
+    "events.parquet": ("event_id", "first_seen_at", "removed_at"),
+    "listings.parquet": ("listing_id", "source_id", "event_id"),
+    "changes.parquet": ("event_id", "change"),
+    "history/source_health.parquet": ("run_at", "source_id", "status"),
+}
 
 # Inside a run's folder: what its sources need next run (incremental cursors), published with the data.
 PUBLISHED_STATE = Path("state") / "sources"
@@ -167,6 +174,9 @@ def _read_run(folder: Path, config: Config) -> Previous:
             frames[name] = pd.read_parquet(path)
         except (OSError, pa.ArrowException) as exc:
             raise _UnreadableError(f"{name} cannot be read ({type(exc).__name__})") from None
+        lacking = [c for c in KEY_COLUMNS[name] if c not in frames[name].columns]  # type: ignore[union-attr]
+        if lacking:
+            raise _UnreadableError(f"{name} lacks the column {lacking[0]!r}")
         rows = (files.get(name) or {}).get("rows")
         if rows is not None and len(frames[name]) != rows:  # type: ignore[arg-type]
             raise _UnreadableError(f"{name} has {len(frames[name])} rows, {rows} when published")  # type: ignore[arg-type]
