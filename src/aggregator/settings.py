@@ -141,7 +141,9 @@ class RunSettings(BaseModel):
     partition_rows: int = Field(
         100_000, ge=1, description="Raw records per normalisation partition; fewer records are normalised whole."
     )
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="When the nightly deployment runs (table below)."
+    )
 
 
 class DedupeSettings(BaseModel):

@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from aggregator.settings import HttpSettings, SourceConfig
+from aggregator.settings import DedupeSettings, HttpSettings, RunSettings, ScheduleSettings, SourceConfig
 from aggregator.sources import KINDS
 
 
 def _default(field: Any) -> str:
-    if isinstance(field.default, BaseModel) or field.default_factory is HttpSettings:
+    if isinstance(field.default, BaseModel) or field.default_factory in (HttpSettings, ScheduleSettings):
         return "see below"
     if field.default_factory is not None:
         value = field.default_factory()
@@ -41,7 +41,7 @@ def _table(model: type[BaseModel], skip: set[str]) -> list[str]:
 
 
 def render() -> str:
-    """The Markdown reference: common settings, HTTP settings, then each kind's own."""
+    """The Markdown reference: common settings, HTTP settings, each kind's own, then the run's and dedup's."""
     common = set(SourceConfig.model_fields)
     lines = [
         "# Source kinds: settings reference",
@@ -75,6 +75,20 @@ def render() -> str:
         for name in own:
             for nested in _nested_models(model.model_fields[name].annotation):
                 lines += [f"### `{name}:` of `kind: {kind}`", "", *_table(nested, set()), ""]
+    lines += [
+        "## `run:` (how a run fetches, judges health, locks its output)",
+        "",
+        *_table(RunSettings, set()),
+        "",
+        "### `schedule:` of `run:`",
+        "",
+        *_table(ScheduleSettings, set()),
+        "",
+        "## `dedupe:`",
+        "",
+        *_table(DedupeSettings, set()),
+        "",
+    ]
     return "\n".join(lines)
 
 
