@@ -30,7 +30,7 @@ from aggregator.run_report import new_run_id
 from aggregator.secrets import Secrets, mask_logs
 from aggregator.settings import SourceConfig
 from aggregator.state import HistoryUnreadableError
-from aggregator.storage import is_remote, local_mirror
+from aggregator.storage import own_report
 from aggregator.totals import render_markdown
 
 FETCH_RETRIES = 2
@@ -287,26 +287,27 @@ def configured(config: Config) -> Any:
     return nightly.with_options(task_runner=task_runner(config), timeout_seconds=flow_timeout(config))
 
 
-def run_flow(config: Config, out_dir: Path | str, reset_history: bool = False) -> dict[str, Any]:
-    """Run the nightly flow on ``config``'s file (used by ``aggregator run``); returns its run.json.
+def run_flow(
+    config: Config, out_dir: Path | str, reset_history: bool = False, run_id: str | None = None
+) -> dict[str, Any]:
+    """Run the nightly flow on ``config``'s file in this process; returns the run's own run.json.
 
     The flow loads the file itself (a scheduled run has only its path); ``config``, already
-    validated by the caller, chooses the task runner and time limit. The run is given its id here
-    and its own run.json is read back: never the report of another run.
+    validated, chooses the task runner and time limit. The run is given its id here (or by the
+    caller) and its own run.json is read back: never the report of another run.
 
     Raises:
         OutputLockedError: When another run holds the output.
         HistoryUnreadableError: When no earlier run can be read (and not ``reset_history``).
         RunCrashedError: When the flow ended without writing its report (the reason from Prefect).
     """
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     state = configured(config)(
         str(config.path), str(out_dir), run_id=run_id, reset_history=reset_history, return_state=True
     )
-    local = local_mirror(str(out_dir)) if is_remote(str(out_dir)) else Path(out_dir)
-    reports = sorted((local / "runs").glob(f"*-{run_id}/run.json")) if (local / "runs").is_dir() else []
-    if reports:
-        return dict(json.loads(reports[-1].read_text(encoding="utf-8")))
+    report = own_report(str(out_dir), run_id)
+    if report is not None:
+        return report
     error = state.result(raise_on_failure=False) if state.is_failed() or state.is_crashed() else None
     if isinstance(error, OutputLockedError | HistoryUnreadableError):
         raise error
@@ -320,7 +321,31 @@ class RunCrashedError(RuntimeError):
     """The flow ended without writing its run.json."""
 
 
+OUTCOMES: dict[type[Exception], str] = {
+    OutputLockedError: "locked",
+    HistoryUnreadableError: "history",
+}
+
+
+def main(argv: list[str]) -> int:
+    """``python flows/nightly.py SOURCES OUT RUN_ID [--reset-history]``, as ``aggregator run`` starts it.
+
+    The CLI runs the flow as a program (it never imports flows/): the run writes its report under
+    its id, and the last line on stdout says how it ended, as JSON: ``{"status": "reported"}`` or
+    ``{"error": "locked" | "history" | "crashed", "message": "..."}``.
+    """
+    sources, out, run_id = argv[:3]
+    config = load_config(sources)
+    try:
+        run_flow(config, out, reset_history="--reset-history" in argv[3:], run_id=run_id)
+        outcome = {"status": "reported", "run_id": run_id}
+    except (OutputLockedError, HistoryUnreadableError, RunCrashedError) as exc:
+        outcome = {"error": OUTCOMES.get(type(exc), "crashed"), "message": config.secrets.redact(str(exc))}
+    print(json.dumps(outcome, ensure_ascii=False))
+    return 0
+
+
 if __name__ == "__main__":
     import sys
 
-    print(run_flow(load_config(Path(sys.argv[1])), Path(sys.argv[2]))["headline"])
+    sys.exit(main(sys.argv[1:]))

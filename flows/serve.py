@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from prefect import serve
 from prefect.schedules import Cron
 
-from aggregator.config import Config, load_config
+from aggregator.config import Config, ConfigError, load_config
+
+if __package__ in (None, ""):  # run as a program (python flows/serve.py): the checkout's root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flows.nightly import configured
 
 DEPLOYMENT = "nightly"
@@ -49,3 +54,24 @@ def serve_nightly(
         )
     config = load_config(sources)
     serve(deployment(config, out_dir, name, cron, timezone), limit=1, print_starting_message=True)
+
+
+def main(argv: list[str]) -> int:
+    """``python flows/serve.py --sources F --out D [--name N] [--cron C] [--timezone Z]`` (``aggregator serve``)."""
+    parser = argparse.ArgumentParser(prog="flows/serve.py", description=__doc__)
+    parser.add_argument("--sources", type=Path, default=Path("sources.yaml"))
+    parser.add_argument("--out", type=Path, default=Path("data"))
+    parser.add_argument("--name", default=DEPLOYMENT)
+    parser.add_argument("--cron")
+    parser.add_argument("--timezone")
+    args = parser.parse_args(argv)
+    try:
+        serve_nightly(args.sources, args.out, args.name, args.cron, args.timezone)
+    except (RuntimeError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -68,7 +68,14 @@ def _history_unchanged(out: Path, before: pd.DataFrame) -> None:
 
 def _env(tmp_path: Path) -> dict[str, str]:
     """The environment of a run: its own Prefect home, Prefect's log lines from WARNING (as `make` sets)."""
-    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_LOGGING_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # as `make` sets: no telemetry task in the temporary server
+        # A fresh Prefect home is migrated when its temporary server starts: slow on a loaded machine.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }
 
 
 def _operator_line(stderr: str, prefix: str) -> str:

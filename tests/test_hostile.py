@@ -295,7 +295,13 @@ sources:
 """
     path = write_config(tmp_path, body)
     home = tmp_path / "prefect-home"
-    env = {**os.environ, **keys, "PREFECT_HOME": str(home), "PREFECT_LOGGING_LEVEL": "DEBUG"}
+    env = {
+        **os.environ,
+        **keys,
+        "PREFECT_HOME": str(home),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }  # a fresh home is migrated first
     out = tmp_path / "out"
     printed = ""
     for _ in range(2):  # the second run goes through the HTTP cache and the last good data

@@ -47,12 +47,15 @@ def test_flows_is_not_installed_as_a_top_level_package(tmp_path):
     import subprocess
     import sys
 
-    # From another folder, the installed project exposes the library only; the CLI finds flows/ by path.
+    # From another folder, the installed project exposes the library only; the CLI finds flows/ by path
+    # and runs it as a program, never importing it (nor Prefect).
     script = (
         "import importlib.util, sys\n"
         "assert importlib.util.find_spec('flows') is None, 'flows is importable'\n"
-        "from aggregator.cli import _flows\n"
-        "print(_flows('nightly').__file__)\n"
+        "from aggregator.cli import _flow_program\n"
+        "import aggregator.cli\n"
+        "assert not any(m == 'flows' or m.startswith(('flows.', 'prefect')) for m in sys.modules), 'imported'\n"
+        "print(_flow_program('nightly'))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
+import subprocess
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -169,24 +169,55 @@ def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool, res
     return report.to_dict(config.secrets)
 
 
-def _flows(name: str) -> Any:
-    """The module ``flows/<name>.py`` of the project folder, found by path.
+def _flow_program(name: str) -> Path:
+    """The program ``flows/<name>.py`` of the project folder, which the CLI runs (it never imports it).
 
     The Prefect code is not installed with the library (a package named ``flows`` would collide
-    with others); it runs from the project's checkout, where ``make`` installs the library.
+    with others): it runs from the project's checkout, where ``make`` installs the library.
     """
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "flows" / f"{name}.py").is_file():
+    program = Path(__file__).resolve().parents[2] / "flows" / f"{name}.py"
+    if not program.is_file():
         err.print(
-            f"[red]error:[/red] the Prefect flows are not beside this installation ({root / 'flows'}): "
+            f"[red]error:[/red] the Prefect flows are not beside this installation ({program.parent}): "
             "run from the project's checkout, or use --engine local",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_CONFIG)
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return importlib.import_module(f"flows.{name}")
+    return program
+
+
+def _run_flow(config: Any, out_dir: str, reset_history: bool) -> dict[str, Any]:
+    """Run the nightly flow as a program (``flows/nightly.py``) under a run id chosen here; its own report.
+
+    Prefect's log lines go to stderr as they come; the program's last line on stdout says how the
+    run ended (see ``flows.nightly.main``).
+    """
+    from aggregator.lock import OutputLockedError
+    from aggregator.run_report import new_run_id
+    from aggregator.state import HistoryUnreadableError
+    from aggregator.storage import own_report
+
+    run_id = new_run_id()
+    command = [sys.executable, str(_flow_program("nightly")), str(config.path), out_dir, run_id]
+    proc = subprocess.run(
+        [*command, *(["--reset-history"] if reset_history else [])], stdout=subprocess.PIPE, text=True, check=False
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    try:
+        outcome = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        outcome = {}
+    report = own_report(out_dir, run_id)
+    if report is not None:
+        return report
+    errors: dict[str, type[Exception]] = {"locked": OutputLockedError, "history": HistoryUnreadableError}
+    message = str(outcome.get("message") or f"the flow's process ended with status {proc.returncode}")
+    raise errors.get(str(outcome.get("error")), RunCrashedError)(message)
+
+
+class RunCrashedError(RuntimeError):
+    """The run ended without writing its report."""
 
 
 @app.command()
@@ -235,13 +266,13 @@ def run(
         if engine is Engine.prefect:
             if verbose:
                 os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read when Prefect is first imported, just below
-            # The flow lives in flows/ (the orchestration edge); the library itself never imports Prefect.
-            nightly = _flows("nightly")
+            # The flow lives in flows/ (the orchestration edge), run as a program: the library and
+            # the CLI never import Prefect.
             if interactive:
                 with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
-                    report: dict[str, Any] = nightly.run_flow(config, out_dir, reset_history)
+                    report: dict[str, Any] = _run_flow(config, out_dir, reset_history)
             else:
-                report = nightly.run_flow(config, out_dir, reset_history)
+                report = _run_flow(config, out_dir, reset_history)
         else:
             report = _run_local(config, out_dir, interactive, verbose, reset_history)
     except Exception as exc:
@@ -362,12 +393,20 @@ def serve(
 
     config = _load(sources)
     assert isinstance(config, Config)
-    served = _flows("serve")
-    try:
-        served.serve_nightly(sources, out_dir, name, cron, timezone)
-    except RuntimeError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+    if not os.environ.get("PREFECT_API_URL"):
+        err.print(
+            "[red]error:[/red] PREFECT_API_URL is not set: start a server (`make serve` does, or "
+            "`prefect server start`) and point PREFECT_API_URL at it, e.g. http://127.0.0.1:4200/api",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    program = _flow_program("serve")
+    arguments = ["--sources", str(sources), "--out", str(out_dir), "--name", name]
+    arguments += [*(["--cron", cron] if cron else []), *(["--timezone", timezone] if timezone else [])]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, str(program), *arguments])  # the server's process from here on
 
 
 @app.command()

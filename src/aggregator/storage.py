@@ -30,6 +30,15 @@ def local_mirror(url: str, root: Path = Path(".aggregator")) -> Path:
     return root / re.sub(r"[^A-Za-z0-9._-]+", "_", url.rstrip("/"))
 
 
+def own_report(out: str, run_id: str) -> dict[str, object] | None:
+    """The run.json of run ``run_id`` under ``out`` (its local mirror for a remote URL), or None."""
+    import json
+
+    local = local_mirror(out) if is_remote(out) else Path(out)
+    found = sorted((local / "runs").glob(f"*-{run_id}/run.json")) if (local / "runs").is_dir() else []
+    return dict(json.loads(found[-1].read_text(encoding="utf-8"))) if found else None
+
+
 def _latest_name(fs: fsspec.AbstractFileSystem, url: str, pointer: str = "LATEST") -> str | None:
     path = f"{url.rstrip('/')}/{pointer}"
     if not fs.exists(path):
