@@ -149,6 +149,7 @@ def _long_config(tmp_path: Path) -> Path:
     )
 
 
+@pytest.mark.slow  # several commands: seconds each
 def test_piped_output_is_plain_and_never_cuts_a_source_name(tmp_path):
     path = _long_config(tmp_path)
     env = {**os.environ, "COLUMNS": "60"}  # a narrow terminal setting must not matter in a pipe either
@@ -161,6 +162,7 @@ def test_piped_output_is_plain_and_never_cuts_a_source_name(tmp_path):
         assert all(line == line.rstrip() for line in proc.stdout.splitlines())
 
 
+@pytest.mark.slow  # a command: seconds
 def test_json_summary_is_run_json_and_alone_on_stdout(tmp_path):
     out = tmp_path / "out"
     proc = _cli("run", "--engine", "local", "--json", "--sources", str(_long_config(tmp_path)), "--out", str(out))
@@ -170,6 +172,7 @@ def test_json_summary_is_run_json_and_alone_on_stdout(tmp_path):
     assert summary["status"] == "success" and [s["id"] for s in summary["sources"]] == LONG_IDS
 
 
+@pytest.mark.slow  # several commands: seconds each
 def test_quiet_prints_nothing_but_errors_and_verbose_prints_each_source(tmp_path):
     path = _long_config(tmp_path)
     quiet = _cli("run", "--engine", "local", "-q", "--sources", str(path), "--out", str(tmp_path / "q"))
@@ -179,6 +182,7 @@ def test_quiet_prints_nothing_but_errors_and_verbose_prints_each_source(tmp_path
     assert all(f"{i} (ical): 6 items" in loud.stderr for i in LONG_IDS), loud.stderr
 
 
+@pytest.mark.slow  # several commands: seconds each
 def test_verbose_shows_a_failure_s_traceback_which_is_otherwise_kept_out(tmp_path):
     bad = tmp_path / "bad.ics"
     bad.write_text("<html>not a calendar</html>")

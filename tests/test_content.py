@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
@@ -26,6 +27,7 @@ def _with_summary(tmp_path: Path, summary: str, organizer: str | None = None) ->
     return write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {tmp_path / 'lab.ics'}}}\n")
 
 
+@pytest.mark.slow  # a 10 MB calendar: seconds
 def test_a_ten_megabyte_title_is_cut_marked_and_counted(tmp_path):
     title = "Atelier " * (10 * 1024 * 1024 // 8)
     report = run(load_config(_with_summary(tmp_path, title)), tmp_path / "out")

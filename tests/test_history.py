@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
@@ -131,6 +132,7 @@ def test_editions_compare_with_the_previous_november():
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # several commands: seconds each
 def test_equal_priority_sources_with_the_same_event_never_flip_the_golden_record(tmp_path):
     """Two sources of equal priority list one event with different titles: the same one wins.
 
