@@ -26,7 +26,7 @@ from aggregator.config import Config, load_config
 from aggregator.lock import OutputLockedError
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
-from aggregator.run_report import new_run_id
+from aggregator.run_report import RunCrashedError, new_run_id
 from aggregator.secrets import Secrets, mask_logs
 from aggregator.settings import SourceConfig
 from aggregator.state import HistoryUnreadableError
@@ -315,10 +315,6 @@ def run_flow(
         f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(state.message)
     )
     raise RunCrashedError(f"run {run_id} ended ({state.name}) without writing its report: {reason}")
-
-
-class RunCrashedError(RuntimeError):
-    """The flow ended without writing its run.json."""
 
 
 OUTCOMES: dict[type[Exception], str] = {

@@ -194,7 +194,7 @@ def _run_flow(config: Any, out_dir: str, reset_history: bool) -> dict[str, Any]:
     run ended (see ``flows.nightly.main``).
     """
     from aggregator.lock import OutputLockedError
-    from aggregator.run_report import new_run_id
+    from aggregator.run_report import RunCrashedError, new_run_id
     from aggregator.state import HistoryUnreadableError
     from aggregator.storage import own_report
 
@@ -214,10 +214,6 @@ def _run_flow(config: Any, out_dir: str, reset_history: bool) -> dict[str, Any]:
     errors: dict[str, type[Exception]] = {"locked": OutputLockedError, "history": HistoryUnreadableError}
     message = str(outcome.get("message") or f"the flow's process ended with status {proc.returncode}")
     raise errors.get(str(outcome.get("error")), RunCrashedError)(message)
-
-
-class RunCrashedError(RuntimeError):
-    """The run ended without writing its report."""
 
 
 @app.command()

@@ -163,11 +163,11 @@ def failed_result(
 def collect_or_fail(
     source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
 ) -> SourceResult:
-    """``collect_source`` that turns any exception into a failed result: one source never stops a run."""
+    """``collect_or_raise_transient`` with transient failures too as failed results: never an exception."""
     try:
-        return collect_source(source, config_path, state_dir, secrets)
+        return collect_or_raise_transient(source, config_path, state_dir, secrets)
     except Exception as exc:
-        return failed_result(source, config_path, exc)
+        return failed_result(source, config_path, exc, secrets)
 
 
 # Collects one source, raising on failure (so that an orchestrator may retry it).

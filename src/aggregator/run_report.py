@@ -110,6 +110,10 @@ def source_entry(result: SourceResult, outputs: Outputs | None) -> dict[str, Any
     return entry
 
 
+class RunCrashedError(RuntimeError):
+    """A run ended without writing its report (run.json); the message says why."""
+
+
 def new_run_id() -> str:
     """A fresh run id: 12 hexadecimal digits."""
     return uuid.uuid4().hex[:12]
