@@ -8,6 +8,8 @@ import pandas as pd
 from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
+from aggregator.french import typography
+
 LOCALE = "fr_FR"
 PARIS = "Europe/Paris"
 TOTALS_SCHEMA_VERSION = "1.0"
@@ -47,12 +49,12 @@ def percent(share: float) -> str:
 
 
 def plural(count: int, one: str, many: str) -> str:
-    """French agreement: singular for 0 and 1 ('0 ligne écartée'), plural from 2."""
+    """French agreement: singular for 0 and 1, plural from 2 ('0 ligne écartée' reads 'aucune' once set)."""
     return f"{number(count)} {many if count > 1 else one}"
 
 
 def events_word(count: int) -> str:
-    """'0 événement', '1 événement', '2 événements', '1 234 événements'."""
+    """'0 événement' (set as 'aucun événement' by ``typography``), '1 événement', '1 234 événements'."""
     return plural(count, "événement", "événements")
 
 
@@ -66,9 +68,9 @@ def rounded_total(count: int) -> str:
 
 
 def data_time(when: pd.Timestamp) -> str:
-    """'8 novembre 2022 à 06 h 00', in Paris time."""
+    """'1er novembre 2022 à 6 h 00', in Paris time, set by ``typography``."""
     local = when.tz_convert(PARIS).to_pydatetime()
-    return str(format_datetime(local, "d MMMM y 'à' HH 'h' mm", locale=LOCALE))
+    return typography(str(format_datetime(local, "d MMMM y 'à' H 'h' mm", locale=LOCALE)))
 
 
 def build_totals(
@@ -98,9 +100,11 @@ def build_totals(
             "name": str(row["region_name"]),
             "events": int(row["events"]),
             "online": int(row["online"]),
-            "sentence": f"{events_word(int(row['events']))} "
-            f"{REGION_IN.get(str(row['region_code']), 'en ' + str(row['region_name']))}"
-            + (f", dont {number(int(row['online']))} en ligne" if int(row["online"]) else ""),
+            "sentence": typography(
+                f"{events_word(int(row['events']))} "
+                f"{REGION_IN.get(str(row['region_code']), 'en ' + str(row['region_name']))}"
+                + (f", dont {number(int(row['online']))} en ligne" if int(row["online"]) else "")
+            ),
         }
         for row in by_region.to_dict("records")
     ]
@@ -147,8 +151,8 @@ def build_totals(
         "located_share": round(share_located, 4),
         "regions": regions,
         "top_departements": top_deps,
-        "headline": headline,
-        "sentences": sentences,
+        "headline": typography(headline),
+        "sentences": {key: typography(text) for key, text in sentences.items()},
     }
 
 
@@ -190,7 +194,7 @@ def edition_summary(by_edition: pd.DataFrame, run_at: pd.Timestamp) -> dict[str,
             "change_share": round(share, 4) if share is not None else None,
             "regions": regions,
         },
-        "sentence": sentence,
+        "sentence": typography(sentence),
     }
 
 
@@ -217,4 +221,4 @@ def render_markdown(totals: dict[str, Any]) -> str:
         lines += ["", "## Départements les plus actifs", ""]
         lines += [f"- {d['name']} ({d['code']}) : {events_word(d['events'])}" for d in totals["top_departements"]]
     lines += ["", "---", "", f"En une ligne : {totals['headline']}", ""]
-    return "\n".join(lines)
+    return "\n".join(typography(line) for line in lines)
