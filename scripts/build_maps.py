@@ -78,7 +78,8 @@ def build(source: Path, target: Path) -> dict[str, int]:
         data["departements"][departement] = data["regions"][region]
     target.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
     return {
-        layer: sum(len(ring) for rings in data[layer].values() for ring in rings) for layer in ("regions", "departements")
+        layer: sum(len(ring) for rings in data[layer].values() for ring in rings)
+        for layer in ("regions", "departements")
     }
 
 

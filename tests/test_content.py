@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
@@ -44,9 +45,16 @@ def test_a_ten_megabyte_title_is_cut_marked_and_counted(tmp_path):
 def test_formula_cells_reach_spreadsheets_as_text(tmp_path):
     formula = "=cmd|' /C calc'!A0"  # the classic DDE payload
     run(load_config(_with_summary(tmp_path, "Atelier", organizer=f'"{formula}"')), tmp_path / "out")
-    with (tmp_path / "out" / "stats" / "by_organizer.csv").open(encoding="utf-8") as handle:
-        cells = [row["organizer"] for row in csv.DictReader(handle)]
+    with (tmp_path / "out" / "stats" / "by_organizer.csv").open(encoding="utf-8-sig", newline="") as handle:
+        cells = [row["Organisateur"] for row in csv.DictReader(handle, delimiter=";")]
     assert "'" + formula in cells and formula not in cells
+    with (tmp_path / "out" / "events.csv").open(encoding="utf-8-sig", newline="") as handle:
+        cells = [row["Organisateur"] for row in csv.DictReader(handle, delimiter=";")]
+    assert "'" + formula in cells and formula not in cells
+    book = openpyxl.load_workbook(tmp_path / "out" / "events.xlsx")
+    column = [c.value for c in book["Événements"]["U"]]  # Organisateur
+    assert column[0] == "Organisateur" and "'" + formula in column
+    assert all(c.data_type != "f" for sheet in book for row in sheet.iter_rows() for c in row)  # no formula anywhere
     parquet = pd.read_parquet(tmp_path / "out" / "stats" / "by_organizer.parquet")
     assert formula in parquet["organizer"].tolist()  # the data itself is unchanged
 

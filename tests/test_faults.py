@@ -382,16 +382,16 @@ from pathlib import Path
 import aggregator.publish as publish
 import aggregator.pipeline as pipeline
 from aggregator.config import load_config
-real = publish.pd.DataFrame.to_parquet
+real = publish.pq.write_table
 calls = []
-def dying(self, path, *args, **kwargs):
+def dying(table, path, *args, **kwargs):
     calls.append(path)
     if len(calls) == 2:
         with open(path, "wb") as half:
             half.write(b"PAR1 half a file")
         os._exit(9)
-    return real(self, path, *args, **kwargs)
-publish.pd.DataFrame.to_parquet = dying
+    return real(table, path, *args, **kwargs)
+publish.pq.write_table = dying
 pipeline.run(load_config({str(path)!r}), Path({str(out)!r}))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)

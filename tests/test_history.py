@@ -125,7 +125,7 @@ def test_editions_compare_with_the_previous_november():
     assert table.groupby("edition")["events"].sum().to_dict() == {2025: 2, 2026: 5}
     summary = edition_summary(table, pd.Timestamp("2026-11-26T05:00Z"))
     assert summary["edition"]["events"] == 5 and summary["edition"]["previous_events"] == 2
-    assert summary["sentence"] == "Édition 2026 : 5 événements, contre 2 en 2025, +150,0\u202f%."
+    assert summary["sentence"] == "Édition 2026\u00a0: 5 événements, contre 2 en 2025, +150,0\u202f%."
     assert next(r for r in summary["edition"]["regions"] if r["code"] == "75")["change"] == 1
     assert by_organizer(events).to_dict("records") == [
         {"organizer": "Lab A", "events": 4}, {"organizer": "Lab B", "events": 2},

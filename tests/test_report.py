@@ -39,7 +39,10 @@ def _hostile_report(tmp_path: Path) -> Path:
     ics = (FIXTURES / "ical" / "lab-calendar.ics").read_text(encoding="utf-8")
     first = ics.index("SUMMARY:")
     end = ics.index("\n", first)
-    (tmp_path / "hostile.ics").write_text(ics[:first] + f"SUMMARY:{SMUGGLED}" + ics[end:], encoding="utf-8")
+    ics = ics[:first] + f"SUMMARY:{SMUGGLED}" + ics[end:]
+    # Next year's events: the report lists upcoming events only, and the hostile title must be among them.
+    ics = ics.replace(":2026", f":{pd.Timestamp.now().year + 1}")
+    (tmp_path / "hostile.ics").write_text(ics, encoding="utf-8")
     path = write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {tmp_path / 'hostile.ics'}}}\n")
     out = tmp_path / "out"
     assert run(load_config(path), out).status == "success"
@@ -51,7 +54,7 @@ def test_report_is_self_contained_with_alt_text_and_escaped_titles(tmp_path):
     parser = _Tags()
     parser.feed(html)
     images = [attrs for tag, attrs in parser.tags if tag == "img"]
-    assert len(images) == 4  # regions, days, types, attendance modes
+    assert len(images) == 6  # maps per region and département, charts per region, day, type, attendance mode
     assert all((a.get("src") or "").startswith("data:image/png;base64,") for a in images)
     assert all(len(a.get("alt") or "") > 20 for a in images)
     assert not [tag for tag, _ in parser.tags if tag in ("script", "link", "iframe", "object", "embed")]
@@ -83,11 +86,11 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     try:
         driver.get(report.as_uri())
-        assert driver.title.startswith("Mois de l'innovation publique")  # the injected script never ran
+        assert driver.title.startswith("Mois de l\u2019innovation publique")  # the injected script never ran
         charts = driver.execute_script(
             "return [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.alt.length])"
         )
-        assert len(charts) == 4
+        assert len(charts) == 6  # two maps, four charts, every one decoded
         assert all(done and width > 200 and height > 100 and alt > 20 for done, width, height, alt in charts)
         text = driver.find_element("tag name", "body").text
         assert IN_DATA in text  # shown as text, not run
@@ -100,8 +103,9 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
 @pytest.mark.parametrize("days", [30, 3000])
 def test_day_chart_draws_a_month_as_bars_and_years_as_one_outline(days):
     dates = pd.date_range("2020-11-01", periods=days, freq="D")
-    by_day = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "events": [i % 7 for i in range(days)]})
+    by_day = pd.DataFrame({"date": list(dates.date), "events": [i % 7 for i in range(days)]})
     figure = day_chart(by_day)
     image = re.search(r'src="data:image/png;base64,([^"]+)"', figure)
     assert image and base64.b64decode(image.group(1)).startswith(b"\x89PNG")
-    assert f"du {dates[0]:%Y-%m-%d} au {dates[-1]:%Y-%m-%d}" in html.unescape(figure)
+    last = {30: "30 novembre 2020", 3000: "17 janvier 2029"}[days]
+    assert f"du 1er\u00a0novembre 2020 au {last}" in html.unescape(figure)  # dates written the French way

@@ -72,7 +72,7 @@ def test_parquet_round_trip_keeps_documented_types_and_metadata(tmp_path):
     assert frame.loc[0, "departement_code"] == "2A"
     assert list(frame.loc[0, "source_ids"]) == ["a"]
     schema = pq.read_schema(path)
-    assert schema.metadata[b"schema_version"] == b"1.2"
+    assert schema.metadata[b"schema_version"] == b"1.3"
     assert schema.field("region_code").metadata[b"description"].startswith(b"INSEE code of the region")
 
 

@@ -1,6 +1,7 @@
 """Normalise, dedupe, stats and totals as pure functions on small DataFrames."""
 
 import json
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -186,18 +187,18 @@ def test_stats_cover_every_region_and_value_and_totals_read_in_french():
     }
     # Local days: 23:30 in Paris is still the 3rd; 23:30 in Réunion is the 4th.
     assert by_day(events).set_index("date")["events"].to_dict() == {
-        "2026-11-03": 1,
-        "2026-11-04": 2,
+        date(2026, 11, 3): 1,
+        date(2026, 11, 4): 2,
     }
     assert tables["by_source"].set_index("source_id").loc["nat", "listings"] == 2
     totals = build_totals(events, listings, rejects, tables["by_region"], tables["by_departement"], RUN_AT)
     assert totals["events"] == 3 and totals["attendance"]["online"] == 1
-    assert totals["data_as_of_fr"] == "25 novembre 2026 à 03 h 05"
+    assert totals["data_as_of_fr"] == "25 novembre 2026 à 3\u00a0h\u00a005"
     text = render_markdown(totals)
     assert "1 événement en Nouvelle-Aquitaine." in text
     assert "1 événement à La Réunion." in text
-    assert "0 événement en Guyane." in text
-    assert "Données au 25 novembre 2026 à 03 h 05" in text
+    assert "Aucun événement en Guyane." in text and "0 événement" not in text
+    assert "Données au 25 novembre 2026 à 3\u00a0h\u00a005" in text
 
 
 @pytest.mark.parametrize(("value", "text"), [(12345, "12\u202f345"), (2.5, "2,5"), (7, "7")])

@@ -15,6 +15,7 @@ from aggregator.dedupe import dedupe
 from aggregator.dedupe.blocks import MapBlocks
 from aggregator.health import assess_sources, health_rows
 from aggregator.history import active, carry_removed, changes
+from aggregator.maps import maps
 from aggregator.normalise import MapChunks, Normalised, normalise
 from aggregator.outputs import Outputs
 from aggregator.report import render_report
@@ -131,7 +132,9 @@ def build_outputs(
         warnings.append(f"source {r.source_id} {cause}; {kept}")
     health = _history(previous.health, health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at),
                       SOURCE_HEALTH)  # fmt: skip
-    html = render_report(totals, tables, live)
+    totals["sources"] = len(results)
+    images = maps(tables["by_region"], tables["by_departement"])
+    html = render_report(totals, tables, live, images)
     return Outputs(
         listings=listings,
         events=events,
@@ -143,6 +146,7 @@ def build_outputs(
         health=verdicts,
         health_rows=health,
         report_html=html,
+        maps=images,
         changes=_history(previous.changes, change_rows, CHANGES),
     )
 

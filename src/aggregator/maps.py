@@ -137,8 +137,8 @@ def _range(low: int, high: int) -> str:
 
 
 def _label(ax: Any, x: float, y: float, count: int) -> None:
-    ax.text(x, y, str(count), ha="center", va="center", fontsize=9, fontweight="bold",
-            color="#161616", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})  # fmt: skip
+    box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}
+    ax.text(x, y, str(count), ha="center", va="center", fontsize=9, fontweight="bold", color="#161616", bbox=box)
 
 
 def region_counts(by_region: pd.DataFrame) -> dict[str, int]:

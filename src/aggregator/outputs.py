@@ -8,10 +8,15 @@ from typing import Any
 
 import pandas as pd
 
+from aggregator.datapackage import package
+from aggregator.feeds import calendars, dumps, geojson, jsonld
 from aggregator.health import SourceHealth
-from aggregator.publish import remove_leftovers, write_json, write_stat, write_table, write_text
+from aggregator.history import active
+from aggregator.publish import remove_leftovers, write_bytes, write_csv, write_json, write_table, write_text
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
+from aggregator.spreadsheets import events_for_people, french_headers, french_values, workbook
 from aggregator.state import health_path, publish_source_state
+from aggregator.stats_schema import STATS_TABLES
 from aggregator.totals import render_markdown
 
 
@@ -29,6 +34,7 @@ class Outputs:
     health: dict[str, SourceHealth] = field(default_factory=dict)
     health_rows: pd.DataFrame | None = None  # the whole source health history, this run's rows last
     report_html: str | None = None
+    maps: dict[str, dict[str, bytes]] = field(default_factory=dict)  # level -> format -> image (``maps.maps``)
     changes: pd.DataFrame | None = None  # the whole change history, this run's rows last
 
 
@@ -56,8 +62,10 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
         write_table(frame, table, path)
         written[table.name] = str(path)
     for name, frame in outputs.stats.items():
-        write_stat(frame, out_dir / "stats", name)
+        write_table(frame, STATS_TABLES[name], out_dir / "stats" / f"{name}.parquet")
+        write_csv(french_headers(french_values(frame, name), name), out_dir / "stats" / f"{name}.csv")
     written["stats"] = str(out_dir / "stats")
+    written.update(write_public_files(outputs, out_dir))
     write_json(outputs.totals, out_dir / "totals.json")
     write_text(render_markdown(outputs.totals), out_dir / "totals.md")
     written["totals"] = str(out_dir / "totals.json")
@@ -72,7 +80,36 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
         if rows is not None:  # whole histories: earlier runs' rows, then this run's (``build_outputs``)
             write_table(rows, table, path)
             written[table.name] = str(path)
+    write_json(package(str(outputs.totals["data_as_of"]), list(outputs.stats)), out_dir / "datapackage.json")
+    written["datapackage"] = str(out_dir / "datapackage.json")
     # What sources need next run travels with the data (last good listings are the listings).
     if publish_source_state(state_root, out_dir):
         written["state"] = str(out_dir / "state")
+    return written
+
+
+def write_public_files(outputs: Outputs, out_dir: Path) -> dict[str, str]:
+    """The files for people and other tools: spreadsheets, calendars, GeoJSON, JSON-LD and maps.
+
+    Only the events still listed somewhere (not ``removed_at``) are in them, as in the statistics.
+    """
+    live = active(outputs.events)
+    stamp = pd.Timestamp(outputs.totals["data_as_of"])
+    written = {"events_csv": str(out_dir / "events.csv")}
+    write_csv(french_headers(events_for_people(live), "events"), out_dir / "events.csv")
+    xlsx = workbook(live, outputs.stats)
+    if xlsx is not None:
+        write_bytes(xlsx, out_dir / "events.xlsx")
+        written["events_xlsx"] = str(out_dir / "events.xlsx")
+    for name, data in calendars(live, stamp).items():
+        write_bytes(data, out_dir / "calendars" / name)
+    written["calendars"] = str(out_dir / "calendars")
+    write_text(dumps(geojson(live)), out_dir / "events.geojson")
+    write_text(dumps(jsonld(live)), out_dir / "events.jsonld")
+    written["geojson"], written["jsonld"] = str(out_dir / "events.geojson"), str(out_dir / "events.jsonld")
+    for level, images in outputs.maps.items():
+        for fmt, data in images.items():
+            write_bytes(data, out_dir / "maps" / f"{level}.{fmt}")
+    if outputs.maps:
+        written["maps"] = str(out_dir / "maps")
     return written

@@ -1,7 +1,8 @@
-"""The only writer: validated tables to Parquet, stats to Parquet and CSV, JSON and Markdown, atomically."""
+"""The only writer: validated tables to Parquet, CSV for spreadsheets, JSON, text and bytes, atomically."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -51,10 +52,10 @@ def remove_leftovers(directory: Path) -> list[Path]:
     return leftovers
 
 
-def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object]) -> None:
+def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object], encoding: str = "utf-8") -> None:
     with (
         atomic_path(path) as tmp,
-        open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle,
+        open(tmp, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "") as handle,
     ):
         writer(handle)
 
@@ -92,16 +93,23 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_stat(frame: pd.DataFrame, directory: Path, name: str) -> None:
-    """Write one summary table as ``name.parquet`` and ``name.csv`` (UTF-8, comma-separated).
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as a CSV that French spreadsheets open as they should.
 
-    The CSV, made for spreadsheets, has its formula-like cells neutralised (``neutralise_formulas``);
-    the Parquet file keeps the values as they are.
+    UTF-8 with a BOM (Excel reads accents right), ``;`` separator (the French list separator, the
+    comma being the decimal mark), decimal comma in numbers, every text field quoted (codes such
+    as ``01`` stay text for readers that respect quotes) and formula-like cells neutralised
+    (``neutralise_formulas``).
     """
-    with atomic_path(directory / f"{name}.parquet") as tmp:
-        frame.to_parquet(tmp, index=False, compression="zstd")
     safe = neutralise_formulas(frame)
-    _write_with(directory / f"{name}.csv", "w", lambda h: safe.to_csv(h, index=False, lineterminator="\n"))
+    _write_with(
+        path,
+        "w",
+        lambda h: safe.to_csv(
+            h, index=False, sep=";", decimal=",", quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n"
+        ),
+        encoding="utf-8-sig",
+    )
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -113,6 +121,11 @@ def write_json(data: Any, path: Path) -> None:
 def write_text(text: str, path: Path) -> None:
     """Write ``text`` as UTF-8."""
     _write_with(path, "w", lambda h: h.write(text))
+
+
+def write_bytes(data: bytes, path: Path) -> None:
+    """Write ``data`` as it is (images, spreadsheets)."""
+    _write_with(path, "wb", lambda h: h.write(data))
 
 
 def read_previous(path: Path) -> pd.DataFrame | None:

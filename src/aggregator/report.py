@@ -1,4 +1,4 @@
-"""``report.html``: one self-contained French page with the totals and charts (matplotlib, embedded PNG)."""
+"""``report.html``: one self-contained French page with the totals, maps and charts (embedded PNG)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,18 @@ import pandas as pd
 from matplotlib.dates import DateFormatter
 from matplotlib.ticker import MaxNLocator
 
+from aggregator import reference
+from aggregator.feeds import slug
+from aggregator.french import typography
+from aggregator.labels import MODE_LABELS, TYPE_LABELS
 from aggregator.normalise.dates import local_times
+from aggregator.totals import french_date, french_time
 from aggregator.totals import number as fr_int
 
-TYPE_LABELS = {
-    "atelier": "Atelier", "conference": "Conférence", "table_ronde": "Table ronde", "webinaire": "Webinaire",
-    "formation": "Formation", "hackathon": "Hackathon", "visite": "Visite", "exposition": "Exposition",
-    "demonstration": "Démonstration", "debat_citoyen": "Débat citoyen", "seminaire": "Séminaire",
-    "rencontre": "Rencontre", "autre": "Autre",
-}  # fmt: skip
-MODE_LABELS = {"in_person": "Sur place", "online": "En ligne", "hybrid": "Hybride", "unknown": "Non précisé"}
+CREDIT = (
+    "Source : agrégation des agendas publics du Mois de l'innovation publique (aggregator) ; "
+    "géographie : Insee (COG 2025), La Poste ; fond de carte : IGN Admin Express, Licence Ouverte."
+)
 BLUE = "#000091"  # the French State's blue
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:980px;padding:1.5rem;
@@ -36,7 +38,8 @@ h1{color:#000091;margin-bottom:.2rem}.asof{color:#666;margin-top:0}
 background:#f5f5fe}.kpi b{display:block;font-size:1.6rem}
 figure{margin:1.5rem 0}figure img{max-width:100%;height:auto}figcaption{color:#444;font-size:.9rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.3rem .4rem;
-text-align:left}td.n,th.n{text-align:right}
+text-align:left}td.n,th.n{text-align:right}.credit{color:#444;font-size:.85rem;border-top:1px solid #ddd;
+padding-top:.5rem}
 """
 
 
@@ -48,9 +51,13 @@ def _png(fig: Any) -> str:
 
 
 def _figure(fig: Any, alt: str, caption: str) -> str:
+    return _image(_png(fig), alt, caption)
+
+
+def _image(png_base64: str, alt: str, caption: str) -> str:
     return (
-        f'<figure><img src="data:image/png;base64,{_png(fig)}" alt="{escape(alt)}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
+        f'<figure><img src="data:image/png;base64,{png_base64}" alt="{escape(typography(alt))}">'
+        f"<figcaption>{escape(typography(caption))}</figcaption></figure>"
     )
 
 
@@ -68,9 +75,14 @@ def _bars(labels: list[str], values: list[int], title: str, horizontal: bool = T
     return fig
 
 
+def ranked_regions(by_region: pd.DataFrame) -> pd.DataFrame:
+    """The regions most events first, then by name: the order of the chart, the table and ``totals.md``."""
+    return by_region.sort_values(["events", "region_name"], ascending=[False, True], kind="stable")
+
+
 def region_chart(by_region: pd.DataFrame) -> str:
     """Events per region (all 18), horizontal bars, most first."""
-    data = by_region.sort_values(["events", "region_name"], ascending=[False, True])
+    data = ranked_regions(by_region)
     names, counts = data["region_name"].astype(str).tolist(), data["events"].astype(int).tolist()
     alt = "Événements par région : " + " ; ".join(f"{n} {fr_int(c)}" for n, c in zip(names, counts, strict=True))
     return _figure(_bars(names, counts, "Événements par région"), alt, "Toutes les régions, outre-mer compris.")
@@ -97,8 +109,11 @@ def day_chart(by_day: pd.DataFrame) -> str:
     fig.autofmt_xdate()
     ax.spines[["top", "right"]].set_visible(False)
     busiest = by_day.sort_values("events", ascending=False).head(3)
-    peaks = ", ".join(f"{d} ({fr_int(int(n))})" for d, n in zip(busiest["date"], busiest["events"], strict=True))
-    alt = f"Événements par jour, du {by_day['date'].min()} au {by_day['date'].max()} ; jours les plus chargés : {peaks}"
+    peaks = ", ".join(
+        f"{french_date(d)} ({fr_int(int(n))})" for d, n in zip(busiest["date"], busiest["events"], strict=True)
+    )
+    first, last = (french_date(by_day["date"].min()), french_date(by_day["date"].max())) if len(by_day) else ("", "")
+    alt = f"Événements par jour, du {first} au {last} ; jours les plus chargés : {peaks}"
     return _figure(fig, alt if len(by_day) else "Aucun événement daté", "Date locale de début de chaque événement.")
 
 
@@ -119,21 +134,30 @@ def mode_chart(by_mode: pd.DataFrame) -> str:
     return _figure(_bars(labels, counts, "Sur place, en ligne ou hybride", horizontal=False), alt, "Format annoncé.")
 
 
-def _upcoming(events: pd.DataFrame, limit: int = 30) -> str:
-    rows = events.sort_values("start_at").head(limit).reset_index(drop=True)
+def upcoming(events: pd.DataFrame, data_as_of: pd.Timestamp, limit: int = 30) -> pd.DataFrame:
+    """The next ``limit`` events from the data's date on: those not yet over (running ones included)."""
+    ends = events["end_at"].fillna(events["start_at"]) if len(events) else events["start_at"]
+    ahead = events[(ends >= data_as_of) & (events["status"] != "cancelled")]
+    return ahead.sort_values(["start_at", "title"], kind="stable").head(limit).reset_index(drop=True)
+
+
+def _upcoming_table(events: pd.DataFrame, data_as_of: pd.Timestamp, limit: int = 30) -> str:
+    rows = upcoming(events, data_as_of, limit)
+    if rows.empty:
+        return f"<p>{escape(typography('Aucun événement à venir à la date des données.'))}</p>"
     local = local_times(rows["start_at"], rows["timezone"])
-    when = local.dt.strftime("%d/%m/%Y %H:%M").where(~rows["all_day"].astype(bool), local.dt.strftime("%d/%m/%Y"))
+    when = [french_time(t.to_pydatetime(), bool(d)) for t, d in zip(local, rows["all_day"], strict=True)]
     place = rows["city"].fillna(rows["region_name"]).fillna("")
     lines = []
     for day, title, url, where, mode in zip(
-        when.tolist(), rows["title"].tolist(), rows["url"].tolist(), place.tolist(), rows["attendance_mode"].tolist(),
+        when, rows["title"].tolist(), rows["url"].tolist(), place.tolist(), rows["attendance_mode"].tolist(),
         strict=True,
     ):  # fmt: skip
         text = escape(str(title))
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             text = f'<a href="{escape(url)}" rel="noopener noreferrer">{text}</a>'
         lines.append(
-            f"<tr><td>{escape(str(day))}</td><td>{text}</td><td>{escape(str(where))}</td>"
+            f"<tr><td>{escape(day)}</td><td>{text}</td><td>{escape(str(where))}</td>"
             f"<td>{escape(MODE_LABELS.get(str(mode), str(mode)))}</td></tr>"
         )
     return (
@@ -142,30 +166,94 @@ def _upcoming(events: pd.DataFrame, limit: int = 30) -> str:
     )
 
 
-def render_report(totals: Mapping[str, Any], tables: Mapping[str, pd.DataFrame], events: pd.DataFrame) -> str:
+# The files of a run's folder people may want, in the order of the list in the report.
+FILES = (
+    ("events.xlsx", "tableur des événements et des statistiques (Excel, LibreOffice)"),
+    ("events.csv", "événements en CSV pour tableur (séparateur « ; », UTF-8)"),
+    ("calendars/france.ics", "agenda de tous les événements, à ajouter à une application d'agenda"),
+    ("events.geojson", "carte des événements (QGIS, uMap)"),
+    ("events.jsonld", "événements au format schema.org"),
+    ("events.parquet", "table des événements pour l'analyse (pandas, DuckDB, Polars)"),
+    ("stats/by_region.csv", "statistiques par région (les autres tables : stats/, en CSV et Parquet)"),
+    ("maps/regions.png", "carte par région pour les présentations (aussi en SVG : maps/regions.svg)"),
+    ("maps/departements.png", "carte par département (aussi en SVG : maps/departements.svg)"),
+    ("totals.md", "chiffres à citer"),
+    ("datapackage.json", "description des fichiers (Data Package, Table Schema)"),
+)
+
+
+def _method(totals: Mapping[str, Any]) -> str:
+    sources = int(totals.get("sources", 0))
+    text = (
+        f"Méthode : sont comptés les événements que publient les {fr_int(sources)} sources suivies "
+        "(agendas, pages, flux et portails de données), relevées chaque nuit, données au "
+        f"{totals.get('data_as_of_fr', '')}. Une même manifestation annoncée par plusieurs sources, ou plusieurs "
+        f"fois par une seule, est comptée une fois : {fr_int(int(totals.get('listings', 0)))} annonces ont donné "
+        f"{fr_int(int(totals.get('events', 0)))} événements. Un événement qu'aucune source ne publie plus n'est plus "
+        "compté. Les lieux sont rattachés aux communes, départements et régions du Code officiel géographique "
+        "2025 de l'Insee ; les événements sans lieu connu ne comptent dans aucune région."
+    )
+    return f"<p>{escape(typography(text))}</p>"
+
+
+def _links() -> str:
+    items = [
+        f'<li><a href="{escape(path)}">{escape(path)}</a> : {escape(typography(what))}</li>' for path, what in FILES
+    ]
+    regions = ", ".join(
+        f'<a href="calendars/{slug(str(name))}.ics">{escape(typography(str(name)))}</a>'
+        for name in sorted(reference.regions()["region_name"])
+    )
+    items.insert(3, f"<li>{escape(typography('Un agenda par région :'))} {regions}</li>")
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def render_report(
+    totals: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame],
+    events: pd.DataFrame,
+    maps: Mapping[str, Mapping[str, bytes]] | None = None,
+) -> str:
     """The whole page: no external asset, no script; every text from sources is escaped.
 
     Args:
         totals: ``totals.json`` content (``totals.build_totals``).
         tables: The statistics tables by name (``stats.all_tables``).
-        events: The published events.
+        events: The published events (removed ones left out).
+        maps: The rendered maps (``maps.maps``): shown first, PNG embedded.
     """
+    data_as_of = pd.Timestamp(str(totals.get("data_as_of")))
     sentences = totals.get("sentences", {})
+    by_name = {str(r["code"]): r for r in totals.get("regions", [])}
     regions = "".join(
-        f"<tr><td>{escape(str(r['name']))}</td><td class=n>{escape(fr_int(int(r['events'])))}</td>"
-        f"<td class=n>{escape(fr_int(int(r['online'])))}</td></tr>"
-        for r in totals.get("regions", [])
+        f"<tr><td>{escape(typography(str(by_name[code]['name'])))}</td>"
+        f"<td class=n>{escape(fr_int(int(by_name[code]['events'])))}</td>"
+        f"<td class=n>{escape(fr_int(int(by_name[code]['online'])))}</td></tr>"
+        for code in ranked_regions(tables["by_region"])["region_code"].astype(str)
+        if code in by_name
     )
     kpis = [
         (fr_int(int(totals.get("events", 0))), "événements"),
         (fr_int(int(totals.get("listings", 0))), "annonces collectées"),
         (fr_int(int(totals.get("attendance", {}).get("online", 0))), "en ligne"),
     ]
+    figures = []
+    if maps:
+        alt_regions = "Carte des événements par région : " + " ; ".join(
+            f"{typography(str(r['name']))} {fr_int(int(r['events']))}" for r in totals.get("regions", [])
+        )
+        figures.append(_image(_b64(maps["regions"]["png"]), alt_regions,
+                              "Régions, outre-mer en encadrés. Fond de carte IGN Admin Express."))  # fmt: skip
+        figures.append(_image(_b64(maps["departements"]["png"]), "Carte des événements par département",
+                              "Départements, outre-mer en encadrés. Fond de carte IGN Admin Express."))  # fmt: skip
+    title = typography("Mois de l'innovation publique : les événements")
+    head = f"Mois de l'innovation publique : {fr_int(int(totals.get('events', 0)))} événements"
     body = [
-        "<h1>Mois de l'innovation publique : les événements</h1>",
-        f"<p class=asof>Données au {escape(str(totals.get('data_as_of_fr', '')))}</p>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p class=asof>{escape(typography('Données au ' + str(totals.get('data_as_of_fr', ''))))}</p>",
         "<div class=kpis>" + "".join(f"<div class=kpi><b>{escape(v)}</b>{escape(k)}</div>" for v, k in kpis) + "</div>",
         "<ul>" + "".join(f"<li>{escape(str(s))}</li>" for s in sentences.values()) + "</ul>",
+        *figures,
         region_chart(tables["by_region"]),
         day_chart(tables["by_day"]),
         type_chart(tables["by_event_type"]),
@@ -173,8 +261,13 @@ def render_report(totals: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
         "<h2>Par région</h2><table><thead><tr><th>Région</th><th class=n>Événements</th><th class=n>dont en ligne</th>"
         "</tr></thead>"
         f"<tbody>{regions}</tbody></table>",
-        "<h2>Prochains événements</h2>",
-        _upcoming(events),
+        f"<h2>{escape(typography('Prochains événements'))}</h2>",
+        _upcoming_table(events, data_as_of),
+        "<h2>Les données</h2>",
+        _links(),
+        "<h2>Méthode</h2>",
+        _method(totals),
+        f"<p class=credit>{escape(typography(CREDIT))}</p>",
     ]
     return (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
@@ -182,6 +275,10 @@ def render_report(totals: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
         # No script may run and nothing may load from elsewhere, whatever a source wrote.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
         "style-src 'unsafe-inline'\">"
-        f"<title>Mois de l'innovation publique : {escape(fr_int(int(totals.get('events', 0))))} événements</title>"
+        f"<title>{escape(typography(head))}</title>"
         f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>"
     )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

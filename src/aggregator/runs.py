@@ -27,7 +27,8 @@ from aggregator.publish import write_text
 # What readers find at the top of the output folder, through ``latest``.
 PUBLISHED = (
     "events.parquet", "listings.parquet", "rejects.parquet", "matches.parquet", "changes.parquet", "stats",
-    "totals.json", "totals.md", "report.html", "history",
+    "totals.json", "totals.md", "report.html", "history", "events.csv", "events.xlsx", "events.geojson",
+    "events.jsonld", "calendars", "maps", "datapackage.json",
 )  # fmt: skip
 
 
@@ -66,6 +67,10 @@ def promote(out_dir: Path, folder: Path, published: bool, keep: int) -> None:
         write_text(folder.name + "\n", out_dir / "LATEST")
     for name in PUBLISHED:
         link = out_dir / name
+        if not (out_dir / "latest" / name).exists():  # e.g. events.xlsx, not written for a huge run
+            if link.is_symlink():
+                link.unlink()
+            continue
         if not (link.is_symlink() and os.readlink(link) == os.path.join("latest", name)):
             _swap_link(link, out_dir / "latest" / name)
     if not (out_dir / "run.json").is_symlink():

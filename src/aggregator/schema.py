@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 ATTENDANCE_MODES = ("in_person", "online", "hybrid", "unknown")
 EVENT_STATUSES = ("scheduled", "cancelled", "postponed", "rescheduled", "moved_online")
@@ -75,7 +75,12 @@ class Column:
             return "int64" if not self.nullable else "Int64"
         if pa.types.is_floating(self.type):
             return "float64"
-        return "object"
+        return "object"  # lists of strings, dates (``datetime.date``)
+
+    @property
+    def is_list(self) -> bool:
+        """Whether values are lists (of strings)."""
+        return bool(pa.types.is_list(self.type))
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def by_day(events: pd.DataFrame) -> pd.DataFrame:
     if events.empty:
         return pd.DataFrame({"date": pd.Series([], dtype="object"), "events": pd.Series([], dtype="int64")})
     counts = local_dates(events).value_counts().sort_index()
-    return pd.DataFrame({"date": counts.index.map(str), "events": counts.to_numpy().astype("int64")})
+    return pd.DataFrame({"date": list(counts.index), "events": counts.to_numpy().astype("int64")})
 
 
 def by_source(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
 from aggregator.french import typography
@@ -71,6 +72,17 @@ def data_time(when: pd.Timestamp) -> str:
     """'1er novembre 2022 à 6 h 00', in Paris time, set by ``typography``."""
     local = when.tz_convert(PARIS).to_pydatetime()
     return typography(str(format_datetime(local, "d MMMM y 'à' H 'h' mm", locale=LOCALE)))
+
+
+def french_time(local: datetime, all_day: bool = False) -> str:
+    """A local wall-clock time for people: '5 novembre 2026 à 14 h 00', '1er décembre 2026' (all day)."""
+    pattern = "d MMMM y" if all_day else "d MMMM y 'à' H 'h' mm"
+    return typography(str(format_datetime(local, pattern, locale=LOCALE)))
+
+
+def french_date(day: date) -> str:
+    """'1er novembre 2026'."""
+    return typography(str(format_date(day, "d MMMM y", locale=LOCALE)))
 
 
 def build_totals(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
 
@@ -43,8 +44,11 @@ def _checks(col: Column) -> list[pa.Check]:
         checks.append(pa.Check.isin(list(col.allowed)))
     if col.pattern is not None:
         checks.append(pa.Check.str_matches(rf"^(?:{col.pattern})$"))
-    if col.pandas_dtype == "object":
+    if col.is_list:
         checks.append(pa.Check(_lists_of_str, element_wise=False, name="list_of_str"))
+    elif pyarrow.types.is_date(col.type):
+        checks.append(pa.Check(lambda v: isinstance(v, date) and not isinstance(v, datetime), element_wise=True,
+                               name="date"))  # fmt: skip
     return checks
 
 

@@ -1,0 +1,223 @@
+"""Feeds for the public: iCalendar per region and for all, GeoJSON of events, schema.org JSON-LD."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from icalendar import Calendar, Event
+
+from aggregator import reference
+from aggregator.labels import TYPE_LABELS
+
+PRODID = "-//aggregator//Mois de l'innovation publique//FR"
+UID_DOMAIN = "aggregator.mois-innovation-publique"  # stable: the UID is the event id at this domain
+ICAL_STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # anything else is CONFIRMED
+SCHEMA_STATUS = {
+    "scheduled": "EventScheduled", "cancelled": "EventCancelled", "postponed": "EventPostponed",
+    "rescheduled": "EventRescheduled", "moved_online": "EventMovedOnline",
+}  # fmt: skip
+SCHEMA_MODE = {"in_person": "OfflineEventAttendanceMode", "online": "OnlineEventAttendanceMode",
+               "hybrid": "MixedEventAttendanceMode"}  # fmt: skip
+
+
+def slug(name: str) -> str:
+    """A file name from a French name: 'Provence-Alpes-Côte d'Azur' -> 'provence-alpes-cote-d-azur'."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _local(instant: Any, zone: str, all_day: bool, end: bool = False) -> date | datetime | None:
+    if instant is None or pd.isna(instant):
+        return None
+    local = pd.Timestamp(instant).tz_convert(zone).to_pydatetime()
+    if all_day:  # all-day ends are local midnights after the last day: DTEND's exclusive date
+        return local.date() if not end or local.time() == datetime.min.time() else local.date() + timedelta(days=1)
+    return local.replace(tzinfo=ZoneInfo(zone))
+
+
+def _records(events: pd.DataFrame) -> list[dict[str, Any]]:
+    """The events as dicts, by start then id: feeds list them in a stable order."""
+    return [
+        {str(k): v for k, v in row.items()} for row in events.sort_values(["start_at", "event_id"]).to_dict("records")
+    ]
+
+
+def place_text(row: dict[str, Any]) -> str | None:
+    """'Venue, street, 33000 Bordeaux' from what the event says of its place."""
+    city = " ".join(p for p in (_text(row.get("postal_code")), _text(row.get("city"))) if p)
+    parts = [_text(row.get("venue_name")), _text(row.get("street_address")), city or None]
+    seen: list[str] = []
+    for part in parts:
+        if part and part not in seen:
+            seen.append(part)
+    return ", ".join(seen) or None
+
+
+def calendar(events: pd.DataFrame, name: str, stamp: pd.Timestamp) -> bytes:
+    """An RFC 5545 calendar of ``events`` (VTIMEZONE blocks included), named ``name``.
+
+    Args:
+        events: Events to publish (removed ones must be left out by the caller).
+        name: The calendar's display name (``X-WR-CALNAME``).
+        stamp: ``DTSTAMP`` of every event: when the data was published.
+    """
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", "Europe/Paris")
+    cal.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
+    for row in _records(events):
+        cal.add_component(_vevent(row, stamp))
+    cal.add_missing_timezones()
+    return bytes(cal.to_ical())
+
+
+def _vevent(row: dict[str, Any], stamp: pd.Timestamp) -> Event:
+    zone, all_day = str(row["timezone"]), bool(row["all_day"])
+    event = Event()
+    event.add("uid", f"{row['event_id']}@{UID_DOMAIN}")
+    event.add("dtstamp", stamp.to_pydatetime())
+    event.add("dtstart", _local(row["start_at"], zone, all_day))
+    end = _local(row["end_at"], zone, all_day, end=True)
+    if end is not None:
+        event.add("dtend", end)
+    event.add("summary", row["title"])
+    description = "\n\n".join(
+        p for p in (_text(row.get("description")), _text(row.get("organizer")) and f"Organisé par {row['organizer']}")
+        if p
+    )  # fmt: skip
+    if description:
+        event.add("description", description)
+    location = place_text(row) or ("En ligne" if row["attendance_mode"] == "online" else None)
+    if location:
+        event.add("location", location)
+    if pd.notna(row.get("latitude")) and pd.notna(row.get("longitude")):
+        event.add("geo", (float(row["latitude"]), float(row["longitude"])))
+    url = _text(row.get("url")) or _text(row.get("registration_url")) or _text(row.get("online_url"))
+    if url:
+        event.add("url", url)
+    event.add("status", ICAL_STATUS.get(str(row["status"]), "CONFIRMED"))
+    event.add("categories", [TYPE_LABELS.get(str(row["event_type"]), str(row["event_type"]))])
+    event.add("created", pd.Timestamp(row["first_seen_at"]).to_pydatetime())
+    event.add("last-modified", pd.Timestamp(row["last_seen_at"]).to_pydatetime())
+    return event
+
+
+def calendars(events: pd.DataFrame, stamp: pd.Timestamp) -> dict[str, bytes]:
+    """``france.ics`` (every event) and one ``<region>.ics`` per region (all 18, empty ones included)."""
+    out = {"france.ics": calendar(events, "Mois de l’innovation publique", stamp)}
+    for code, region in reference.regions()[["region_code", "region_name"]].itertuples(index=False):
+        mine = events[events["region_code"] == code]
+        out[f"{slug(str(region))}.ics"] = calendar(mine, f"Mois de l’innovation publique – {region}", stamp)
+    return out
+
+
+def _iso(instant: Any, zone: str, all_day: bool, end: bool = False) -> str | None:
+    value = _local(instant, zone, all_day, end)
+    return value.isoformat() if value is not None else None
+
+
+def _centroids() -> dict[str, tuple[float, float]]:
+    table = reference.communes().dropna(subset=["latitude", "longitude"])
+    rows = table[["commune_insee", "latitude", "longitude"]].itertuples(index=False)
+    return {str(code): (float(lat), float(lon)) for code, lat, lon in rows}
+
+
+def geojson(events: pd.DataFrame) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (RFC 7946, WGS 84, longitude first) of the events that can be placed.
+
+    The event's own coordinates when it has them (``position``: ``event``), else its arrondissement's
+    or commune's centroid (``position``: ``commune_centroid``); events with neither are left out.
+    """
+    centroids = _centroids() if len(events) else {}
+    features = []
+    for row in _records(events):
+        point: tuple[float, float] | None
+        if pd.notna(row.get("latitude")) and pd.notna(row.get("longitude")):
+            point, position = (float(row["latitude"]), float(row["longitude"])), "event"
+        else:
+            code = _text(row.get("arrondissement_insee")) or _text(row.get("commune_insee"))
+            point, position = (centroids.get(code) if code else None), "commune_centroid"
+        if point is None:
+            continue
+        zone, all_day = str(row["timezone"]), bool(row["all_day"])
+        properties = {
+            "event_id": row["event_id"], "title": row["title"],
+            "start": _iso(row["start_at"], zone, all_day), "end": _iso(row["end_at"], zone, all_day, end=True),
+            "all_day": all_day, "event_type": row["event_type"], "attendance_mode": row["attendance_mode"],
+            "status": row["status"], "place": place_text(row), "commune_insee": _text(row.get("commune_insee")),
+            "departement_code": _text(row.get("departement_code")), "region_code": _text(row.get("region_code")),
+            "region_name": _text(row.get("region_name")), "organizer": _text(row.get("organizer")),
+            "url": _text(row.get("url")), "geo_precision": row["geo_precision"], "position": position,
+        }  # fmt: skip
+        geometry = {"type": "Point", "coordinates": [round(point[1], 6), round(point[0], 6)]}
+        features.append({"type": "Feature", "id": row["event_id"], "geometry": geometry, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def jsonld(events: pd.DataFrame) -> dict[str, Any]:
+    """The events as schema.org ``Event`` objects in one JSON-LD ``@graph``."""
+    graph = [_schema_event(row) for row in _records(events)]
+    return {"@context": "https://schema.org", "@graph": graph}
+
+
+def _schema_event(row: dict[str, Any]) -> dict[str, Any]:
+    zone, all_day = str(row["timezone"]), bool(row["all_day"])
+    item: dict[str, Any] = {
+        "@type": "Event",
+        "@id": f"urn:{UID_DOMAIN}:{row['event_id']}",
+        "identifier": row["event_id"],
+        "name": row["title"],
+        "startDate": _iso(row["start_at"], zone, all_day),
+        "eventStatus": f"https://schema.org/{SCHEMA_STATUS.get(str(row['status']), 'EventScheduled')}",
+    }
+    end = _iso(row["end_at"], zone, all_day, end=True)
+    if end and all_day:  # schema.org's endDate of a day-long event is its last day, inclusive
+        end = (date.fromisoformat(end) - timedelta(days=1)).isoformat()
+    if end:
+        item["endDate"] = end
+    if str(row["attendance_mode"]) in SCHEMA_MODE:
+        item["eventAttendanceMode"] = f"https://schema.org/{SCHEMA_MODE[str(row['attendance_mode'])]}"
+    locations = []
+    address = {
+        "@type": "PostalAddress", "streetAddress": _text(row.get("street_address")),
+        "postalCode": _text(row.get("postal_code")), "addressLocality": _text(row.get("city")),
+        "addressRegion": _text(row.get("region_name")), "addressCountry": "FR",
+    }  # fmt: skip
+    if any(address[k] for k in ("streetAddress", "postalCode", "addressLocality")) or _text(row.get("venue_name")):
+        place: dict[str, Any] = {"@type": "Place", "address": {k: v for k, v in address.items() if v}}
+        if _text(row.get("venue_name")):
+            place["name"] = row["venue_name"]
+        if pd.notna(row.get("latitude")) and pd.notna(row.get("longitude")):
+            place["geo"] = {"@type": "GeoCoordinates", "latitude": row["latitude"], "longitude": row["longitude"]}
+        locations.append(place)
+    if _text(row.get("online_url")):
+        locations.append({"@type": "VirtualLocation", "url": row["online_url"]})
+    if locations:
+        item["location"] = locations[0] if len(locations) == 1 else locations
+    for key, column in (("description", "description"), ("url", "url")):
+        if _text(row.get(column)):
+            item[key] = row[column]
+    if _text(row.get("organizer")):
+        item["organizer"] = {"@type": "Organization", "name": row["organizer"]}
+    if _text(row.get("registration_url")):
+        item["offers"] = {"@type": "Offer", "url": row["registration_url"]}
+    return item
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Compact UTF-8 JSON for the published feeds."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
