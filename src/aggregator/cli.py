@@ -316,12 +316,9 @@ def _report(report: dict[str, Any], out_dir: str, quiet: bool, verbose: bool, as
         raise typer.Exit(EXIT_FAILED)
     if not quiet and not as_json:
         where = out_dir if "://" in out_dir else str(Path(out_dir).resolve())
-        out.print(
-            f"Sorties dans {where}/ : events.parquet, listings.parquet, rejects.parquet, changes.parquet, stats/, "
-            "totals.json, totals.md, report.html, run.json, history/source_health.parquet (runs/ : les exécutions)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        from aggregator.run_report import outputs_sentence  # deferred, like every heavy import of the CLI
+
+        out.print(outputs_sentence(where), highlight=False, soft_wrap=True)
         out.print(report["headline"], highlight=False, soft_wrap=True)
     if report["status"] == "partial":
         if not quiet:

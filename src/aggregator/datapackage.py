@@ -38,7 +38,8 @@ def _type(column: Column) -> dict[str, Any]:
     if pa.types.is_floating(kind):
         return {"type": "number"}
     if pa.types.is_list(kind):
-        return {"type": "array"}
+        # Table Schema's "array" is a JSON array in text; Parquet holds a native list<string> column.
+        return {"type": "any", "x-arrow-type": str(kind)}
     return {"type": "string"}
 
 
@@ -68,6 +69,7 @@ def _field(table: Table, column: Column, for_people: bool) -> dict[str, Any]:
             field["description"] += " Here: local wall-clock time of the event's place (see timezone)."
         if column.is_list:
             field["type"] = "string"
+            field.pop("x-arrow-type", None)
             field["description"] += " Here: joined with ', '."
     if constraints:
         field["constraints"] = constraints

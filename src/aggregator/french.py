@@ -41,11 +41,12 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\b0?(\d{{1,2}}){_SPACES}*h{_SPACES}*(\d\d)\b"), rf"\1{NBSP}h{NBSP}\2"),
     # Thousands: 12 345 -> 12 345 (narrow no-break); years and codes have no inner space.
     (re.compile(rf"(?<=\d){_SPACES}(?=\d{{3}}\b)"), NNBSP),
-    # Before the high punctuation: a no-break space before ":" and "»", a narrow one before ; ! ? %.
-    (re.compile(rf"(?<=\S){_SPACES}*:(?=\s|$)"), NBSP + ":"),
-    (re.compile(rf"{_SPACES}*([;!?%])(?=\s|$|[)\].,])"), NNBSP + r"\1"),
+    # Guillemets first: the space they bring may be the one after a colon.
     (re.compile(rf"{_SPACES}*»"), NBSP + "»"),
     (re.compile(rf"«{_SPACES}*"), "«" + NBSP),
+    # Before the high punctuation: a no-break space before ":" and "»", a narrow one before ; ! ? %.
+    (re.compile(rf"(?<=[^\s:;!?%]){_SPACES}*:(?=\s|$)"), NBSP + ":"),
+    (re.compile(rf"(?<=[^\s:;!?%]){_SPACES}*([;!?%])(?=\s|$|[)\].,])"), NNBSP + r"\1"),
 )
 _NONE = re.compile(rf"(?<![\d.,{NNBSP}])\b0{_SPACES}+({'|'.join(NONE_WORDS)})\b")
 _SENTENCE_START = re.compile(r"(^|[.!?]\s+)(aucune?)\b")

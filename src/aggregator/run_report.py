@@ -11,6 +11,7 @@ import pandas as pd
 
 from aggregator.collection import SourceResult
 from aggregator.config import Config
+from aggregator.french import typography
 from aggregator.outputs import Outputs
 from aggregator.secrets import Secrets
 
@@ -127,4 +128,13 @@ def new_report(config: Config, out_dir: Path, engine: str, run_id: str | None = 
         config=str(config.path),
         out=str(out_dir),
         engine=engine,
+    )
+
+
+def outputs_sentence(where: str) -> str:
+    """The French sentence that tells, after a run, where its outputs are."""
+    return typography(
+        f"Sorties dans {where}/ : report.html (la page à lire), events.xlsx et events.csv (tableurs), "
+        "calendars/ (agendas), maps/ (cartes), events.geojson, events.jsonld, events.parquet, listings.parquet, "
+        "stats/, totals.md, totals.json, datapackage.json, run.json (runs/ : les exécutions)"
     )
