@@ -347,3 +347,18 @@ def test_report_lists_upcoming_events_from_the_data_date_in_the_chart_order(publ
     for link in ("events.xlsx", "events.csv", "calendars/france.ics", "calendars/la-reunion.ics", "datapackage.json",
                  "events.geojson", "maps/regions.png"):  # fmt: skip
         assert f'href="{link}"' in html and (published / link).exists(), link
+
+
+def test_people_files_are_left_out_above_their_limit_and_the_run_says_so(tmp_path):
+    path = write_config(
+        tmp_path, f"run:\n  people_files_max_events: 2\nsources:\n  - {{id: lab, kind: ical, url: {LAB}}}\n"
+    )
+    report = run(load_config(path), tmp_path / "out")
+    latest = tmp_path / "out" / "latest"
+    assert report.status == "success" and len(_events(latest)) > 2
+    assert any("people_files_max_events" in w and "events.xlsx" in w for w in report.warnings)
+    for name in ("events.xlsx", "calendars", "events.geojson", "events.jsonld"):
+        assert not (latest / name).exists() and not (tmp_path / "out" / name).exists(), name
+    assert (latest / "events.csv").exists() and (latest / "maps" / "regions.png").exists()
+    html = (latest / "report.html").read_text(encoding="utf-8")
+    assert 'href="events.csv"' in html and 'href="events.xlsx"' not in html and ".ics" not in html

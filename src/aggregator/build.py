@@ -133,8 +133,14 @@ def build_outputs(
     health = _history(previous.health, health_rows(results, verdicts, listings, normalised.rejects, run_id, run_at),
                       SOURCE_HEALTH)  # fmt: skip
     totals["sources"] = len(results)
+    people_files = len(live) <= config.run.people_files_max_events
+    if not people_files:
+        warnings.append(
+            f"{len(live):,} events, more than run.people_files_max_events ({config.run.people_files_max_events:,}): "
+            "events.xlsx, calendars/, events.geojson and events.jsonld are not written this run"
+        )
     images = maps(tables["by_region"], tables["by_departement"])
-    html = render_report(totals, tables, live, images)
+    html = render_report(totals, tables, live, images, people_files)
     return Outputs(
         listings=listings,
         events=events,
@@ -147,6 +153,7 @@ def build_outputs(
         health_rows=health,
         report_html=html,
         maps=images,
+        people_files=people_files,
         changes=_history(previous.changes, change_rows, CHANGES),
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
 from aggregator import reference
 from aggregator.labels import TYPE_LABELS
@@ -63,14 +63,7 @@ def place_text(row: dict[str, Any]) -> str | None:
     return ", ".join(seen) or None
 
 
-def calendar(events: pd.DataFrame, name: str, stamp: pd.Timestamp) -> bytes:
-    """An RFC 5545 calendar of ``events`` (VTIMEZONE blocks included), named ``name``.
-
-    Args:
-        events: Events to publish (removed ones must be left out by the caller).
-        name: The calendar's display name (``X-WR-CALNAME``).
-        stamp: ``DTSTAMP`` of every event: when the data was published.
-    """
+def _header(name: str) -> bytes:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -79,10 +72,32 @@ def calendar(events: pd.DataFrame, name: str, stamp: pd.Timestamp) -> bytes:
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Europe/Paris")
     cal.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
-    for row in _records(events):
-        cal.add_component(_vevent(row, stamp))
-    cal.add_missing_timezones()
-    return bytes(cal.to_ical())
+    return bytes(cal.to_ical()).removesuffix(b"END:VCALENDAR\r\n")
+
+
+def _zones(events: pd.DataFrame) -> dict[str, bytes]:
+    """A VTIMEZONE per zone of ``events``, covering their years (a year before to two after)."""
+    if events.empty:
+        return {}
+    first = min(events["start_at"].min().year - 1, 2037)
+    last = max(events["end_at"].fillna(events["start_at"]).max().year + 2, first + 1)
+    return {
+        str(zone): bytes(
+            Timezone.from_tzid(str(zone), first_date=date(first, 1, 1), last_date=date(last, 1, 1)).to_ical()
+        )
+        for zone in sorted(events["timezone"].unique())
+    }
+
+
+def calendar(events: pd.DataFrame, name: str, stamp: pd.Timestamp) -> bytes:
+    """An RFC 5545 calendar of ``events`` (VTIMEZONE blocks included), named ``name``.
+
+    Args:
+        events: Events to publish (removed ones must be left out by the caller).
+        name: The calendar's display name (``X-WR-CALNAME``).
+        stamp: ``DTSTAMP`` of every event: when the data was published.
+    """
+    return calendars(events, stamp, name=name, regional=False)["france.ics"]
 
 
 def _vevent(row: dict[str, Any], stamp: pd.Timestamp) -> Event:
@@ -116,12 +131,28 @@ def _vevent(row: dict[str, Any], stamp: pd.Timestamp) -> Event:
     return event
 
 
-def calendars(events: pd.DataFrame, stamp: pd.Timestamp) -> dict[str, bytes]:
-    """``france.ics`` (every event) and one ``<region>.ics`` per region (all 18, empty ones included)."""
-    out = {"france.ics": calendar(events, "Mois de l’innovation publique", stamp)}
-    for code, region in reference.regions()[["region_code", "region_name"]].itertuples(index=False):
-        mine = events[events["region_code"] == code]
-        out[f"{slug(str(region))}.ics"] = calendar(mine, f"Mois de l’innovation publique – {region}", stamp)
+def calendars(
+    events: pd.DataFrame, stamp: pd.Timestamp, name: str = "Mois de l’innovation publique", regional: bool = True
+) -> dict[str, bytes]:
+    """``france.ics`` (every event) and one ``<region>.ics`` per region (all 18, empty ones included).
+
+    Each event is built and serialised once by ``icalendar``; the calendars are its components
+    one after the other (RFC 5545 3.4), with the VTIMEZONE blocks of the zones they use.
+    """
+    rows = _records(events)
+    blobs = [bytes(_vevent(row, stamp).to_ical()) for row in rows]
+    zones = _zones(events)
+
+    def assemble(title: str, members: list[int]) -> bytes:
+        used = sorted({str(rows[i]["timezone"]) for i in members})
+        body = b"".join(zones[z] for z in used) + b"".join(blobs[i] for i in members)
+        return _header(title) + body + b"END:VCALENDAR\r\n"
+
+    out = {"france.ics": assemble(name, list(range(len(rows))))}
+    if regional:
+        for code, region in reference.regions()[["region_code", "region_name"]].itertuples(index=False):
+            members = [i for i, row in enumerate(rows) if row["region_code"] == code]
+            out[f"{slug(str(region))}.ics"] = assemble(f"{name} – {region}", members)
     return out
 
 

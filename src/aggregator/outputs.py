@@ -35,6 +35,7 @@ class Outputs:
     health_rows: pd.DataFrame | None = None  # the whole source health history, this run's rows last
     report_html: str | None = None
     maps: dict[str, dict[str, bytes]] = field(default_factory=dict)  # level -> format -> image (``maps.maps``)
+    people_files: bool = True  # events.xlsx, calendars, GeoJSON, JSON-LD (``run.people_files_max_events``)
     changes: pd.DataFrame | None = None  # the whole change history, this run's rows last
 
 
@@ -97,16 +98,18 @@ def write_public_files(outputs: Outputs, out_dir: Path) -> dict[str, str]:
     stamp = pd.Timestamp(outputs.totals["data_as_of"])
     written = {"events_csv": str(out_dir / "events.csv")}
     write_csv(french_headers(events_for_people(live), "events"), out_dir / "events.csv")
-    xlsx = workbook(live, outputs.stats)
-    if xlsx is not None:
-        write_bytes(xlsx, out_dir / "events.xlsx")
-        written["events_xlsx"] = str(out_dir / "events.xlsx")
-    for name, data in calendars(live, stamp).items():
-        write_bytes(data, out_dir / "calendars" / name)
-    written["calendars"] = str(out_dir / "calendars")
-    write_text(dumps(geojson(live)), out_dir / "events.geojson")
-    write_text(dumps(jsonld(live)), out_dir / "events.jsonld")
-    written["geojson"], written["jsonld"] = str(out_dir / "events.geojson"), str(out_dir / "events.jsonld")
+    if outputs.people_files:
+        write_bytes(workbook(live, outputs.stats), out_dir / "events.xlsx")
+        for name, data in calendars(live, stamp).items():
+            write_bytes(data, out_dir / "calendars" / name)
+        write_text(dumps(geojson(live)), out_dir / "events.geojson")
+        write_text(dumps(jsonld(live)), out_dir / "events.jsonld")
+        written.update(
+            events_xlsx=str(out_dir / "events.xlsx"),
+            calendars=str(out_dir / "calendars"),
+            geojson=str(out_dir / "events.geojson"),
+            jsonld=str(out_dir / "events.jsonld"),
+        )
     for level, images in outputs.maps.items():
         for fmt, data in images.items():
             write_bytes(data, out_dir / "maps" / f"{level}.{fmt}")

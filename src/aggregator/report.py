@@ -196,10 +196,17 @@ def _method(totals: Mapping[str, Any]) -> str:
     return f"<p>{escape(typography(text))}</p>"
 
 
-def _links() -> str:
+PEOPLE_FILES = ("events.xlsx", "calendars/france.ics", "events.geojson", "events.jsonld")
+
+
+def _links(people_files: bool) -> str:
     items = [
-        f'<li><a href="{escape(path)}">{escape(path)}</a> : {escape(typography(what))}</li>' for path, what in FILES
+        f'<li><a href="{escape(path)}">{escape(path)}</a> : {escape(typography(what))}</li>'
+        for path, what in FILES
+        if people_files or path not in PEOPLE_FILES
     ]
+    if not people_files:
+        return f"<ul>{''.join(items)}</ul>"
     regions = ", ".join(
         f'<a href="calendars/{slug(str(name))}.ics">{escape(typography(str(name)))}</a>'
         for name in sorted(reference.regions()["region_name"])
@@ -213,6 +220,7 @@ def render_report(
     tables: Mapping[str, pd.DataFrame],
     events: pd.DataFrame,
     maps: Mapping[str, Mapping[str, bytes]] | None = None,
+    people_files: bool = True,
 ) -> str:
     """The whole page: no external asset, no script; every text from sources is escaped.
 
@@ -221,6 +229,7 @@ def render_report(
         tables: The statistics tables by name (``stats.all_tables``).
         events: The published events (removed ones left out).
         maps: The rendered maps (``maps.maps``): shown first, PNG embedded.
+        people_files: Whether the spreadsheet, calendars, GeoJSON and JSON-LD are published (linked).
     """
     data_as_of = pd.Timestamp(str(totals.get("data_as_of")))
     sentences = totals.get("sentences", {})
@@ -264,7 +273,7 @@ def render_report(
         f"<h2>{escape(typography('Prochains événements'))}</h2>",
         _upcoming_table(events, data_as_of),
         "<h2>Les données</h2>",
-        _links(),
+        _links(people_files),
         "<h2>Méthode</h2>",
         _method(totals),
         f"<p class=credit>{escape(typography(CREDIT))}</p>",

@@ -141,6 +141,13 @@ class RunSettings(BaseModel):
     partition_rows: int = Field(
         100_000, ge=1, description="Raw records per normalisation partition; fewer records are normalised whole."
     )
+    people_files_max_events: int = Field(
+        20_000,
+        ge=0,
+        description="Most events for which the files made for people are written (events.xlsx, calendars/, "
+        "events.geojson, events.jsonld: a month's programme, about 3,000 events a second); above, a warning says "
+        "they were left out. events.csv, Parquet, statistics, maps and the report are always written.",
+    )
     schedule: ScheduleSettings = Field(
         default_factory=ScheduleSettings, description="When the nightly deployment runs (table below)."
     )
