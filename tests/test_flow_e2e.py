@@ -186,13 +186,17 @@ def test_nightly_flow_on_the_samples(prefect_harness, tmp_path):
     assert str(events["start_at"].dtype) == "datetime64[us, UTC]"
     assert str(events["region_code"].dtype) == "str"
 
-    by_region = pd.read_csv(tmp_path / "stats" / "by_region.csv", dtype={"region_code": str})
+    by_region = pd.read_csv(
+        tmp_path / "stats" / "by_region.csv", sep=";", encoding="utf-8-sig", dtype={"Code région": str}
+    )
     assert len(by_region) == 18
-    counted = {code: n for code, n in zip(by_region["region_code"], by_region["events"], strict=True) if n}
+    counted = {code: n for code, n in zip(by_region["Code région"], by_region["Événements"], strict=True) if n}
     assert counted == expected["regions"]
     for name in ("by_departement", "by_event_type", "by_attendance_mode", "by_day", "by_source"):
         assert (tmp_path / "stats" / f"{name}.parquet").exists()
         assert (tmp_path / "stats" / f"{name}.csv").exists()
+    for name in ("events.xlsx", "calendars/france.ics", "events.geojson", "events.jsonld", "maps/regions.svg"):
+        assert (tmp_path / name).exists(), name  # the flow publishes what the library does
 
     totals = json.loads((tmp_path / "totals.json").read_text())
     assert totals["events"] == expected["events"]
@@ -205,7 +209,7 @@ def test_nightly_flow_on_the_samples(prefect_harness, tmp_path):
 
     run = json.loads((tmp_path / "run.json").read_text())
     assert {s["id"]: s["status"] for s in run["sources"]} == dict.fromkeys(SOURCE_REGION, "ok")
-    assert (tmp_path / "report.html").read_text().count('<img src="data:image/png;base64,') == 4
+    assert (tmp_path / "report.html").read_text().count('<img src="data:image/png;base64,') == 6  # 2 maps, 4 charts
 
     # The run published its figures to the Prefect UI.
     from prefect.client.orchestration import get_client

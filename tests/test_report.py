@@ -94,6 +94,10 @@ def test_report_renders_in_headless_chromium_with_every_chart(tmp_path):
         assert all(done and width > 200 and height > 100 and alt > 20 for done, width, height, alt in charts)
         text = driver.find_element("tag name", "body").text
         assert IN_DATA in text  # shown as text, not run
+        # WebDriver gives no-break spaces back as plain ones.
+        assert "Méthode" in text and "Source : agrégation" in text and "Prochains événements" in text
+        maps = driver.execute_script("return [...document.images].slice(0, 2).map(i => i.alt)")
+        assert maps[0].startswith("Carte des événements par région") and "département" in maps[1]
         driver.save_screenshot(str(tmp_path / "report.png"))
         assert (tmp_path / "report.png").stat().st_size > 20_000
     finally:
