@@ -1,0 +1,255 @@
+"""Fast reading of the common iCalendar shapes; anything unusual is left to the icalendar library."""
+
+from __future__ import annotations
+
+import gc
+import re
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from icalendar.prop import vDuration
+
+from aggregator.sources.base import Record, raw_json, to_text
+
+STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
+# Properties read from a VEVENT; any other is ignored, as the library path ignores it.
+READ = {"UID", "SUMMARY", "DESCRIPTION", "URL", "STATUS", "DTSTART", "DTEND", "DURATION", "LOCATION",
+        "ORGANIZER", "GEO", "CATEGORIES"}  # fmt: skip
+# What the fast path does not know: recurrence (expanded by recurring_ical_events), and times given
+# in another way than UTC, floating, a date or an IANA TZID.
+RECURRENCE = {"RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+_UNFOLD = re.compile(r"\r?\n[ \t]")
+_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)")
+_DATETIME = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(Z?)")
+_TEXT_ESCAPES = re.compile(r"\\([\\;,nN])")
+
+
+class UnusualShapeError(Exception):
+    """The file has a shape the fast path leaves to the library."""
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    if name not in _iana():
+        raise UnusualShapeError(f"TZID {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnusualShapeError(f"TZID {name!r}") from None
+
+
+@cache
+def _iana() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _TEXT_ESCAPES.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+_LINE = re.compile(r'([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+=(?:"[^"]*"|[^";:]*))*):(.*)', re.DOTALL)
+_NAME = re.compile(r"[A-Za-z0-9-]+")
+_PARAM = re.compile(r';([A-Za-z0-9-]+)=("[^"]*"|[^";:]*)')
+
+
+def _split(line: str) -> tuple[str, dict[str, str], str]:
+    """``NAME;PARAM=v;P2="q":value`` -> name, params, value (quoted parameter values may hold ':' and ';')."""
+    colon = line.find(":")
+    if colon > 0 and line.find(";", 0, colon) == -1:  # no parameters: most lines
+        return line[:colon].upper(), {}, line[colon + 1 :]
+    match = _LINE.fullmatch(line)
+    if match is None:
+        raise UnusualShapeError(f"content line {line[:40]!r}")
+    name, raw_params, value = match.groups()
+    params = (
+        {k.upper(): v[1:-1] if v.startswith('"') else v for k, v in _PARAM.findall(raw_params)} if raw_params else {}
+    )
+    return name.upper(), params, value
+
+
+def _when(value: str, params: dict[str, str]) -> date | datetime:
+    """A DATE or DATE-TIME as the library decodes it: dates, UTC, floating or zoned datetimes."""
+    if set(params) - {"TZID", "VALUE"}:
+        raise UnusualShapeError("date parameters")
+    if params.get("VALUE", "DATE-TIME" if "T" in value else "DATE").upper() == "DATE":
+        match = _DATE.fullmatch(value)
+        if not match:
+            raise UnusualShapeError("date value")
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    match = _DATETIME.fullmatch(value)
+    if not match:
+        raise UnusualShapeError("date-time value")
+    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
+    moment = datetime(year, month, day, hour, minute, second)
+    if match[7]:
+        return moment.replace(tzinfo=ZoneInfo("UTC"))
+    if "TZID" in params:
+        return moment.replace(tzinfo=_zone(params["TZID"]))
+    return moment
+
+
+# Case-sensitive patterns (several times faster); a file with lower-case names goes to the library.
+_FLAGS = re.MULTILINE
+_LOWER_NAME = re.compile(r"^(?:[A-Z0-9-]*[a-z][A-Za-z0-9-]*[;:]|(?:BEGIN|END):[^\r\n]*[a-z])", re.MULTILINE)
+_VEVENT = re.compile(r"^BEGIN:VEVENT[ \t]*\r?$(.*?)^END:VEVENT[ \t]*\r?$", _FLAGS | re.DOTALL)
+_NESTED = re.compile(r"^BEGIN:([A-Z0-9-]+)[ \t]*\r?$.*?^END:\1[ \t]*\r?$", _FLAGS | re.DOTALL)
+_BEGIN_END = re.compile(r"^(BEGIN|END):([A-Z0-9-]+)[ \t]*\r?$", _FLAGS)
+_PROPERTY = re.compile(rf"^(?:{'|'.join(sorted(READ | RECURRENCE))})[;:][^\r\n]*", _FLAGS)
+_WR_TIMEZONE = re.compile(r"^X-WR-TIMEZONE[;:][^\r\n]*", _FLAGS)
+Properties = dict[str, list[tuple[dict[str, str], str]]]
+
+
+def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
+    """The VEVENTs (properties read, by name; their original lines) and the calendar's X-WR-TIMEZONE.
+
+    Regular expressions find the VEVENT blocks and, in each, the properties read, so that the
+    lines nobody reads cost nothing; a structure they would misread is ``UnusualShapeError``.
+    """
+    # Unfolding: CRLF (or LF) then one space or tab (RFC 5545 3.1); str.replace is ten times a regex.
+    text = text.replace("\r\n ", "").replace("\r\n\t", "")
+    if "\n " in text or "\n\t" in text:
+        text = _UNFOLD.sub("", text)
+    if _LOWER_NAME.search(text):
+        raise UnusualShapeError("lower-case names")
+    markers = _BEGIN_END.findall(text)
+    if not markers or markers[0] != ("BEGIN", "VCALENDAR") or markers[-1] != ("END", "VCALENDAR"):
+        raise UnusualShapeError("not one VCALENDAR")
+    depth, events_begun = 0, 0
+    for kind, name in markers:  # balanced, one calendar, VEVENTs directly in it
+        depth += 1 if kind == "BEGIN" else -1
+        if depth < 0 or (depth == 0 and kind == "BEGIN") or (name == "VCALENDAR" and depth not in (0, 1)):
+            raise UnusualShapeError("unbalanced components")
+        if kind == "BEGIN" and name == "VEVENT":
+            events_begun += 1
+            if depth != 2:
+                raise UnusualShapeError("a nested VEVENT")
+    if (
+        depth != 0
+        or text[: text.upper().index("BEGIN:VCALENDAR")].strip()
+        or text.rstrip()[-13:].upper() != "END:VCALENDAR"
+    ):
+        raise UnusualShapeError("content outside VCALENDAR")
+    events: list[tuple[Properties, str]] = []
+    outside = []
+    last = 0
+    for block in _VEVENT.finditer(text):
+        outside.append(text[last : block.start()])
+        last = block.end()
+        body = block.group(1)
+        own = _NESTED.sub("", body) if "BEGIN:" in body else body  # VALARM & co: not the event's
+        props: Properties = {}
+        for line in _PROPERTY.findall(own):
+            name, params, value = _split(line)
+            if name in RECURRENCE:
+                raise UnusualShapeError("recurrence")
+            props.setdefault(name, []).append((params, value))
+        events.append((props, block.group(0)))
+    if len(events) != events_begun:
+        raise UnusualShapeError("VEVENT blocks")
+    outside.append(text[last:])
+    top = _NESTED.sub("", "".join(outside).replace("BEGIN:VCALENDAR", "", 1))  # VTIMEZONE & co left out
+    zones = _WR_TIMEZONE.findall(top)
+    if len(zones) > 1:
+        raise UnusualShapeError("several X-WR-TIMEZONE")
+    default_tz = _unescape(_split(zones[-1])[2]) if zones else None
+    return events, default_tz
+
+
+_ITEM = re.compile(r"(?:[^,\\]|\\.)*")
+
+
+def _commas(value: str) -> list[str]:
+    """A list value's items, split at the commas no backslash escapes."""
+    if "\\" not in value:
+        return value.split(",")
+    items, start = [], 0
+    for match in _ITEM.finditer(value):
+        if match.start() == start:
+            items.append(match.group())
+            start = match.end() + 1
+    return items
+
+
+def _one(props: dict[str, list[tuple[dict[str, str], str]]], name: str) -> tuple[dict[str, str], str] | None:
+    values = props.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise UnusualShapeError(f"several {name}")
+    return values[0]
+
+
+def _text(props: dict[str, list[tuple[dict[str, str], str]]], name: str) -> str | None:
+    value = _one(props, name)
+    return _unescape(value[1]) if value is not None else None
+
+
+def _record(props: dict[str, list[tuple[dict[str, str], str]]], default_tz: str | None) -> Record:
+    start_prop = _one(props, "DTSTART")
+    assert start_prop is not None
+    start = _when(start_prop[1], start_prop[0])
+    categories = [_unescape(word) for _, value in props.get("CATEGORIES", []) for word in _commas(value)]
+    record: Record = {
+        "uid": _text(props, "UID"),
+        "title": _text(props, "SUMMARY"),
+        "description": _text(props, "DESCRIPTION"),
+        "start": start.isoformat(),
+        "url": url[1] if (url := _one(props, "URL")) is not None else None,  # a URI: no text escapes
+        "keywords": ", ".join(categories) or None,
+        "status": STATUS.get((_text(props, "STATUS") or "").upper()),
+    }
+    end: Any = None
+    end_prop = _one(props, "DTEND")
+    if end_prop is not None:
+        end = _when(end_prop[1], end_prop[0])
+    elif (duration := _one(props, "DURATION")) is not None:
+        end = start + vDuration.from_ical(duration[1])  # type: ignore[no-untyped-call]
+    if isinstance(end, date) and not isinstance(end, datetime):
+        end = max(end - timedelta(days=1), start)  # exclusive DTEND of a date -> last day, inclusive
+    record["end"] = end.isoformat() if end is not None else None
+    if isinstance(start, datetime) and start.tzinfo is None and default_tz:
+        record["timezone"] = default_tz
+    location = _text(props, "LOCATION")
+    if location:
+        record["venue_name"] = record["street_address"] = location
+    organizer = _one(props, "ORGANIZER")
+    if organizer is not None:
+        record["organizer"] = organizer[0].get("CN") or organizer[1].removeprefix("mailto:")
+    geo = _one(props, "GEO")
+    if geo is not None:
+        latitude, longitude = geo[1].split(";")
+        record["latitude"], record["longitude"] = to_text(float(latitude)), to_text(float(longitude))
+    return record
+
+
+def read(content: bytes) -> list[tuple[Record, str, bool]] | None:
+    """Each VEVENT as (record, raw, has a start) — only its uid without DTSTART — or None for the library.
+
+    None when the file has recurrence, a TZID that is not an IANA zone, repeated properties, date
+    parameters other than ``TZID``/``VALUE``, or anything else the fast path does not read exactly as
+    ``icalendar`` does (a differential test holds them equal); never raises on such input.
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small objects, none cyclic: collections would only cost time
+    try:
+        text = content.decode("utf-8-sig")
+        events, default_tz = _events(text)
+        out: list[tuple[Record, str, bool]] = []
+        for props, block in events:
+            if any(len(values) > 1 for name, values in props.items() if name != "CATEGORIES"):
+                raise UnusualShapeError("a property given twice")  # the library makes a list of it
+            raw = raw_json("\r\n".join(block.splitlines()) + "\r\n")
+            if "DTSTART" in props:
+                out.append((_record(props, default_tz), raw, True))
+            else:
+                out.append(({"uid": _text(props, "UID")}, raw, False))
+        return out
+    except (UnusualShapeError, UnicodeDecodeError, ValueError, IndexError, AssertionError):
+        return None
+    finally:
+        if collecting:
+            gc.enable()

@@ -1,0 +1,143 @@
+"""The iCalendar fast path reads exactly what the icalendar library reads, or hands the file over to it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregator.http import Fetched
+from aggregator.sources import ical as ical_module
+from aggregator.sources.ical import IcalAdapter, IcalSource
+from aggregator.sources.ical_fast import read
+
+SOURCE = IcalSource(id="cal", kind="ical", url="https://example.org/cal.ics")
+REALWORLD = Path(
+    os.environ.get("AGGREGATOR_REALWORLD", Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld")
+)
+
+
+def _page(content: bytes) -> Fetched:
+    return Fetched(url="https://example.org/cal.ics", content=content, status=200)
+
+
+def _library(content: bytes, monkeypatch) -> list[dict]:
+    with monkeypatch.context() as patch:
+        patch.setattr(ical_module, "read_fast", lambda _: None)  # the full library, as before the fast path
+        return IcalAdapter().parse(_page(content), SOURCE)
+
+
+def _same(fast: list[dict], slow: list[dict]) -> None:
+    strip = lambda records: [{k: v for k, v in r.items() if k != "raw"} for r in records]  # noqa: E731
+    assert strip(fast) == strip(slow)  # every field but raw (the original lines, not a re-serialisation)
+
+
+def _files() -> list[Path]:
+    files = sorted(FIXTURES.glob("ical/*.ics")) + sorted((FIXTURES.parent.parent / "data" / "samples").glob("*.ics"))
+    return files + (sorted(REALWORLD.glob("ical/*.ics")) if REALWORLD.exists() else [])
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: p.name)
+def test_fast_path_equals_the_library_on_real_and_fixture_files(path, monkeypatch):
+    content = path.read_bytes()
+    fast = IcalAdapter().parse(_page(content), SOURCE)
+    _same(fast, _library(content, monkeypatch))
+
+
+def test_fast_path_takes_the_common_shapes_and_leaves_recurrence_to_the_library():
+    assert read((FIXTURES / "ical" / "lab-calendar.ics").read_bytes()) is not None
+    assert read((FIXTURES / "ical" / "recurring.ics").read_bytes()) is None  # RRULE: expanded by the library
+    assert read(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=W. Europe Standard Time:20261103T100000\r\n"
+                b"END:VEVENT\r\nEND:VCALENDAR\r\n") is None  # fmt: skip
+    assert read(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:a\r\nSUMMARY:b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n") is None
+
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from(",;:\\\"'\n"), max_size=30)
+ZONES = st.sampled_from(["Europe/Paris", "Indian/Reunion", "America/Cayenne", "UTC", "Europe/London"])
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _fold(line: str) -> str:
+    out, chunk = [], ""
+    for char in line:
+        if len((chunk + char).encode()) > 74:
+            out.append(chunk)
+            chunk = " "
+        chunk += char
+    return "\r\n".join([*out, chunk])
+
+
+@st.composite
+def calendars(draw) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN"]
+    if draw(st.booleans()):
+        lines.append(f"X-WR-TIMEZONE:{draw(ZONES)}")
+    for n in range(draw(st.integers(0, 4))):
+        day = draw(
+            st.dates(
+                min_value=__import__("datetime").date(2020, 1, 1), max_value=__import__("datetime").date(2030, 12, 31)
+            )
+        )
+        event = ["BEGIN:VEVENT", f"UID:{_escape(draw(TEXT))}-{n}", "DTSTAMP:20261001T000000Z"]
+        shape = draw(st.sampled_from(["date", "utc", "floating", "zoned", "none"]))
+        stamp = f"{day:%Y%m%d}T{draw(st.integers(0, 23)):02d}{draw(st.integers(0, 59)):02d}00"
+        if shape == "date":
+            event.append(f"DTSTART;VALUE=DATE:{day:%Y%m%d}")
+            if draw(st.booleans()):
+                event.append(
+                    f"DTEND;VALUE=DATE:{day + __import__('datetime').timedelta(days=draw(st.integers(0, 3))):%Y%m%d}"
+                )
+        elif shape == "utc":
+            event.append(f"DTSTART:{stamp}Z")
+        elif shape == "floating":
+            event.append(f"DTSTART:{stamp}")
+        elif shape == "zoned":
+            event.append(f"DTSTART;TZID={draw(ZONES)}:{stamp}")
+            if draw(st.booleans()):
+                event.append(
+                    draw(st.sampled_from(["DURATION:PT1H30M", "DURATION:P1D", f"DTEND;TZID=Europe/Paris:{stamp}"]))
+                )
+        for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+            if draw(st.booleans()):
+                event.append(f"{name}:{_escape(draw(TEXT))}")
+        if draw(st.booleans()):
+            event.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            'ORGANIZER;CN="Lab d\'innovation: Paris":mailto:lab@example.org',
+                            "ORGANIZER:mailto:x@example.org",
+                            "ORGANIZER;CN=Mairie:MAILTO:m@x.fr",
+                        ]
+                    )
+                )
+            )
+        if draw(st.booleans()):
+            event.append(draw(st.sampled_from(["GEO:43.6108;3.8767", "GEO:-21.1151;55.5364"])))
+        if draw(st.booleans()):
+            event.append(f"CATEGORIES:{_escape(draw(TEXT))},Atelier")
+        if draw(st.booleans()):
+            event.append(f"STATUS:{draw(st.sampled_from(['CANCELLED', 'CONFIRMED', 'TENTATIVE', 'cancelled']))}")
+        if draw(st.booleans()):
+            event.append("URL:https://example.org/e?a=1&b=2")
+        if draw(st.booleans()):
+            event += ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M", "DESCRIPTION:rappel", "END:VALARM"]
+        lines += [*event, "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    separator = draw(st.sampled_from(["\r\n", "\n"]))
+    return (separator.join(_fold(line) for line in lines) + separator).encode("utf-8")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(calendars())
+def test_fast_path_equals_the_library_on_generated_calendars(monkeypatch, content):
+    fast = read(content)
+    assert fast is not None  # these are the common shapes: the fast path must take them
+    _same(IcalAdapter().parse(_page(content), SOURCE), _library(content, monkeypatch))
