@@ -10,6 +10,7 @@ is linear), and ``aggregator run --engine local`` on it, end to end, in a fresh 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -110,11 +111,13 @@ def run(n: int) -> None:
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         end_to_end = time.perf_counter() - started
+        counts = json.loads((Path(tmp) / "out" / "run.json").read_text(encoding="utf-8")).get("counts", {})
     size = len(content) / 1e6
     print(
         f"iCal {n:,} events ({size:.1f} MB): read {floor:.2f} s | fast path {fast:.2f} s ({count / fast:,.0f} events/s, "
         f"{fast / floor:,.0f}x the read) | library {sample_count / slow:,.0f} events/s (on {sample_count:,}) | "
-        f"aggregator run end to end {end_to_end:.1f} s (exit {proc.returncode})"
+        f"aggregator run end to end {end_to_end:.1f} s (exit {proc.returncode}: {counts.get('listings', 0):,} listings, {counts.get('events', 0):,} events, "
+        f"{counts.get('rejects', 0):,} rejects)"
     )
     if proc.returncode not in (0, 3):
         print(proc.stderr[-2000:], file=sys.stderr)

@@ -56,6 +56,10 @@ _NAME = re.compile(r"[A-Za-z0-9-]+")
 _PARAM = re.compile(r';([A-Za-z0-9-]+)=("[^"]*"|[^";:]*)')
 
 
+def _params(raw: str) -> dict[str, str]:
+    return {k.upper(): v[1:-1] if v.startswith('"') else v for k, v in _PARAM.findall(raw)}
+
+
 def _split(line: str) -> tuple[str, dict[str, str], str]:
     """``NAME;PARAM=v;P2="q":value`` -> name, params, value (quoted parameter values may hold ':' and ';')."""
     colon = line.find(":")
@@ -98,7 +102,11 @@ _LOWER_NAME = re.compile(r"^(?:[A-Z0-9-]*[a-z][A-Za-z0-9-]*[;:]|(?:BEGIN|END):[^
 _VEVENT = re.compile(r"^BEGIN:VEVENT[ \t]*\r?$(.*?)^END:VEVENT[ \t]*\r?$", _FLAGS | re.DOTALL)
 _NESTED = re.compile(r"^BEGIN:([A-Z0-9-]+)[ \t]*\r?$.*?^END:\1[ \t]*\r?$", _FLAGS | re.DOTALL)
 _BEGIN_END = re.compile(r"^(BEGIN|END):([A-Z0-9-]+)[ \t]*\r?$", _FLAGS)
-_PROPERTY = re.compile(rf"^(?:{'|'.join(sorted(READ | RECURRENCE))})[;:][^\r\n]*", _FLAGS)
+# name, parameters (quoted values may hold ':' and ';'), value: the properties read, in one C-speed pass.
+_PROPERTY = re.compile(
+    rf'^({"|".join(sorted(READ | RECURRENCE))})((?:;[A-Za-z0-9-]+=(?:"[^"\r\n]*"|[^";:\r\n]*))*):([^\r\n]*)', _FLAGS
+)
+_PROPERTY_START = re.compile(rf"^(?:{'|'.join(sorted(READ | RECURRENCE))})[;:]", _FLAGS)
 _WR_TIMEZONE = re.compile(r"^X-WR-TIMEZONE[;:][^\r\n]*", _FLAGS)
 Properties = dict[str, list[tuple[dict[str, str], str]]]
 
@@ -142,11 +150,13 @@ def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
         body = block.group(1)
         own = _NESTED.sub("", body) if "BEGIN:" in body else body  # VALARM & co: not the event's
         props: Properties = {}
-        for line in _PROPERTY.findall(own):
-            name, params, value = _split(line)
+        for name, raw_params, value in _PROPERTY.findall(own):
             if name in RECURRENCE:
                 raise UnusualShapeError("recurrence")
+            params = _params(raw_params) if raw_params else {}
             props.setdefault(name, []).append((params, value))
+        if _PROPERTY_START.search(own) and len(_PROPERTY_START.findall(own)) != sum(map(len, props.values())):
+            raise UnusualShapeError("a property line the pattern cannot read")
         events.append((props, block.group(0)))
     if len(events) != events_begun:
         raise UnusualShapeError("VEVENT blocks")

@@ -1,0 +1,134 @@
+"""Benchmark: a synthetic national DATAtourisme export, parsed and run end to end through `aggregator run`.
+
+Run: ``.venv/bin/python bench/datatourisme_bench.py 200000``. Writes a ``@graph`` of N event objects
+in the real complete export's shape (prefixed keys, lists everywhere, language maps, ``takesPlaceAt``
+periods, ``isLocatedAt[0]."schema:address"[0]`` with ``hasAddressCity`` and its département and
+region, ``schema:geo``, ``hasContact`` and ``hasBeenCreatedBy`` organisations, descriptions in
+several languages), plus places that are not events as a regional export has them, then prints:
+reading the JSON (the floor), parsing with the adapter, and ``aggregator run --engine local`` end
+to end in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aggregator.http import Fetched
+from aggregator.sources.datatourisme import DatatourismeAdapter, DatatourismeSource
+
+COMMUNES = [("49328", "Saumur", "49400", "49", "52", 47.26, -0.08), ("33063", "Bordeaux", "33000", "33", "75", 44.84, -0.58),
+            ("69123", "Lyon", "69003", "69", "84", 45.76, 4.84), ("31555", "Toulouse", "31000", "31", "76", 43.60, 1.44),
+            ("97411", "Saint-Denis", "97400", "974", "04", -20.88, 55.45), ("59350", "Lille", "59000", "59", "32", 50.63, 3.06),
+            ("44109", "Nantes", "44000", "44", "52", 47.22, -1.55), ("2A004", "Ajaccio", "20000", "2A", "94", 41.93, 8.74)]  # fmt: skip
+KINDS = ["schema:ExhibitionEvent", "schema:TheaterEvent", "schema:ScreeningEvent", "CulturalEvent", "SportsEvent"]
+
+
+def _label(text: str) -> dict[str, list[str]]:
+    return {"fr": [text], "en": [text + " (en)"]}
+
+
+def event(i: int, rng: random.Random) -> dict[str, object]:
+    """One event object shaped like the complete export's."""
+    insee, city, postal, dep, region, lat, lon = COMMUNES[i % len(COMMUNES)]
+    day = 1 + i % 30
+    periods = [{"@id": f"https://data.datatourisme.fr/p/{i}-{k}", "@type": ["Period"],
+                "startDate": [f"2026-11-{day:02d}"], "endDate": [f"2026-11-{min(day + k, 30):02d}"],
+                **({"startTime": ["14:00:00"], "endTime": ["17:30:00"]} if i % 3 else {})}
+               for k in range(1 + i % 2)]  # fmt: skip
+    return {
+        "@id": f"https://data.datatourisme.fr/{dep}/{i:08x}-synthetic",
+        "dc:identifier": f"FMA{i:09d}",
+        "@type": ["schema:Event", KINDS[i % len(KINDS)], "EntertainmentAndEvent", "PointOfInterest"],
+        "rdfs:label": _label(f"Exposition n°{i} : « {rng.choice(['Regards', 'Traces', 'Lumières'])} »"),
+        "rdfs:comment": _label("Une exposition à découvrir, entrée libre."),
+        "creationDate": ["2026-09-01"],
+        "lastUpdate": ["2026-10-15"],
+        "takesPlaceAt": periods,
+        "schema:startDate": [p["startDate"][0] for p in periods],
+        "schema:endDate": [p["endDate"][0] for p in periods],
+        "isLocatedAt": [{
+            "@id": f"https://data.datatourisme.fr/place/{i}", "@type": ["schema:Place"],
+            "schema:address": [{
+                "@id": f"https://data.datatourisme.fr/address/{i}", "@type": ["schema:PostalAddress"],
+                "schema:addressLocality": [city], "schema:postalCode": [postal],
+                "schema:streetAddress": [f"{i % 120} rue de la République"],
+                "hasAddressCity": [{"@id": f"https://data.datatourisme.fr/c/{insee}", "insee": [insee],
+                                    "rdfs:label": _label(city),
+                                    "isPartOfDepartment": [{"insee": [dep], "rdfs:label": _label(f"Département {dep}"),
+                                                            "isPartOfRegion": [{"insee": [region]}]}]}],
+            }],
+            "schema:geo": [{"schema:latitude": [f"{lat + rng.random() / 50:.6f}"],
+                            "schema:longitude": [f"{lon + rng.random() / 50:.6f}"]}],
+        }],
+        "hasContact": [{"@type": ["foaf:Agent"], "schema:email": ["contact@example.org"],
+                        "foaf:homepage": [f"https://agenda.example.org/{i}"]}],
+        "hasBeenCreatedBy": {"@type": ["schema:Organization"], "schema:legalName": "Office de tourisme"},
+        "hasDescription": [{"dc:description": _label("Une exposition d'œuvres récentes, visite libre.")}],
+    }  # fmt: skip
+
+
+def place(i: int) -> dict[str, object]:
+    """A place that is not an event (a regional export has many)."""
+    return {"@id": f"https://data.datatourisme.fr/poi/{i}", "@type": ["schema:Place", "PlaceOfInterest"],
+            "rdfs:label": _label(f"Musée {i}"), "isLocatedAt": [{"schema:address": [{"schema:postalCode": ["49400"]}]}]}  # fmt: skip
+
+
+def export(n: int, seed: int = 1) -> bytes:
+    """``{"@graph": [...]}`` with ``n`` events and one place for every ten events."""
+    rng = random.Random(seed)
+    graph = [event(i, rng) for i in range(n)] + [place(i) for i in range(n // 10)]
+    return json.dumps({"@context": {}, "@graph": graph}, ensure_ascii=False).encode("utf-8")
+
+
+def run(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.json"
+        path.write_bytes(export(n))
+        started = time.perf_counter()
+        content = path.read_bytes()
+        json.loads(content)
+        floor = time.perf_counter() - started
+        source = DatatourismeSource(id="dt", kind="datatourisme", url=str(path))
+        started = time.perf_counter()
+        records = DatatourismeAdapter().parse(Fetched(url=path.as_uri(), content=content, status=200), source)
+        parse = time.perf_counter() - started
+        (Path(tmp) / "sources.yaml").write_text(
+            f"run: {{people_files_max_events: 0}}\nsources:\n  - {{id: dt, kind: datatourisme, url: {path}, "
+            f"http: {{max_bytes: {len(content) * 2}}}}}\n",
+            encoding="utf-8",
+        )
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name("aggregator")), "run", "--engine", "local", "--quiet",
+             "--sources", str(Path(tmp) / "sources.yaml"), "--out", str(Path(tmp) / "out")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        end_to_end = time.perf_counter() - started
+        counts = json.loads((Path(tmp) / "out" / "run.json").read_text(encoding="utf-8")).get("counts", {})
+    print(
+        f"DATAtourisme {n:,} events ({len(content) / 1e6:.0f} MB): json.loads {floor:.1f} s | adapter {parse:.1f} s "
+        f"({len(records) / parse:,.0f} records/s, {parse / floor:.0f}x the floor) | aggregator run end to end "
+        f"{end_to_end:.1f} s (exit {proc.returncode}: {counts.get('listings', 0):,} listings, {counts.get('events', 0):,} events, "
+        f"{counts.get('rejects', 0):,} rejects)"
+    )
+    if proc.returncode not in (0, 3):
+        print(proc.stderr[-2000:], file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sizes", nargs="*", type=int, default=[200_000])
+    args = parser.parse_args()
+    for size in args.sizes:
+        run(size)
+
+
+if __name__ == "__main__":
+    main()
