@@ -20,13 +20,59 @@ import tempfile
 import time
 from pathlib import Path
 
+from aggregator import reference
 from aggregator.http import Fetched
 from aggregator.sources.datatourisme import DatatourismeAdapter, DatatourismeSource
 
-COMMUNES = [("49328", "Saumur", "49400", "49", "52", 47.26, -0.08), ("33063", "Bordeaux", "33000", "33", "75", 44.84, -0.58),
-            ("69123", "Lyon", "69003", "69", "84", 45.76, 4.84), ("31555", "Toulouse", "31000", "31", "76", 43.60, 1.44),
-            ("97411", "Saint-Denis", "97400", "974", "04", -20.88, 55.45), ("59350", "Lille", "59000", "59", "32", 50.63, 3.06),
-            ("44109", "Nantes", "44000", "44", "52", 47.22, -1.55), ("2A004", "Ajaccio", "20000", "2A", "94", 41.93, 8.74)]  # fmt: skip
+WORDS = [
+    "exposition",
+    "concert",
+    "spectacle",
+    "visite",
+    "atelier",
+    "conférence",
+    "marché",
+    "festival",
+    "balade",
+    "lecture",
+    "projection",
+    "patrimoine",
+    "jardin",
+    "musée",
+    "château",
+    "abbaye",
+    "vignes",
+    "photographie",
+    "peinture",
+    "sculpture",
+    "histoire",
+    "nature",
+    "nuit",
+    "contes",
+    "jazz",
+    "baroque",
+    "cinéma",
+    "danse",
+    "théâtre",
+    "cirque",
+    "sciences",
+    "étoiles",
+    "automne",
+]
+
+
+def communes(rng: random.Random) -> list[tuple[str, str, str, str, str, float, float]]:
+    """Communes of the reference tables with a postal code and coordinates: events spread over France."""
+    table = reference.communes()
+    table = table[(table["type"] == "COM") & table["latitude"].notna()]
+    postal = reference.postal_codes().drop_duplicates("commune_insee").set_index("commune_insee")["postal_code"]
+    table = table[table["commune_insee"].isin(postal.index)].sample(n=20_000, random_state=rng.randrange(1 << 30))
+    return [
+        (r.commune_insee, r.name, postal[r.commune_insee], r.departement_code, r.region_code, r.latitude, r.longitude)
+        for r in table.itertuples(index=False)
+    ]
+
+
 KINDS = ["schema:ExhibitionEvent", "schema:TheaterEvent", "schema:ScreeningEvent", "CulturalEvent", "SportsEvent"]
 
 
@@ -34,10 +80,10 @@ def _label(text: str) -> dict[str, list[str]]:
     return {"fr": [text], "en": [text + " (en)"]}
 
 
-def event(i: int, rng: random.Random) -> dict[str, object]:
+def event(i: int, rng: random.Random, places: list[tuple[str, str, str, str, str, float, float]]) -> dict[str, object]:
     """One event object shaped like the complete export's."""
-    insee, city, postal, dep, region, lat, lon = COMMUNES[i % len(COMMUNES)]
-    day = 1 + i % 30
+    insee, city, postal, dep, region, lat, lon = places[rng.randrange(len(places))]
+    day = 1 + rng.randrange(30)
     periods = [{"@id": f"https://data.datatourisme.fr/p/{i}-{k}", "@type": ["Period"],
                 "startDate": [f"2026-11-{day:02d}"], "endDate": [f"2026-11-{min(day + k, 30):02d}"],
                 **({"startTime": ["14:00:00"], "endTime": ["17:30:00"]} if i % 3 else {})}
@@ -46,7 +92,7 @@ def event(i: int, rng: random.Random) -> dict[str, object]:
         "@id": f"https://data.datatourisme.fr/{dep}/{i:08x}-synthetic",
         "dc:identifier": f"FMA{i:09d}",
         "@type": ["schema:Event", KINDS[i % len(KINDS)], "EntertainmentAndEvent", "PointOfInterest"],
-        "rdfs:label": _label(f"Exposition n°{i} : « {rng.choice(['Regards', 'Traces', 'Lumières'])} »"),
+        "rdfs:label": _label(f"{' '.join(rng.sample(WORDS, 4)).capitalize()} : « {rng.choice(WORDS)} »"),
         "rdfs:comment": _label("Une exposition à découvrir, entrée libre."),
         "creationDate": ["2026-09-01"],
         "lastUpdate": ["2026-10-15"],
@@ -83,7 +129,8 @@ def place(i: int) -> dict[str, object]:
 def export(n: int, seed: int = 1) -> bytes:
     """``{"@graph": [...]}`` with ``n`` events and one place for every ten events."""
     rng = random.Random(seed)
-    graph = [event(i, rng) for i in range(n)] + [place(i) for i in range(n // 10)]
+    places = communes(rng)
+    graph = [event(i, rng, places) for i in range(n)] + [place(i) for i in range(n // 10)]
     return json.dumps({"@context": {}, "@graph": graph}, ensure_ascii=False).encode("utf-8")
 
 
@@ -111,7 +158,8 @@ def run(n: int) -> None:
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         end_to_end = time.perf_counter() - started
-        counts = json.loads((Path(tmp) / "out" / "run.json").read_text(encoding="utf-8")).get("counts", {})
+        report = Path(tmp) / "out" / "run.json"
+        counts = json.loads(report.read_text(encoding="utf-8")).get("counts", {}) if report.exists() else {}
     print(
         f"DATAtourisme {n:,} events ({len(content) / 1e6:.0f} MB): json.loads {floor:.1f} s | adapter {parse:.1f} s "
         f"({len(records) / parse:,.0f} records/s, {parse / floor:.0f}x the floor) | aggregator run end to end "

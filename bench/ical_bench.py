@@ -18,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from aggregator import reference
 from aggregator.http import Fetched
 from aggregator.sources import ical as ical_module
 from aggregator.sources.ical import IcalAdapter, IcalSource
 
-CITIES = [("33000", "Bordeaux"), ("75011", "Paris"), ("69003", "Lyon"), ("31000", "Toulouse"), ("97400", "Saint-Denis"),
-          ("59000", "Lille"), ("44000", "Nantes"), ("13001", "Marseille"), ("67000", "Strasbourg"), ("35000", "Rennes")]  # fmt: skip
 VTIMEZONE = (
     "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\n"
     "TZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n"
@@ -44,13 +43,56 @@ def _fold(line: str) -> str:
     return b"\r\n".join(out).decode("utf-8")
 
 
+WORDS = [
+    "atelier",
+    "conférence",
+    "visite",
+    "exposition",
+    "rencontre",
+    "débat",
+    "formation",
+    "hackathon",
+    "démonstration",
+    "table",
+    "ronde",
+    "données",
+    "usagers",
+    "design",
+    "simplification",
+    "numérique",
+    "territoire",
+    "santé",
+    "école",
+    "mobilité",
+    "climat",
+    "achats",
+    "accueil",
+    "participation",
+    "citoyenne",
+    "laboratoire",
+    "innovation",
+    "service",
+    "public",
+    "agents",
+    "transformation",
+    "écoute",
+]
+
+
+def _places(rng: random.Random) -> list[tuple[str, str]]:
+    """Postal codes and names of La Poste's table: events spread over France as real ones are."""
+    table = reference.postal_codes()[["postal_code", "poste_name"]].drop_duplicates("postal_code")
+    return list(table.sample(n=min(len(table), 5000), random_state=rng.randrange(1 << 30)).itertuples(index=False))
+
+
 def calendar(n: int, seed: int = 1) -> bytes:
     """A calendar of ``n`` distinct events, November 2026, in the shapes real feeds use."""
     rng = random.Random(seed)
+    places = _places(rng)
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//FR", "X-WR-TIMEZONE:Europe/Paris"]
     parts = [("\r\n".join(lines) + "\r\n" + VTIMEZONE).encode()]
     for i in range(n):
-        postal, city = CITIES[i % len(CITIES)]
+        postal, city = places[rng.randrange(len(places))]
         day, hour = 1 + i % 30, 8 + i % 11
         event = ["BEGIN:VEVENT", f"UID:bench-{i}@example.org", "DTSTAMP:20261001T000000Z"]
         shape = i % 10
@@ -62,7 +104,7 @@ def calendar(n: int, seed: int = 1) -> bytes:
         else:
             event += [f"DTSTART;VALUE=DATE:202611{day:02d}", f"DTEND;VALUE=DATE:202611{min(day + 1, 30):02d}"]
         event += [
-            f"SUMMARY:Atelier n°{i} \\, innovation publique et {rng.choice(['données', 'design', 'usagers'])}",
+            f"SUMMARY:{' '.join(rng.sample(WORDS, 5)).capitalize()} \\, {rng.choice(WORDS)} n°{i % 97}",
             _fold(f"DESCRIPTION:Un atelier pour tester des idées\\nen petit groupe\\; inscription conseillée. #{i}"),
             f"LOCATION:Salle {i % 97}\\, {i % 200} rue de la République\\, {postal} {city}",
             f"URL:https://agenda.example.org/evenements/{i}",
@@ -111,7 +153,8 @@ def run(n: int) -> None:
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         end_to_end = time.perf_counter() - started
-        counts = json.loads((Path(tmp) / "out" / "run.json").read_text(encoding="utf-8")).get("counts", {})
+        report = Path(tmp) / "out" / "run.json"
+        counts = json.loads(report.read_text(encoding="utf-8")).get("counts", {}) if report.exists() else {}
     size = len(content) / 1e6
     print(
         f"iCal {n:,} events ({size:.1f} MB): read {floor:.2f} s | fast path {fast:.2f} s ({count / fast:,.0f} events/s, "

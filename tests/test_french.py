@@ -122,7 +122,7 @@ def test_every_french_sentence_the_project_writes_is_well_set(tmp_path):
     parser = _Text()
     parser.feed((out / "report.html").read_text(encoding="utf-8"))
     assert len(parser.texts) > 60 and any("Méthode" in t for t in parser.texts)
-    cli = [outputs_sentence("/data")]
+    cli = [outputs_sentence("/data"), outputs_sentence("/data", people_files=False)]
     everything = sentences + lines + parser.texts + cli
     faults = {text: badly_set(text) for text in everything if badly_set(text)}
     assert not faults

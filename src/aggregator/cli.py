@@ -318,7 +318,8 @@ def _report(report: dict[str, Any], out_dir: str, quiet: bool, verbose: bool, as
         where = out_dir if "://" in out_dir else str(Path(out_dir).resolve())
         from aggregator.run_report import outputs_sentence  # deferred, like every heavy import of the CLI
 
-        out.print(outputs_sentence(where), highlight=False, soft_wrap=True)
+        people_files = "://" in out_dir or (Path(out_dir) / "latest" / "events.xlsx").exists()
+        out.print(outputs_sentence(where, people_files), highlight=False, soft_wrap=True)
         out.print(report["headline"], highlight=False, soft_wrap=True)
     if report["status"] == "partial":
         if not quiet:

@@ -131,10 +131,20 @@ def new_report(config: Config, out_dir: Path, engine: str, run_id: str | None = 
     )
 
 
-def outputs_sentence(where: str) -> str:
-    """The French sentence that tells, after a run, where its outputs are."""
+def outputs_sentence(where: str, people_files: bool = True) -> str:
+    """The French sentence that tells, after a run, where its outputs are.
+
+    Args:
+        where: The output folder.
+        people_files: Whether events.xlsx, calendars/, events.geojson and events.jsonld were written
+            (``run.people_files_max_events``).
+    """
+    people = (
+        "events.xlsx et events.csv (tableurs), calendars/ (agendas), maps/ (cartes), events.geojson, events.jsonld, "
+        if people_files
+        else "events.csv (tableur), maps/ (cartes), "
+    )
     return typography(
-        f"Sorties dans {where}/ : report.html (la page à lire), events.xlsx et events.csv (tableurs), "
-        "calendars/ (agendas), maps/ (cartes), events.geojson, events.jsonld, events.parquet, listings.parquet, "
+        f"Sorties dans {where}/ : report.html (la page à lire), {people}events.parquet, listings.parquet, "
         "stats/, totals.md, totals.json, datapackage.json, run.json (runs/ : les exécutions)"
     )
