@@ -101,3 +101,12 @@ def test_invalid_utf8_in_one_record_spoils_that_record_only(tmp_path):
     assert report.status == "success"  # the source is not failed for one record's bytes
     titles = pd.read_parquet(tmp_path / "out" / "listings.parquet")["title"].tolist()
     assert sorted(titles) == ["Atelier \ufffdt\ufffd", "Forum de l’innovation"]
+
+
+def test_neutralise_formulas_leaves_columns_without_text_alone():
+    from datetime import date
+
+    frame = pd.DataFrame({"day": [date(2026, 11, 2)], "none": [None], "lists": [["=x"]], "text": ["@x"]})
+    out = neutralise_formulas(frame)
+    assert out["day"].tolist() == [date(2026, 11, 2)] and out["none"].tolist() == [None]
+    assert out["lists"].tolist() == [["=x"]] and out["text"].tolist() == ["'@x"]

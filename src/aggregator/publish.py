@@ -87,7 +87,10 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             values = out[column]
-            risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            try:  # vectorised: non-text values (None, lists) give NA, read as not risky
+                risky = values.str.startswith(FORMULA_START, na=False)
+            except AttributeError:  # no text at all in the column (dates, all null): nothing to neutralise
+                continue
             if risky.any():
                 out[column] = values.where(~risky, "'" + values.astype(str))
     return out
