@@ -148,6 +148,7 @@ def test_calendars_are_rfc5545_with_stable_uids_time_zones_and_cancellations(pub
     assert len(Calendar.from_ical((published / "calendars" / "mayotte.ics").read_bytes()).walk("VEVENT")) == 0
 
 
+@pytest.mark.slow  # runs the pipeline again (make test runs it; make check leaves it)
 def test_events_removed_from_every_source_leave_the_feeds_and_uids_stay(tmp_path):
     path = write_config(tmp_path, f"sources:\n  - {{id: lab, kind: ical, url: {tmp_path / 'lab.ics'}}}\n")
     ics = LAB.read_text(encoding="utf-8")
@@ -193,6 +194,7 @@ def test_geojson_is_rfc7946_with_centroids_where_the_point_is_unknown(published)
     assert {f["properties"]["position"] for f in data["features"]} == {"event", "commune_centroid"}
 
 
+@pytest.mark.slow  # runs the pipeline again (make test runs it; make check leaves it)
 def test_jsonld_events_are_read_back_by_the_jsonld_adapter(published):
     data = json.loads((published / "events.jsonld").read_text(encoding="utf-8"))
     events = _events(published).set_index("event_id")
@@ -348,6 +350,7 @@ def test_report_lists_upcoming_events_from_the_data_date_in_the_chart_order(publ
         assert f'href="{link}"' in html and (published / link).exists(), link
 
 
+@pytest.mark.slow  # runs the pipeline again (make test runs it; make check leaves it)
 def test_people_files_are_left_out_above_their_limit_and_the_run_says_so(tmp_path):
     path = write_config(
         tmp_path, f"run:\n  people_files_max_events: 2\nsources:\n  - {{id: lab, kind: ical, url: {LAB}}}\n"

@@ -6,6 +6,7 @@ import json
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -161,6 +162,7 @@ def _iso(instant: Any, zone: str, all_day: bool, end: bool = False) -> str | Non
     return value.isoformat() if value is not None else None
 
 
+@cache
 def _centroids() -> dict[str, tuple[float, float]]:
     table = reference.communes().dropna(subset=["latitude", "longitude"])
     rows = table[["commune_insee", "latitude", "longitude"]].itertuples(index=False)
