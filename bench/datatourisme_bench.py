@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from end_to_end import aggregator_run
 
 from aggregator import reference
 from aggregator.http import Fetched
@@ -146,28 +149,16 @@ def run(n: int) -> None:
         started = time.perf_counter()
         records = DatatourismeAdapter().parse(Fetched(url=path.as_uri(), content=content, status=200), source)
         parse = time.perf_counter() - started
-        (Path(tmp) / "sources.yaml").write_text(
+        end_to_end = aggregator_run(
+            Path(tmp),
             f"run: {{people_files_max_events: 0}}\nsources:\n  - {{id: dt, kind: datatourisme, url: {path}, "
             f"http: {{max_bytes: {len(content) * 2}}}}}\n",
-            encoding="utf-8",
         )
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [str(Path(sys.executable).with_name("aggregator")), "run", "--engine", "local", "--quiet",
-             "--sources", str(Path(tmp) / "sources.yaml"), "--out", str(Path(tmp) / "out")],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        end_to_end = time.perf_counter() - started
-        report = Path(tmp) / "out" / "run.json"
-        counts = json.loads(report.read_text(encoding="utf-8")).get("counts", {}) if report.exists() else {}
     print(
         f"DATAtourisme {n:,} events ({len(content) / 1e6:.0f} MB): json.loads {floor:.1f} s | adapter {parse:.1f} s "
         f"({len(records) / parse:,.0f} records/s, {parse / floor:.0f}x the floor) | aggregator run end to end "
-        f"{end_to_end:.1f} s (exit {proc.returncode}: {counts.get('listings', 0):,} listings, {counts.get('events', 0):,} events, "
-        f"{counts.get('rejects', 0):,} rejects)"
+        f"{end_to_end}"
     )
-    if proc.returncode not in (0, 3):
-        print(proc.stderr[-2000:], file=sys.stderr)
 
 
 def main() -> None:
