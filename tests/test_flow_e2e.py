@@ -214,10 +214,17 @@ def test_nightly_flow_on_the_samples(prefect_harness, tmp_path):
     # The run published its figures to the Prefect UI.
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
+    # Newest first: other flow tests of the session publish artifacts under the same keys.
     with get_client(sync_client=True) as client:
-        table = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["events-per-region"])))
-        totals_md = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["totals"])))
+        table = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["events-per-region"])),
+            sort=ArtifactSort.CREATED_DESC,
+        )
+        totals_md = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["totals"])), sort=ArtifactSort.CREATED_DESC
+        )
     assert table and table[0].type == "table"
     rows = json.loads(table[0].data) if isinstance(table[0].data, str) else table[0].data
     assert len(rows) == 18 and sum(r["événements"] for r in rows) == sum(expected["regions"].values())
