@@ -146,7 +146,8 @@ class RunSettings(BaseModel):
         ge=0,
         description="Most events for which the files made for people are written (events.xlsx, calendars/, "
         "events.geojson, events.jsonld: made for a month's programme; together about 1 ms per event); "
-        "above, a warning says they were left out. events.csv, Parquet, statistics, maps and the report are always written.",
+        "above, a warning says they were left out. events.csv, Parquet, statistics, maps and the report "
+        "are always written.",
     )
     schedule: ScheduleSettings = Field(
         default_factory=ScheduleSettings, description="When the nightly deployment runs (table below)."
