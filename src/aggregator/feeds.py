@@ -90,17 +90,6 @@ def _zones(events: pd.DataFrame) -> dict[str, bytes]:
     }
 
 
-def calendar(events: pd.DataFrame, name: str, stamp: pd.Timestamp) -> bytes:
-    """An RFC 5545 calendar of ``events`` (VTIMEZONE blocks included), named ``name``.
-
-    Args:
-        events: Events to publish (removed ones must be left out by the caller).
-        name: The calendar's display name (``X-WR-CALNAME``).
-        stamp: ``DTSTAMP`` of every event: when the data was published.
-    """
-    return calendars(events, stamp, name=name, regional=False)["france.ics"]
-
-
 def _vevent(row: dict[str, Any], stamp: pd.Timestamp) -> Event:
     zone, all_day = str(row["timezone"]), bool(row["all_day"])
     event = Event()
@@ -133,7 +122,7 @@ def _vevent(row: dict[str, Any], stamp: pd.Timestamp) -> Event:
 
 
 def calendars(
-    events: pd.DataFrame, stamp: pd.Timestamp, name: str = "Mois de l’innovation publique", regional: bool = True
+    events: pd.DataFrame, stamp: pd.Timestamp, name: str = "Mois de l’innovation publique"
 ) -> dict[str, bytes]:
     """``france.ics`` (every event) and one ``<region>.ics`` per region (all 18, empty ones included).
 
@@ -150,10 +139,9 @@ def calendars(
         return _header(title) + body + b"END:VCALENDAR\r\n"
 
     out = {"france.ics": assemble(name, list(range(len(rows))))}
-    if regional:
-        for code, region in reference.regions()[["region_code", "region_name"]].itertuples(index=False):
-            members = [i for i, row in enumerate(rows) if row["region_code"] == code]
-            out[f"{slug(str(region))}.ics"] = assemble(f"{name} – {region}", members)
+    for code, region in reference.regions()[["region_code", "region_name"]].itertuples(index=False):
+        members = [i for i, row in enumerate(rows) if row["region_code"] == code]
+        out[f"{slug(str(region))}.ics"] = assemble(f"{name} – {region}", members)
     return out
 
 
