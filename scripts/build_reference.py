@@ -14,6 +14,13 @@ DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "reference"
 TARGET = ROOT / "src" / "aggregator" / "data"
 
 # Time zones of the overseas départements; every other département is on Europe/Paris.
+# INSEE's history of communes (COG "mouvements des communes"), optional: gives renamed communes' former names.
+HISTORY_FILE = "v_mvt_commune_2025.csv"
+# Renamings since this date: the former names people may still write ("Saint-Ouen", 2018).
+RENAMED_SINCE = "2000-01-01"
+# INSEE event type of a renaming.
+RENAMING = "10"
+
 OVERSEAS_TZ = {
     "971": "America/Guadeloupe",
     "972": "America/Martinique",
@@ -21,6 +28,39 @@ OVERSEAS_TZ = {
     "974": "Indian/Reunion",
     "976": "Indian/Mayotte",
 }
+
+
+def former_names(history: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """Former names of communes renamed since ``RENAMED_SINCE`` and still existing under the same code.
+
+    Args:
+        history: INSEE's ``v_mvt_commune`` table (columns ``MOD``, ``DATE_EFF``, ``TYPECOM_AV``,
+            ``COM_AV``, ``LIBELLE_AV``, ``TYPECOM_AP``, ``COM_AP``, ``LIBELLE_AP``), as strings.
+        communes: The package's communes table (``commune_insee``, ``type``, ``name_key``).
+
+    Returns:
+        ``name``, ``name_key``, ``commune_insee``, ``renamed_on``, one row per former name whose key is
+        not already the commune's own.
+    """
+    renamed = history[
+        (history["MOD"] == RENAMING)
+        & (history["TYPECOM_AV"] == "COM")
+        & (history["TYPECOM_AP"] == "COM")
+        & (history["COM_AV"] == history["COM_AP"])
+        & (history["DATE_EFF"] >= RENAMED_SINCE)
+    ]
+    current = communes[communes["type"] == "COM"].set_index("commune_insee")["name_key"]
+    out = pd.DataFrame(
+        {
+            "name": renamed["LIBELLE_AV"].to_numpy(),
+            "name_key": renamed["LIBELLE_AV"].map(place_key).to_numpy(),
+            "commune_insee": renamed["COM_AP"].to_numpy(),
+            "renamed_on": renamed["DATE_EFF"].to_numpy(),
+        }
+    )
+    out = out[out["commune_insee"].isin(current.index)]
+    out = out[out["name_key"] != out["commune_insee"].map(current)]
+    return out.drop_duplicates(["name_key", "commune_insee"]).sort_values(["commune_insee", "renamed_on"])
 
 
 def build(source: Path, target: Path) -> None:
@@ -91,9 +131,18 @@ def build(source: Path, target: Path) -> None:
     communes.to_parquet(target / "communes.parquet", index=False, compression="zstd")
     postal.to_parquet(target / "postal_codes.parquet", index=False, compression="zstd")
     (target / "postal_codes.csv").unlink(missing_ok=True)
+    history_path = source / HISTORY_FILE
+    former = pd.DataFrame()
+    if history_path.exists():
+        former = former_names(pd.read_csv(history_path, **read), communes)
+        former.to_csv(target / "former_names.csv", index=False)
+    else:
+        # Without INSEE's history no former name is known: no table rather than a stale one.
+        (target / "former_names.csv").unlink(missing_ok=True)
     print(
         f"regions: {len(regions)}, départements: {len(deps)}, communes: {len(communes)}, "
-        f"postal code rows: {len(postal)} ({postal['postal_code'].nunique()} codes) -> {target}"
+        f"postal code rows: {len(postal)} ({postal['postal_code'].nunique()} codes), "
+        f"former names: {len(former)} -> {target}"
     )
 
 

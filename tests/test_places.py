@@ -111,3 +111,88 @@ def test_a_shared_city_name_is_settled_by_the_source_majority_and_never_guessed(
 def test_a_postal_code_of_another_commune_gives_way_to_name_and_coordinates(given, expected):
     out, _ = geo.resolve(pd.DataFrame([given]))
     assert (out.loc[0, "commune_insee"], out.loc[0, "geo_precision"]) == expected
+
+
+def test_a_shared_name_is_settled_by_the_source_region_when_its_departement_has_none():
+    # Most listings in Paris (75); "Saint-Denis" is a commune of 93 and of 974: the region (11) settles it.
+    rows = [{"uid": str(i), "title": f"E{i}", "start": "2026-11-20", "city": city}
+            for i, city in enumerate(["Paris", "Paris", "Paris", "Magny-les-Hameaux", "Saint-Denis"])]  # fmt: skip
+    listings = _normalised(rows).set_index("source_uid")
+    assert (listings.loc["4", "commune_insee"], listings.loc["4", "geo_precision"]) == ("93066", "city_name_majority")
+
+
+@pytest.mark.parametrize(
+    ("cities", "settings", "expected"),
+    [
+        # A national agenda, mostly Paris: "Venise" is Venice, not Venise (Doubs).
+        (["Paris", "Paris", "Toulouse", "Venise"], {}, None),
+        # An agenda of the Doubs: its own Venise.
+        (["Besançon", "Besançon", "Pontarlier", "Venise"], {}, "25598"),
+        # A source whose setting names the département.
+        (["Venise"], {"departement": "25"}, "25598"),
+        # "La Haye" (The Hague) in an agenda of the Manche: La Haye (50).
+        (["Cherbourg-en-Cotentin", "Saint-Lô", "La Haye"], {}, "50236"),
+    ],
+)
+def test_a_foreign_city_that_is_also_a_french_village_needs_the_source_territory(cities, settings, expected):
+    rows = [{"uid": str(i), "title": f"E{i}", "start": "2026-11-20", "city": c} for i, c in enumerate(cities)]
+    got = _normalised(rows, **settings).set_index("source_uid").loc[str(len(cities) - 1), "commune_insee"]
+    assert (None if pd.isna(got) else got) == expected
+
+
+@pytest.fixture
+def saint_ouen_renamed(monkeypatch):
+    """INSEE's history says 93070 was "Saint-Ouen" before its renaming (the build's output for that row)."""
+    from aggregator import reference
+    from aggregator.normalise import communes
+
+    former = pd.DataFrame({"name": ["Saint-Ouen"], "name_key": ["saint ouen"], "commune_insee": ["93070"],
+                           "renamed_on": ["2018-01-01"]})  # fmt: skip
+    caches = (communes.communes_by_name, communes.city_names)
+    for cached in caches:
+        cached.cache_clear()
+    monkeypatch.setattr(reference, "former_names", lambda: former)
+    yield
+    for cached in caches:
+        cached.cache_clear()
+
+
+def test_a_renamed_commune_is_found_by_its_former_name(saint_ouen_renamed):
+    from aggregator.normalise.text import place_key
+
+    assert place_key("Saint-Ouen") == "saint ouen"
+    # Three communes answer to "Saint-Ouen" (80, 41, and 93070 by its former name): Paris's region settles it.
+    rows = [{"uid": str(i), "title": f"E{i}", "start": "2026-11-20", "venue_name": place}
+            for i, place in enumerate(["Opéra de Paris, Paris", "Théâtre du Châtelet, Paris", "Espace 1789, Saint-Ouen"])]  # fmt: skip
+    listings = _normalised(rows).set_index("source_uid")
+    assert (listings.loc["2", "commune_insee"], listings.loc["2", "venue_name"]) == ("93070", "Espace 1789")
+    alone = _normalised([{"uid": "x", "title": "E", "start": "2026-11-20", "city": "Saint-Ouen"}])
+    assert pd.isna(alone.iloc[0]["commune_insee"])  # ambiguous and no territory: never guessed
+
+
+def test_the_build_keeps_renamings_of_communes_that_still_exist():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_reference", Path(__file__).parent.parent / "scripts" / "build_reference.py"
+    )
+    assert spec and spec.loader
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    columns = ["MOD", "DATE_EFF", "TYPECOM_AV", "COM_AV", "LIBELLE_AV", "TYPECOM_AP", "COM_AP", "LIBELLE_AP"]
+    history = pd.DataFrame(
+        [
+            ["10", "2018-01-01", "COM", "93070", "Saint-Ouen", "COM", "93070", "Saint-Ouen-sur-Seine"],  # kept
+            ["10", "1962-01-01", "COM", "59178", "Douay", "COM", "59178", "Douai"],  # too old to be written still
+            ["32", "2019-01-01", "COM", "50236", "Montgardon", "COMD", "50236", "Montgardon"],  # a merger
+            ["10", "2021-01-01", "COM", "99999", "Nulle Part", "COM", "99999", "Ailleurs"],  # no such commune
+            ["10", "2020-01-01", "COM", "59178", "DOUAI", "COM", "59178", "Douai"],  # same name, other case
+        ],
+        columns=columns,
+    )
+    from aggregator import reference
+
+    former = build.former_names(history, reference.communes())
+    assert former[["name", "name_key", "commune_insee", "renamed_on"]].values.tolist() == [
+        ["Saint-Ouen", "saint ouen", "93070", "2018-01-01"]
+    ]

@@ -41,6 +41,20 @@ def communes() -> pd.DataFrame:
 
 
 @cache
+def former_names() -> pd.DataFrame:
+    """Former names of renamed communes (INSEE's history of communes, when it was given to the build).
+
+    Columns: ``name``, ``name_key``, ``commune_insee`` (the code, unchanged by a renaming), ``renamed_on``.
+    Empty when the package was built without the history file.
+    """
+    if not resources.files("aggregator.data").joinpath("former_names.csv").is_file():
+        return pd.DataFrame(
+            {column: pd.Series(dtype=str) for column in ("name", "name_key", "commune_insee", "renamed_on")}
+        )
+    return _read_csv("former_names.csv")
+
+
+@cache
 def postal_codes() -> pd.DataFrame:
     """La Poste's table, one row per (postal code, commune, delivery line).
 

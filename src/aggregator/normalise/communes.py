@@ -19,6 +19,16 @@ MAX_CENTROID_KM = 20.0
 AGREE_KM = 5.0
 # The communes with municipal arrondissements: published under the commune's code, the arrondissement apart.
 CITIES_WITH_ARRONDISSEMENTS = ("75056", "69123", "13055")
+# Foreign cities whose French name is also that of a French village (under 10,000 inhabitants, INSEE
+# 2021): alone, such a name is ambiguous and only the source's territory settles it ("Venise" in a Doubs
+# agenda is Venise, Doubs; in a national dance agenda it is Venice). Towns that outweigh their foreign
+# namesake in a French agenda (Vienne, Isère; Bruges, Gironde) are not listed.
+FOREIGN_HOMONYMS = (
+    "Aoste", "Berne", "Bologne", "Cologne", "Fribourg", "Grenade", "La Haye", "Le Caire", "Liège", "Modène",
+    "Mons", "Montréal", "Montreux", "Saint-Sébastien", "Sion", "Trèves", "Venise",
+)  # fmt: skip
+# The candidate that stands for the foreign city: never chosen, it only keeps a name ambiguous.
+ABROAD = "abroad"
 # Names people write for regions that are not the official COG 2025 name.
 REGION_ALIASES = {
     "idf": "11", "ile de france": "11", "paris region": "11",
@@ -75,7 +85,11 @@ def communes_by_code() -> pd.DataFrame:
 
 @cache
 def communes_by_name() -> pd.DataFrame:
-    """Name key -> current commune; delegated and associated communes lead to their parent."""
+    """Name key -> current commune; delegated and associated communes lead to their parent.
+
+    A renamed commune's former name counts as a current name (people keep writing "Saint-Ouen" for
+    Saint-Ouen-sur-Seine); a foreign city in ``FOREIGN_HOMONYMS`` adds a candidate ``ABROAD``.
+    """
     communes = reference.communes()
     current = communes["parent_code"].where(communes["type"].isin(["COMD", "COMA"]), communes["commune_insee"])
     table = pd.DataFrame(
@@ -87,7 +101,30 @@ def communes_by_name() -> pd.DataFrame:
             "is_current": communes["type"].isin(["COM", "ARM"]),
         }
     )
-    return table.drop_duplicates(["name_key", "commune"])
+    codes = communes_by_code()
+    former = reference.former_names()
+    former = former[former["commune_insee"].isin(codes.index)]
+    resolved = codes.loc[former["commune_insee"], "resolved"].to_numpy()
+    places = communes.drop_duplicates("commune_insee").set_index("commune_insee")
+    renamed = pd.DataFrame(
+        {
+            "name_key": former["name_key"].to_numpy(),
+            "commune": resolved,
+            "departement_code": places.loc[resolved, "departement_code"].to_numpy(),
+            "region_code": places.loc[resolved, "region_code"].to_numpy(),
+            "is_current": True,
+        }
+    )
+    abroad = pd.DataFrame(
+        {
+            "name_key": [place_key(name) for name in FOREIGN_HOMONYMS],
+            "commune": ABROAD,
+            "departement_code": "",
+            "region_code": "",
+            "is_current": True,
+        }
+    )
+    return pd.concat([table, renamed, abroad], ignore_index=True).drop_duplicates(["name_key", "commune"])
 
 
 @cache
@@ -108,8 +145,8 @@ def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 @cache
 def city_names() -> frozenset[str]:
-    """Name keys (``place_key``) of every commune, delegated or associated commune and arrondissement."""
-    return frozenset(reference.communes()["name_key"])
+    """Name keys (``place_key``) of every commune, delegated or associated commune, arrondissement and former name."""
+    return frozenset(reference.communes()["name_key"]) | frozenset(reference.former_names()["name_key"])
 
 
 def is_city_name(text: str) -> bool:

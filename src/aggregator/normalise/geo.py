@@ -217,6 +217,7 @@ def _by_city(city_key: pd.Series, hint_dep: pd.Series, hint_region: pd.Series) -
         keep = ~many | matches | ~matches.groupby(cand["_u"]).transform("any")
         cand = cand[keep]
     counts = cand.groupby("_u")["commune"].nunique()
+    cand = cand[cand["commune"] != communes.ABROAD]
     unique = counts[counts == 1].index
     chosen = cand[cand["_u"].isin(unique)].groupby("_u").first()
     position = keys.merge(uniques, on=["city_key", "hint_dep", "hint_region"], how="left")["_u"]
@@ -279,14 +280,14 @@ def _coordinates_given(lat: pd.Series, lon: pd.Series) -> pd.Series:
     return pd.to_numeric(lat, errors="coerce").notna() & pd.to_numeric(lon, errors="coerce").notna()
 
 
-def _majority(dep: pd.Series, sources: pd.Series) -> pd.Series:
-    """Per row, the département most of its source's resolved rows are in (None for a source with none)."""
-    known = pd.DataFrame({"dep": dep, "source": sources})[dep.notna()]
+def _majority(area: pd.Series, sources: pd.Series) -> pd.Series:
+    """Per row, the area (département or region) most of its source's resolved rows are in (None if none)."""
+    known = pd.DataFrame({"area": area, "source": sources})[area.notna()]
     if known.empty:
-        return pd.Series(None, index=dep.index, dtype="object")
-    counts = known.groupby(["source", "dep"]).size().reset_index(name="n")
-    top = counts.sort_values(["source", "n", "dep"], ascending=[True, False, True]).drop_duplicates("source")
-    return sources.map(top.set_index("source")["dep"]).astype("object")
+        return pd.Series(None, index=area.index, dtype="object")
+    counts = known.groupby(["source", "area"]).size().reset_index(name="n")
+    top = counts.sort_values(["source", "n", "area"], ascending=[True, False, True]).drop_duplicates("source")
+    return sources.map(top.set_index("source")["area"]).astype("object")
 
 
 def _arrondissements(commune: pd.Series, postal: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -371,10 +372,11 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         take("coordinates", found_dep.reindex(index), found_commune.reindex(index))
     todo = dep.isna() & region.isna() & (city_key != "")
     if todo.any() and "source_id" in frame:
-        # A city name several communes bear, settled by the département most of the source's listings are in.
+        # A city name several communes bear, settled by the département most of the source's listings are
+        # in, or else by its region ("Saint-Ouen" in an Île-de-France-heavy agenda).
         majority = _majority(dep, frame["source_id"])
-        no_region = pd.Series(None, index=index, dtype="object")
-        found_commune, found_dep = _by_city(city_key[todo], majority[todo], no_region[todo])
+        majority_region = _majority(region.where(region.notna(), dep.map(deps["region_code"])), frame["source_id"])
+        found_commune, found_dep = _by_city(city_key[todo], majority[todo], majority_region[todo])
         take("city_name_majority", found_dep.reindex(index), found_commune.reindex(index))
     take("source_default", default_dep)
     rows = dep.isna() & region.isna() & default_region.notna()
