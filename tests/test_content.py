@@ -10,6 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
@@ -110,3 +112,32 @@ def test_neutralise_formulas_leaves_columns_without_text_alone():
     out = neutralise_formulas(frame)
     assert out["day"].tolist() == [date(2026, 11, 2)] and out["none"].tolist() == [None]
     assert out["lists"].tolist() == [["=x"]] and out["text"].tolist() == ["'@x"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from('ab;"\r\n,=+-@ é\u00a0\t0'), max_size=12)),
+                   min_size=1, max_size=8),
+    numbers=st.lists(st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=32)), min_size=8, max_size=8),
+)  # fmt: skip
+def test_spreadsheet_csv_reads_back_cell_for_cell(tmp_path_factory, texts, numbers):
+    """Whatever the text (separators, quotes, line breaks, formula starts), the CSV gives it back."""
+    from aggregator.publish import write_csv
+
+    n = len(texts)
+    frame = pd.DataFrame({"texte": texts, "nombre": pd.Series(numbers[:n], dtype="float64"), "compte": range(n)})
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    write_csv(frame, path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.endswith(b"\r\n")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[0] == ["texte", "nombre", "compte"] and len(rows) == n + 1
+    expected = neutralise_formulas(frame)
+    for (text, number, count), (_, want) in zip(rows[1:], expected.iterrows(), strict=True):
+        assert text == ("" if pd.isna(want["texte"]) else want["texte"])
+        assert count == str(want["compte"])
+        if pd.isna(want["nombre"]):
+            assert number == ""
+        else:
+            assert "." not in number and float(number.replace(",", ".")) == want["nombre"]

@@ -48,7 +48,7 @@ def events_for_people(events: pd.DataFrame) -> pd.DataFrame:
     for column in LOCAL_TIME_COLUMNS:
         out[column] = local_times(events[column], events["timezone"]) if len(events) else events[column]
     out["all_day"] = events["all_day"].map(BOOLEAN_LABELS)
-    out["source_ids"] = events["source_ids"].map(lambda ids: ", ".join(ids))
+    out["source_ids"] = [", ".join(ids) for ids in events["source_ids"]]
     return french_values(out, "events")
 
 
@@ -57,7 +57,9 @@ def french_values(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     out = frame.copy()
     for (name, column), labels in VALUE_LABELS.items():
         if name == table and column in out.columns:
-            out[column] = out[column].map(lambda v, labels=labels: labels.get(v, v))
+            # A dict lookup per distinct value (fast), values without a label kept as they are.
+            labelled = out[column].map(labels)
+            out[column] = labelled.where(labelled.notna(), out[column])
     return out
 
 
