@@ -128,6 +128,21 @@ def communes_by_name() -> pd.DataFrame:
 
 
 @cache
+def postal_table() -> pd.DataFrame:
+    """La Poste's table with what matching a city name needs, computed once per process.
+
+    Adds ``cog_key`` (the COG name's key of the code's commune), ``parent_key`` (the city's key for an
+    arrondissement: "75014 Paris") and ``current`` (the commune the code designates today).
+    """
+    table = reference.postal_codes().copy()
+    keys = reference.commune_name_keys()
+    table["cog_key"] = table["commune_insee"].map(keys)
+    table["parent_key"] = table["commune_insee"].map(arrondissement_parents()).map(keys)
+    table["current"] = table["commune_insee"].map(communes_by_code()["resolved"])
+    return table
+
+
+@cache
 def centroids() -> tuple[Any, pd.DataFrame]:
     """A k-d tree of commune and arrondissement centroids (unit vectors), and the communes it indexes."""
     communes = reference.communes()

@@ -132,19 +132,13 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
     keys = pd.DataFrame({"postal_code": postal, "city_key": city_key.fillna(""), "hint": hint.fillna("")})
     uniques = keys[keys["postal_code"].notna()].drop_duplicates().reset_index(drop=True)
     uniques["_u"] = np.arange(len(uniques))
-    cand = uniques.merge(reference.postal_codes(), on="postal_code", how="inner")
-    cog_key = cand["commune_insee"].map(reference.commune_name_keys())
-    # "75014 Paris": an arrondissement's code named by its city.
-    city_of_arrondissement = (
-        cand["commune_insee"].map(communes.arrondissement_parents()).map(reference.commune_name_keys())
-    )
+    cand = uniques.merge(communes.postal_table(), on="postal_code", how="inner")
     cand["named"] = (cand["city_key"] != "") & (
         (cand["city_key"] == cand["name_key"])
         | (cand["city_key"] == cand["ligne_5_key"])
-        | (cand["city_key"] == cog_key)
-        | (cand["city_key"] == city_of_arrondissement)
+        | (cand["city_key"] == cand["cog_key"])
+        | (cand["city_key"] == cand["parent_key"])
     )
-    cand["current"] = cand["commune_insee"].map(communes.communes_by_code()["resolved"])
     grouped = cand.groupby("_u")
     n_deps = grouped["departement_code"].nunique()
     named = cand[cand["named"]]
