@@ -96,15 +96,13 @@ check: install
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 -m "not slow and not prefect"
 
-# Benchmarks (minutes; figures go to docs/benchmarks.md): geography, deduplication, core end to end,
-# fetching 500 sources, Prefect's overhead.
+# Benchmarks (minutes; figures go to docs/benchmarks.md): geography, deduplication, fetching 500
+# sources, then every speed target with its floor (bench/targets.py writes its table into the docs).
 bench: install
 	$(BIN)/python bench/geo_bench.py 1000000
 	$(BIN)/python bench/dedupe_bench.py 60000 600000 --fixed-density
-	$(BIN)/python bench/core_bench.py 60000 600000
-	$(BIN)/python bench/ical_bench.py 100000
 	$(BIN)/python bench/fetch_bench.py
-	$(BIN)/python bench/prefect_overhead.py
+	$(BIN)/python bench/targets.py --docs
 
 docs: install
 	$(BIN)/aggregator docs

@@ -53,7 +53,8 @@ class TreeMemory(threading.Thread):
             self.peak = max(self.peak, total)
 
 
-def run(n_events: int, processes: int) -> None:
+def run(n_events: int, processes: int) -> dict[str, float]:
+    """Measure the workload of ``n_events`` true events; print a line and return the figures."""
     raw = raw_records(n_events)
     config = bench_config()
     run_at = pd.Timestamp("2026-11-26T02:00Z")
@@ -86,6 +87,9 @@ def run(n_events: int, processes: int) -> None:
         f"({n / total:,.0f} records/s) | peak RSS {peak:.2f} GiB (with the workers: {sampler.peak / 1024**3:.2f} GiB) | pyarrow alone writes the listings in "
         f"{floor:.2f} s (total / floor = {total / floor:.0f}x)"
     )
+    return {"records": n, "listings": len(outputs.listings), "events": len(outputs.events), "build_s": built - started,
+            "publish_s": published - built, "total_s": total, "floor_s": floor, "peak_main_gib": peak,
+            "peak_tree_gib": sampler.peak / 1024**3}  # fmt: skip
 
 
 def main() -> None:

@@ -137,12 +137,14 @@ def export(n: int, seed: int = 1) -> bytes:
     return json.dumps({"@context": {}, "@graph": graph}, ensure_ascii=False).encode("utf-8")
 
 
-def run(n: int) -> None:
+def run(n: int) -> dict[str, float]:
+    """Measure ``n`` event objects; print a line and return the figures (seconds, records/s)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.json"
         path.write_bytes(export(n))
         started = time.perf_counter()
         content = path.read_bytes()
+        read = time.perf_counter() - started
         json.loads(content)
         floor = time.perf_counter() - started
         source = DatatourismeSource(id="dt", kind="datatourisme", url=str(path))
@@ -154,11 +156,15 @@ def run(n: int) -> None:
             f"run: {{people_files_max_events: 0}}\nsources:\n  - {{id: dt, kind: datatourisme, url: {path}, "
             f"http: {{max_bytes: {len(content) * 2}}}}}\n",
         )
+    figures = {"events": len(records), "read_s": read, "json_s": floor, "parse_s": parse,
+               "end_to_end_s": end_to_end.seconds, "write_floor_s": end_to_end.write_floor,
+               "exit_code": end_to_end.exit_code}  # fmt: skip
     print(
         f"DATAtourisme {n:,} events ({len(content) / 1e6:.0f} MB): json.loads {floor:.1f} s | adapter {parse:.1f} s "
         f"({len(records) / parse:,.0f} records/s, {parse / floor:.0f}x the floor) | aggregator run end to end "
         f"{end_to_end}"
     )
+    return figures
 
 
 def main() -> None:

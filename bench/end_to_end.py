@@ -6,14 +6,30 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
 
-def aggregator_run(folder: Path, source_yaml: str) -> str:
-    """Run the CLI on ``folder/sources.yaml`` (``source_yaml``); return "<seconds> s (exit …: counts)".
 
-    Prints the run's stderr when it failed.
-    """
+@dataclass
+class Run:
+    """One ``aggregator run``: its wall time, exit code, counts and the pyarrow floor of its listings."""
+
+    seconds: float
+    exit_code: int
+    counts: dict[str, int] = field(default_factory=dict)
+    write_floor: float = 0.0  # pyarrow alone writing the run's listings table to zstd Parquet
+
+    def __str__(self) -> str:
+        return (
+            f"{self.seconds:.1f} s (exit {self.exit_code}: {self.counts.get('listings', 0):,} listings, "
+            f"{self.counts.get('events', 0):,} events, {self.counts.get('rejects', 0):,} rejects)"
+        )
+
+
+def aggregator_run(folder: Path, source_yaml: str) -> Run:
+    """Run the CLI on ``folder/sources.yaml`` (``source_yaml``); prints the run's stderr when it failed."""
     (folder / "sources.yaml").write_text(source_yaml, encoding="utf-8")
     started = time.perf_counter()
     proc = subprocess.run(
@@ -26,7 +42,11 @@ def aggregator_run(folder: Path, source_yaml: str) -> str:
     counts = json.loads(report.read_text(encoding="utf-8")).get("counts", {}) if report.exists() else {}
     if proc.returncode not in (0, 3):
         print(proc.stderr[-2000:], file=sys.stderr)
-    return (
-        f"{seconds:.1f} s (exit {proc.returncode}: {counts.get('listings', 0):,} listings, "
-        f"{counts.get('events', 0):,} events, {counts.get('rejects', 0):,} rejects)"
-    )
+    floor = 0.0
+    listings = folder / "out" / "listings.parquet"
+    if listings.exists():
+        table = pq.read_table(listings)
+        started = time.perf_counter()
+        pq.write_table(table, folder / "floor.parquet", compression="zstd")
+        floor = time.perf_counter() - started
+    return Run(seconds, proc.returncode, counts, floor)

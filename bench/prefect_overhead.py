@@ -35,7 +35,11 @@ def timed_run(engine: str, env: dict[str, str], out: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each kind; medians are reported")
-    repeat = parser.parse_args().repeat
+    measure(parser.parse_args().repeat)
+
+
+def measure(repeat: int) -> dict[str, float]:
+    """Run each kind ``repeat`` times, interleaved; print the medians and return them (seconds)."""
     base = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     base.update({"PREFECT_HOME": str(ROOT / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                  "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", "PREFECT_LOGGING_LEVEL": "WARNING"})  # fmt: skip
@@ -78,6 +82,8 @@ def main() -> None:
     ):
         flow_time = statistics.median(times)
         print(f"flow, {label + ':':<40} {flow_time:.1f} s -> overhead {flow_time - lib:.1f} s")
+    return {"library_s": lib, "temporary_server_s": statistics.median(ephemeral),
+            "running_server_s": statistics.median(served)}  # fmt: skip
 
 
 def _list(times: list[float]) -> str:

@@ -141,3 +141,21 @@ def test_fast_path_equals_the_library_on_generated_calendars(monkeypatch, conten
     fast = read(content)
     assert fast is not None  # these are the common shapes: the fast path must take them
     _same(IcalAdapter().parse(_page(content), SOURCE), _library(content, monkeypatch))
+
+
+def test_one_instant_in_two_zones_keeps_each_zone(monkeypatch):
+    """Times decoded once per text: 09:00 Paris and 08:00 UTC are one instant, yet two different starts."""
+    content = (
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Paris:20261101T090000\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20261101T080000Z\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:c\r\nDTSTART;TZID=Europe/Paris:20261101T090000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    fast = IcalAdapter().parse(_page(content), SOURCE)
+    assert [r["start"] for r in fast] == ["2026-11-01T09:00:00+01:00", "2026-11-01T08:00:00+00:00",
+                                          "2026-11-01T09:00:00+01:00"]  # fmt: skip
+    _same(fast, _library(content, monkeypatch))
+
+
+def test_a_property_line_the_fast_path_cannot_read_goes_to_the_library():
+    unterminated = b'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID="Europe/Paris:20261101T090000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n'
+    assert read(unterminated) is None

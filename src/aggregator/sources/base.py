@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
@@ -151,13 +152,22 @@ def read_fields(fields: Mapping[str, FieldSpec], read: Callable[[str], str | Non
 URL_FIELDS = ("url", "registration_url", "online_url")
 
 
+# An absolute http(s) URL that ``urljoin`` gives back unchanged (no query, fragment, parameters or
+# dot segments to normalise): most URLs of a big feed, kept without parsing them twice.
+PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9_~%!$&'()*+,=:@/-]*)?")
+
+
 def absolutise_urls(record: Record, base: str) -> None:
     """Make the record's URL fields absolute against the page URL; drop values that are not http(s)."""
     for name in URL_FIELDS:
         value = record.get(name)
         if not value:
             continue
-        joined = urljoin(base, value.strip())
+        value = value.strip()
+        if PLAIN_URL.fullmatch(value):
+            record[name] = value
+            continue
+        joined = urljoin(base, value)
         record[name] = joined if urlparse(joined).scheme in ("http", "https") else None
 
 

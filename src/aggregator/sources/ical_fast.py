@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import re
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -75,25 +75,34 @@ def _split(line: str) -> tuple[str, dict[str, str], str]:
     return name.upper(), params, value
 
 
-def _when(value: str, params: dict[str, str]) -> date | datetime:
-    """A DATE or DATE-TIME as the library decodes it: dates, UTC, floating or zoned datetimes."""
-    if set(params) - {"TZID", "VALUE"}:
+def _when(value: str, params: dict[str, str]) -> tuple[date | datetime, str]:
+    """A DATE or DATE-TIME as the library decodes it (dates, UTC, floating or zoned), and its ISO text."""
+    if params and any(key not in ("TZID", "VALUE") for key in params):
         raise UnusualShapeError("date parameters")
-    if params.get("VALUE", "DATE-TIME" if "T" in value else "DATE").upper() == "DATE":
+    return _moment(value, params.get("TZID"), params.get("VALUE"))
+
+
+# Keyed by the texts, never by the datetime: aware datetimes of one instant in two zones are equal.
+@lru_cache(maxsize=65536)
+def _moment(value: str, tzid: str | None, value_type: str | None) -> tuple[date | datetime, str]:
+    """``_when`` for one (value, TZID, VALUE): big calendars repeat their times, decoded once each."""
+    moment: date | datetime
+    if (value_type or ("DATE-TIME" if "T" in value else "DATE")).upper() == "DATE":
         match = _DATE.fullmatch(value)
         if not match:
             raise UnusualShapeError("date value")
-        return date(int(match[1]), int(match[2]), int(match[3]))
+        moment = date(int(match[1]), int(match[2]), int(match[3]))
+        return moment, moment.isoformat()
     match = _DATETIME.fullmatch(value)
     if not match:
         raise UnusualShapeError("date-time value")
     year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
     moment = datetime(year, month, day, hour, minute, second)
     if match[7]:
-        return moment.replace(tzinfo=ZoneInfo("UTC"))
-    if "TZID" in params:
-        return moment.replace(tzinfo=_zone(params["TZID"]))
-    return moment
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    elif tzid is not None:
+        moment = moment.replace(tzinfo=_zone(tzid))
+    return moment, moment.isoformat()
 
 
 # Case-sensitive patterns (several times faster); a file with lower-case names goes to the library.
@@ -103,10 +112,14 @@ _VEVENT = re.compile(r"^BEGIN:VEVENT[ \t]*\r?$(.*?)^END:VEVENT[ \t]*\r?$", _FLAG
 _NESTED = re.compile(r"^BEGIN:([A-Z0-9-]+)[ \t]*\r?$.*?^END:\1[ \t]*\r?$", _FLAGS | re.DOTALL)
 _BEGIN_END = re.compile(r"^(BEGIN|END):([A-Z0-9-]+)[ \t]*\r?$", _FLAGS)
 # name, parameters (quoted values may hold ':' and ';'), value: the properties read, in one C-speed pass.
+# A line that starts with a property read but that the strict form cannot read (group 4) sends the
+# file to the library: one pass reads the properties and checks them.
 _PROPERTY = re.compile(
-    rf'^({"|".join(sorted(READ | RECURRENCE))})((?:;[A-Za-z0-9-]+=(?:"[^"\r\n]*"|[^";:\r\n]*))*):([^\r\n]*)', _FLAGS
+    rf"^({'|'.join(sorted(READ | RECURRENCE))})(?=[;:])"
+    r'(?:((?:;[A-Za-z0-9-]+=(?:"[^"\r\n]*"|[^";:\r\n]*))*):([^\r\n]*)|([^\r\n]+))',
+    _FLAGS,
 )
-_PROPERTY_START = re.compile(rf"^(?:{'|'.join(sorted(READ | RECURRENCE))})[;:]", _FLAGS)
+_STARTS_CALENDAR = re.compile(r"\s*BEGIN:VCALENDAR", re.IGNORECASE)
 _WR_TIMEZONE = re.compile(r"^X-WR-TIMEZONE[;:][^\r\n]*", _FLAGS)
 Properties = dict[str, list[tuple[dict[str, str], str]]]
 
@@ -135,11 +148,7 @@ def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
             events_begun += 1
             if depth != 2:
                 raise UnusualShapeError("a nested VEVENT")
-    if (
-        depth != 0
-        or text[: text.upper().index("BEGIN:VCALENDAR")].strip()
-        or text.rstrip()[-13:].upper() != "END:VCALENDAR"
-    ):
+    if depth != 0 or not _STARTS_CALENDAR.match(text) or text.rstrip()[-13:].upper() != "END:VCALENDAR":
         raise UnusualShapeError("content outside VCALENDAR")
     events: list[tuple[Properties, str]] = []
     outside = []
@@ -150,13 +159,13 @@ def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
         body = block.group(1)
         own = _NESTED.sub("", body) if "BEGIN:" in body else body  # VALARM & co: not the event's
         props: Properties = {}
-        for name, raw_params, value in _PROPERTY.findall(own):
+        for name, raw_params, value, unread in _PROPERTY.findall(own):
+            if unread:
+                raise UnusualShapeError("a property line the pattern cannot read")
             if name in RECURRENCE:
                 raise UnusualShapeError("recurrence")
             params = _params(raw_params) if raw_params else {}
             props.setdefault(name, []).append((params, value))
-        if _PROPERTY_START.search(own) and len(_PROPERTY_START.findall(own)) != sum(map(len, props.values())):
-            raise UnusualShapeError("a property line the pattern cannot read")
         events.append((props, block.group(0)))
     if len(events) != events_begun:
         raise UnusualShapeError("VEVENT blocks")
@@ -201,26 +210,29 @@ def _text(props: dict[str, list[tuple[dict[str, str], str]]], name: str) -> str 
 def _record(props: dict[str, list[tuple[dict[str, str], str]]], default_tz: str | None) -> Record:
     start_prop = _one(props, "DTSTART")
     assert start_prop is not None
-    start = _when(start_prop[1], start_prop[0])
+    start, start_iso = _when(start_prop[1], start_prop[0])
     categories = [_unescape(word) for _, value in props.get("CATEGORIES", []) for word in _commas(value)]
     record: Record = {
         "uid": _text(props, "UID"),
         "title": _text(props, "SUMMARY"),
         "description": _text(props, "DESCRIPTION"),
-        "start": start.isoformat(),
+        "start": start_iso,
         "url": url[1] if (url := _one(props, "URL")) is not None else None,  # a URI: no text escapes
         "keywords": ", ".join(categories) or None,
         "status": STATUS.get((_text(props, "STATUS") or "").upper()),
     }
     end: Any = None
+    end_iso: str | None = None
     end_prop = _one(props, "DTEND")
     if end_prop is not None:
-        end = _when(end_prop[1], end_prop[0])
+        end, end_iso = _when(end_prop[1], end_prop[0])
     elif (duration := _one(props, "DURATION")) is not None:
         end = start + vDuration.from_ical(duration[1])  # type: ignore[no-untyped-call]
+        end_iso = end.isoformat()
     if isinstance(end, date) and not isinstance(end, datetime):
         end = max(end - timedelta(days=1), start)  # exclusive DTEND of a date -> last day, inclusive
-    record["end"] = end.isoformat() if end is not None else None
+        end_iso = end.isoformat()
+    record["end"] = end_iso
     if isinstance(start, datetime) and start.tzinfo is None and default_tz:
         record["timezone"] = default_tz
     location = _text(props, "LOCATION")
