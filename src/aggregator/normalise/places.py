@@ -65,6 +65,12 @@ def _is_street(part: str) -> bool:
     return bool(STREET_START.match(folded)) or bool(NUMBERED.match(folded) and len(folded.split()) > 1)
 
 
+def _streets_and_venues(parts: list[str]) -> tuple[list[str], list[str]]:
+    """The parts that are streets and those that are not, in order (each part looked at once)."""
+    flags = [_is_street(p) for p in parts]
+    return [p for p, f in zip(parts, flags, strict=True) if f], [p for p, f in zip(parts, flags, strict=True) if not f]
+
+
 def _split_venue_street(text: str) -> tuple[str | None, str | None]:
     """``"Salle des fêtes de la Solitude Rue de Coulommiers"`` -> venue and street."""
     if _is_street(text):
@@ -117,16 +123,14 @@ def split_place(text: str | None, is_city: Callable[[str], bool]) -> Place:
         before, after = parts[i][: found.start()].strip(" ,-"), parts[i][found.end() :].strip(" ,-")
         city = after or (parts[i + 1] if i + 1 < len(parts) else None)
         venue_parts = [*parts[:i], before] if before else parts[:i]
-        streets = [p for p in venue_parts if _is_street(p)]
-        venues = [p for p in venue_parts if not _is_street(p)]
+        streets, venues = _streets_and_venues(venue_parts)
         if venues and not streets:  # "Maison de proximité Camille Guérin Rue Camille Guérin, 59500 Douai"
             venue, street = _split_venue_street(venues[-1])
             venues, streets = [*venues[:-1], *([venue] if venue else [])], [street] if street else []
         return Place(" - ".join(venues) or None, streets[-1] if streets else None, found.group(1), city)
     city_at = next((i for i in range(len(parts) - 1, -1, -1) if is_city(parts[i])), None)
     if city_at is None:
-        streets = [p for p in parts if _is_street(p)]
-        venues = [p for p in parts if not _is_street(p)]
+        streets, venues = _streets_and_venues(parts)
         head, city = _trailing_city(parts[-1], is_city)
         if city is not None:
             if head != parts[-1]:  # "… à Douai": the city is not part of the venue's name
@@ -136,9 +140,7 @@ def split_place(text: str | None, is_city: Callable[[str], bool]) -> Place:
                 streets = [s for s in streets if s]
             return Place(" - ".join(v for v in venues if v) or None, streets[0] if streets else None, None, city)
         return Place(" - ".join(venues) or None, streets[0] if streets else None)
-    rest = parts[:city_at] + parts[city_at + 1 :]
-    streets = [p for p in rest if _is_street(p)]
-    venues = [p for p in rest if not _is_street(p)]
+    streets, venues = _streets_and_venues(parts[:city_at] + parts[city_at + 1 :])
     return Place(" - ".join(venues) or None, streets[0] if streets else None, None, parts[city_at])
 
 

@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
+from aggregator.urls import PLAIN_URL
+
 WHITESPACE = re.compile(r"\s+")
 NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Combining diacritical marks, left alone by NFKD next to their base letter ("e" + U+0301).
@@ -74,6 +76,9 @@ def _clean(text: str) -> str | None:
 
 def _normal(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
+    spaced = WHITESPACE.sub(" ", text)
+    if spaced.isprintable():  # only whitespace was not printable (line breaks, tabs, no-break spaces)
+        return spaced.strip()
     text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
     return WHITESPACE.sub(" ", text).strip()
 
@@ -164,6 +169,8 @@ def clean_url(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
+    if PLAIN_URL.fullmatch(value) and "/." not in value:  # nothing to remove: as it is
+        return value
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return None

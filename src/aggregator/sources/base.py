@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
@@ -11,6 +10,7 @@ from urllib.parse import urljoin, urlparse
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
 from aggregator.settings import SourceConfig
+from aggregator.urls import PLAIN_URL
 
 # Fields an adapter may fill, all as strings (or None). Normalisation turns them into the schema.
 # "start"/"end" hold ISO dates or French prose; "when" holds free text to read a date from when
@@ -150,11 +150,6 @@ def read_fields(fields: Mapping[str, FieldSpec], read: Callable[[str], str | Non
 
 
 URL_FIELDS = ("url", "registration_url", "online_url")
-
-
-# An absolute http(s) URL that ``urljoin`` gives back unchanged (no query, fragment, parameters or
-# dot segments to normalise): most URLs of a big feed, kept without parsing them twice.
-PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9_~%!$&'()*+,=:@/-]*)?")
 
 
 def absolutise_urls(record: Record, base: str) -> None:
