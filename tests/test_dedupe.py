@@ -283,3 +283,25 @@ def test_which_fresh_source_was_fetched_first_never_picks_the_survivor():
     listings = _listings(rows)
     listings.loc[listings["source_id"] == "reg", "stale_since"] = pd.Timestamp("2026-11-24T01:00Z")
     assert dedupe(listings, sources, RUN).events["url"].iloc[0] == "https://b.example/marche"
+
+
+def test_a_crowded_block_compares_only_same_titles_and_says_so():
+    """A venue listing hundreds of same-day events: the pairs stay bounded, true repeats still merge."""
+    rows = [{"source_id": "nat", "uid": f"n{i}", "title": f"Exposition numéro {i}", "start": "2026-11-14",
+             "postal_code": "33000", "city": "Bordeaux"} for i in range(60)]  # fmt: skip
+    rows += [
+        {"source_id": "reg", "uid": "r7", "title": "Exposition numéro 7", "start": "2026-11-14", "postal_code": "33000",
+         "city": "Bordeaux"},
+        # Another spelling of n8 that folds to the same title key: it still meets n8 in a crowded block.
+        {"source_id": "reg", "uid": "r8", "title": "Exposition - numero 8 !", "start": "2026-11-14",
+         "postal_code": "33000", "city": "Bordeaux"},
+    ]  # fmt: skip
+    listings = _listings(rows)
+    roomy = dedupe(listings, PRIORITIES, RUN)
+    crowded = dedupe(listings, PRIORITIES, RUN, settings=DedupeSettings(max_block_listings=50))
+    assert roomy.crowded_blocks == 0 and crowded.crowded_blocks == 1
+    assert crowded.candidates < roomy.candidates / 20  # same title keys only, not every pair of the day
+    for result in (roomy, crowded):
+        ids = _groups(result)
+        assert ids["r7"] == ids["n7"] and len(set(ids.values())) == 60
+    assert _groups(crowded)["r8"] == _groups(crowded)["n8"]  # the title key folds punctuation and accents

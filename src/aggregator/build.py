@@ -117,6 +117,12 @@ def build_outputs(
     totals["edition"] = edition["edition"]
     totals["sentences"]["edition"] = edition["sentence"]
     warnings = [*previous.warnings, *normalised.warnings]
+    if merged.crowded_blocks:
+        warnings.append(
+            f"deduplication: {merged.crowded_blocks} (département, day) groups hold more than "
+            f"dedupe.max_block_listings ({config.dedupe.max_block_listings:,}) listings; there, only listings "
+            "with the same title key were compared"
+        )
     for r in results:
         warnings.extend(r.notes)
         verdict = verdicts[r.source_id]

@@ -174,6 +174,12 @@ class DedupeSettings(BaseModel):
     timezone_shifts_h: tuple[int, ...] = Field(
         (1, 2), description="Hour offsets accepted across sources as a time-zone error (never within one source)."
     )
+    max_block_listings: int = Field(
+        2000,
+        ge=2,
+        description="Listings of one place block on one day above which only those with the same title key are "
+        "compared: bounds the candidate pairs (a venue with thousands of same-day events), said in the run's warnings.",
+    )
 
 
 class SourceConfig(BaseModel):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from aggregator.dedupe.blocks import MapBlocks, match_in_blocks
+from aggregator.dedupe.candidates import candidate_pairs
 from aggregator.dedupe.golden import build_events
 from aggregator.dedupe.ids import assign_event_ids
 from aggregator.dedupe.keys import add_keys
-from aggregator.dedupe.matching import candidate_pairs
 from aggregator.schema import EVENTS, LISTINGS, MATCHES
 from aggregator.settings import DedupeSettings
 from aggregator.validation import conform
@@ -31,6 +31,7 @@ class Deduplicated:
     events: pd.DataFrame
     matches: pd.DataFrame
     candidates: int = 0
+    crowded_blocks: int = 0  # (place block, day) groups compared on title keys only (``max_block_listings``)
 
 
 def _matches(keyed: pd.DataFrame, scored: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
@@ -79,4 +80,6 @@ def dedupe(
     labels, scored = match_in_blocks(keyed, pairs, settings, parts, map_blocks)
     keyed["event_id"] = assign_event_ids(keyed["listing_id"], pd.Series(labels, index=keyed.index), previous_listings)
     events = build_events(keyed, keyed["_title"], priorities, run_at, previous_events)
-    return Deduplicated(conform(keyed, LISTINGS), events, _matches(keyed, scored, settings), len(pairs))
+    return Deduplicated(
+        conform(keyed, LISTINGS), events, _matches(keyed, scored, settings), len(pairs), pairs.attrs["crowded_blocks"]
+    )

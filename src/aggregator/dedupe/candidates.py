@@ -1,0 +1,141 @@
+"""Candidate pairs by blocking: the pairs of listings that deduplication scores, never all pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aggregator.settings import DedupeSettings
+
+
+def _time_compatible(keyed: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: DedupeSettings) -> np.ndarray:
+    """Whether each pair's starts are compatible; integers only, run before any string comparison.
+
+    Compatible: the same start, a time-zone shift across sources, or a date alone on the same day.
+    """
+    minutes = keyed["_minute"].to_numpy()
+    all_day = keyed["all_day"].to_numpy(dtype=bool)
+    days = keyed["_day"].to_numpy()
+    sources = keyed["_source"].to_numpy()
+    delta = np.abs(minutes[left] - minutes[right])
+    tol = settings.time_tolerance_min
+    ok = delta <= tol
+    shifted = np.zeros(len(left), dtype=bool)
+    for hours in settings.timezone_shifts_h:
+        shifted |= np.abs(delta - 60 * hours) <= tol
+    ok |= shifted & (sources[left] != sources[right])
+    ok |= (all_day[left] | all_day[right]) & (days[left] == days[right])
+    return np.asarray(ok, dtype=bool)
+
+
+def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
+    """Candidate pairs (row positions) in the same place block, with compatible starts; never all pairs.
+
+    Starts pass ``_time_compatible``: timed listings are joined on 10-minute buckets (the same time
+    or a time-zone shift apart), dates alone on their day, so incompatible pairs are never built.
+
+    Blocks: the département; a listing placed only by its region meets every listing of that region;
+    online listings meet each other; listings without any place meet each other. In a block with
+    more than ``max_block_listings`` listings on one day, only listings with the same title key meet
+    (``pairs.attrs["crowded_blocks"]`` counts such groups). A second pass, on
+    the title key instead of the place, lets listings without a département (and online ones) meet
+    every listing with the same title key: a publisher's iCalendar feed with places and its pages
+    without are compared. Both passes join on start buckets; the same rules and guards then apply.
+    """
+    n = len(keyed)
+    dep = keyed["departement_code"].fillna("").to_numpy(dtype=object)
+    region = keyed["region_code"].fillna("").to_numpy(dtype=object)
+    if settings.block_on == "region":
+        dep = region.copy()
+    block = np.where(dep != "", dep, np.where(keyed["_online"].to_numpy(), "online", ""))
+    block = np.where((block == "") & (region == ""), "nowhere", block)
+    # Integer keys: merges on codes cost a fraction of merges on strings, in time and memory.
+    block_id = pd.factorize(pd.Series(block))[0]
+    region_id = pd.factorize(pd.Series(region))[0]
+    frame = pd.DataFrame(
+        {
+            "pos": np.arange(n),
+            "block": np.where(block == "", -1, block_id),
+            "region": np.where(region == "", -1, region_id),
+            "_day": keyed["_day"].to_numpy(),
+        }
+    )
+    # Timed listings meet on 10-minute buckets of their start (the same time, or the time-zone
+    # shifts); dates alone meet every listing of their day. Incompatible starts are never joined.
+    width = 10
+    frame["bucket"] = keyed["_minute"].to_numpy() // width
+    all_day = keyed["all_day"].to_numpy(dtype=bool)
+    tol_buckets = settings.time_tolerance_min // width + 1
+    offsets = set(range(tol_buckets + 1))
+    for hours in settings.timezone_shifts_h:
+        centre = 60 * hours // width
+        offsets |= set(range(centre - tol_buckets, centre + tol_buckets + 1))
+    frame["title"] = keyed["_title_id"].to_numpy()
+    # A block with more listings on one day than ``max_block_listings`` would give millions of pairs
+    # (a venue listing thousands of same-day events): there, only listings with the same title key
+    # meet. Elsewhere ``sub`` is 0 for everyone and changes nothing.
+    sizes = frame.groupby(["block", "_day"])["pos"].transform("size").to_numpy()
+    crowded = (frame["block"].to_numpy() >= 0) & (sizes > settings.max_block_listings)
+    frame["sub"] = np.where(crowded, frame["title"].to_numpy() + 1, 0)
+    capped = int(frame.loc[crowded, ["block", "_day"]].drop_duplicates().shape[0])
+    region_only_mask = (dep == "") & (region != "") & (block == "")
+    region_only = frame[region_only_mask]
+    blocked = frame[frame["block"] >= 0]
+    regional = frame[frame["region"] >= 0]
+    titled = frame[frame["title"] >= 0]
+    placeless = titled[(dep == "")[titled["pos"].to_numpy()]]
+    timed = ~all_day
+    groups = [
+        (blocked, blocked, "block"),
+        (region_only, regional, "region"),
+        (regional, region_only, "region"),
+        (placeless, titled, "title"),
+        (titled, placeless, "title"),
+    ]
+    parts: list[np.ndarray] = []
+    by_title: list[np.ndarray] = []
+
+    def add(merged: pd.DataFrame, ordered: bool, into: list[np.ndarray]) -> None:
+        left, right = merged["pos_x"].to_numpy(), merged["pos_y"].to_numpy()
+        keep = left < right if ordered else left != right
+        left, right = left[keep], right[keep]
+        ok = _time_compatible(keyed, left, right, settings)
+        into.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
+
+    for left_frame, right_frame, key in groups:
+        into = by_title if key == "title" else parts
+        keys = [key, "sub"] if key == "block" else [key]
+        left_timed = left_frame[timed[left_frame["pos"].to_numpy()]][["pos", *keys, "bucket"]]
+        right_timed = right_frame[timed[right_frame["pos"].to_numpy()]][["pos", *keys, "bucket"]]
+        for offset in sorted(offsets):
+            shifted = right_timed.assign(bucket=right_timed["bucket"] - offset)
+            add(left_timed.merge(shifted, on=[*keys, "bucket"]), ordered=offset == 0, into=into)
+        left_day = left_frame[all_day[left_frame["pos"].to_numpy()]][["pos", *keys, "_day"]]
+        add(left_day.merge(right_frame[["pos", *keys, "_day"]], on=[*keys, "_day"]), ordered=False, into=into)
+    if by_title:
+        mode = keyed["attendance_mode"].fillna("unknown").to_numpy(dtype=object)
+        parts.append(_unambiguous(np.concatenate(by_title), dep, region, mode))
+    stacked = np.concatenate(parts) if parts else np.empty((0, 2), dtype="int64")
+    pairs = pd.DataFrame(stacked, columns=["left", "right"]).drop_duplicates().astype("int64").reset_index(drop=True)
+    pairs.attrs["crowded_blocks"] = capped  # (place block, day) groups compared on title keys only
+    return pairs
+
+
+def _unambiguous(pairs: np.ndarray, dep: np.ndarray, region: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    """The pairs of the title pass that nothing contradicts.
+
+    A listing without a département is not paired with a listing of another region than its own,
+    nor an online listing with a placed one (an organiser's address is no evidence either way: the
+    title alone would merge every same-titled session of a national programme), nor, when it meets
+    listings of several départements (one title, one time, several places), with any of them.
+    """
+    a, b = pairs[:, 0], pairs[:, 1]
+    unplaced = np.where(dep[a] == "", a, b)
+    other = np.where(dep[a] == "", b, a)
+    placed = dep[other] != ""
+    modes = placed & (mode[unplaced] == "online")
+    contradicts = (placed & (region[unplaced] != "") & (region[other] != region[unplaced])) | modes
+    seen = pd.DataFrame({"unplaced": unplaced[placed & ~contradicts], "dep": dep[other][placed & ~contradicts]})
+    spread = seen.groupby("unplaced")["dep"].nunique()
+    ambiguous = np.isin(unplaced, spread[spread > 1].index.to_numpy()) & placed
+    return np.asarray(pairs[~(contradicts | ambiguous)])
