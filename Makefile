@@ -102,6 +102,7 @@ bench: install
 	$(BIN)/python bench/geo_bench.py 1000000
 	$(BIN)/python bench/dedupe_bench.py 60000 600000 --fixed-density
 	$(BIN)/python bench/fetch_bench.py
+	$(BIN)/python bench/parsers_bench.py
 	$(BIN)/python bench/targets.py --docs
 
 docs: install
