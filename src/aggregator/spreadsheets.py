@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from aggregator.labels import BOOLEAN_LABELS, VALUE_LABELS, column_label
 from aggregator.normalise.dates import local_times
+from aggregator.publish import FORMULA_START
 from aggregator.schema import EVENTS, Table
 from aggregator.stats_schema import STATS_TABLES
 
@@ -143,6 +144,6 @@ def _cell(value: Any) -> Any:
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime().replace(tzinfo=None)  # Excel has no time zones: UTC columns say so
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value  # never a formula (OWASP "CSV injection" holds for workbooks too)
     return value
