@@ -16,11 +16,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_PARTIAL = 3
-EXIT_BUSY = 4
+from aggregator.cli_output import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_PARTIAL,
+    crashed,
+    err,
+    out,
+    print_table,
+    report_run,
+)
 
 HELP = """Collect the innovation month's events from the sources of a sources file, and publish them.
 
@@ -29,25 +34,6 @@ warnings, 1 failed, 2 bad configuration.
 """
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode="markdown")
-out = Console()
-err = Console(stderr=True)
-
-
-def _print(table: RichTable) -> None:
-    """Print ``table`` on stdout: boxed for a terminal; plain, aligned and never cut in a pipe or a file.
-
-    Piped into a log or a cron mail, a terminal's table would fall back to 80 columns and cut
-    source names; there, every cell is printed whole, without colours.
-    """
-    if out.is_terminal:
-        out.print(table)
-        return
-    table.box = None
-    table.title_justify = "left"
-    plain = Console(width=100_000, no_color=True, highlight=False, soft_wrap=True)
-    with plain.capture() as captured:
-        plain.print(table)
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def _version(value: bool) -> None:
@@ -106,31 +92,7 @@ def validate(sources: SourcesOpt = Path("sources.yaml")) -> None:
             str(s.priority),
             config.secrets.redact(s.url),
         )
-    _print(table)
-
-
-def _sources_table(report: dict[str, Any]) -> RichTable:
-    table = RichTable(title="Sources")
-    for column in ("source", "status", "items", "listings", "rejects", "HTTP", "requests", "cache", "time", "note"):
-        table.add_column(column, justify="right" if column not in ("source", "status", "note") else "left")
-    colours = {"ok": "green", "failed": "red", "broken": "yellow"}
-    for s in report["sources"]:
-        note = s.get("alarm") or s.get("error") or ""
-        if s.get("stale_since"):
-            note = f"{note}; stale since {s['stale_since'][:16]} ({s.get('stale_listings', 0)} kept)".lstrip("; ")
-        table.add_row(
-            s["id"],
-            f"[{colours.get(s['status'], 'white')}]{s['status']}[/]",
-            str(s["records"]),
-            str(s["listings"]),
-            str(s["rejects"]),
-            str(s.get("http_status") or "-"),
-            str(s.get("requests", 0)),
-            str(s.get("cache_hits", 0)),
-            f"{s['duration_s']:.1f} s",
-            note,
-        )
-    return table
+    print_table(table)
 
 
 def _run_local(config: Any, out_dir: str, progress_bar: bool, verbose: bool, reset_history: bool) -> dict[str, Any]:
@@ -272,59 +234,8 @@ def run(
         else:
             report = _run_local(config, out_dir, interactive, verbose, reset_history)
     except Exception as exc:
-        _crashed(exc, config.secrets, verbose)
-    _report(report, out_dir, quiet, verbose, as_json)
-
-
-def _crashed(exc: Exception, secrets: Any, verbose: bool) -> None:
-    """One line for a run that ended without its report (busy output, unreadable history, a crash); exit."""
-    from aggregator.lock import OutputLockedError
-
-    if verbose:
-        import traceback
-
-        err.print(secrets.redact("".join(traceback.format_exception(exc))), highlight=False, markup=False)
-    message = secrets.redact(str(exc) if _known(exc) else f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, OutputLockedError):
-        err.print(f"[yellow]busy:[/yellow] {message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BUSY) from None
-    err.print(f"[red]run failed:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_FAILED) from None
-
-
-def _known(exc: Exception) -> bool:
-    """Errors whose message is a whole sentence for the operator (no need for the exception's name)."""
-    return type(exc).__name__ in ("OutputLockedError", "HistoryUnreadableError", "RunCrashedError")
-
-
-def _report(report: dict[str, Any], out_dir: str, quiet: bool, verbose: bool, as_json: bool) -> None:
-    """Tell what the run did (table, warnings, where the outputs are), then exit with its status."""
-    if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    elif not quiet:
-        _print(_sources_table(report))
-    source_ids = {s["id"] for s in report["sources"]}
-    if not quiet:
-        for warning in report["warnings"]:
-            if verbose or warning.startswith("source "):
-                err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-    for error in report["errors"]:
-        if error.split(":", 1)[0] not in source_ids:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-    if report["status"] == "failed":
-        err.print(f"[red]run failed[/red]; see run.json in {out_dir}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_FAILED)
-    if not quiet and not as_json:
-        where = out_dir if "://" in out_dir else str(Path(out_dir).resolve())
-        from aggregator.run_report import outputs_sentence  # deferred, like every heavy import of the CLI
-
-        people_files = "://" in out_dir or (Path(out_dir) / "latest" / "events.xlsx").exists()
-        out.print(outputs_sentence(where, people_files), highlight=False, soft_wrap=True)
-        out.print(report["headline"], highlight=False, soft_wrap=True)
-    if report["status"] == "partial":
-        if not quiet:
-            err.print("[yellow]published with warnings[/yellow]: some sources are stale (exit 3)")
-        raise typer.Exit(EXIT_PARTIAL)
+        crashed(exc, config.secrets, verbose)
+    report_run(report, out_dir, quiet, verbose, as_json)
 
 
 sources_app = typer.Typer(no_args_is_help=True, help="Inspect the sources of a sources file.")
@@ -369,7 +280,7 @@ def sources_check(
                 str(result.http_status or "-"), f"{result.bytes:,}", f"{result.duration_s:.2f} s",
                 config.secrets.redact(result.error or ""),
             )  # fmt: skip
-    _print(table)
+    print_table(table)
     if bad:
         raise typer.Exit(EXIT_FAILED if bad == len(chosen) else EXIT_PARTIAL)
 
