@@ -23,10 +23,10 @@ from prefect.utilities.annotations import allow_failure
 from aggregator import pipeline
 from aggregator.collection import CollectMany, CollectOne, SourceResult, host_of, is_transient
 from aggregator.config import Config, load_config
-from aggregator.lock import OutputLockedError
+from aggregator.lock import OutputLockedError, new_run_id
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
-from aggregator.run_report import RunCrashedError, new_run_id
+from aggregator.run_report import RunCrashedError
 from aggregator.secrets import Secrets, mask_logs
 from aggregator.settings import SourceConfig
 from aggregator.state import HistoryUnreadableError

@@ -155,17 +155,21 @@ def _run_flow(config: Any, out_dir: str, reset_history: bool) -> dict[str, Any]:
     Prefect's log lines go to stderr as they come; the program's last line on stdout says how the
     run ended (see ``flows.nightly.main``).
     """
-    from aggregator.lock import OutputLockedError
-    from aggregator.run_report import RunCrashedError, new_run_id
-    from aggregator.state import HistoryUnreadableError
-    from aggregator.storage import own_report
+    from aggregator.lock import new_run_id
 
     run_id = new_run_id()
     command = [sys.executable, str(_flow_program("nightly")), str(config.path), out_dir, run_id]
-    proc = subprocess.run(
-        [*command, *(["--reset-history"] if reset_history else [])], stdout=subprocess.PIPE, text=True, check=False
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    with subprocess.Popen(
+        [*command, *(["--reset-history"] if reset_history else [])], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        # Imported while the flow's process starts (about a second here, on the other core).
+        from aggregator.lock import OutputLockedError
+        from aggregator.run_report import RunCrashedError
+        from aggregator.state import HistoryUnreadableError
+        from aggregator.storage import own_report
+
+        stdout, _ = proc.communicate()
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
     try:
         outcome = json.loads(lines[-1]) if lines else {}
     except ValueError:

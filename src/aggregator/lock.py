@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,11 @@ LOCK_NAME = ".lock"
 # no lock that dies with its process); its holder rewrites it every HEARTBEAT_S.
 STALE_AFTER_S = 600.0
 HEARTBEAT_S = 60.0
+
+
+def new_run_id() -> str:
+    """A fresh run id, 12 hexadecimal digits: what names a run's lock, folder and report."""
+    return uuid.uuid4().hex[:12]
 
 
 class OutputLockedError(RuntimeError):

@@ -13,11 +13,11 @@ from aggregator.collection import CollectMany, collect_all
 from aggregator.config import Config
 from aggregator.dedupe.blocks import MapBlocks
 from aggregator.history import active
-from aggregator.lock import local_lock, remote_lock
+from aggregator.lock import local_lock, new_run_id, remote_lock
 from aggregator.normalise import MapChunks
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.publish import write_json
-from aggregator.run_report import RunReport, new_report, new_run_id, source_entry
+from aggregator.run_report import RunReport, new_report, source_entry
 from aggregator.runs import promote, run_dir
 from aggregator.state import file_manifest, read_state, seed_source_state
 from aggregator.storage import hydrate, is_remote, local_mirror, upload

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 from aggregator.collection import SourceResult
 from aggregator.config import Config
 from aggregator.french import typography
+from aggregator.lock import new_run_id
 from aggregator.outputs import Outputs
 from aggregator.secrets import Secrets
 
@@ -113,11 +113,6 @@ def source_entry(result: SourceResult, outputs: Outputs | None) -> dict[str, Any
 
 class RunCrashedError(RuntimeError):
     """A run ended without writing its report (run.json); the message says why."""
-
-
-def new_run_id() -> str:
-    """A fresh run id: 12 hexadecimal digits."""
-    return uuid.uuid4().hex[:12]
 
 
 def new_report(config: Config, out_dir: Path, engine: str, run_id: str | None = None) -> RunReport:
