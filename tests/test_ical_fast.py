@@ -159,3 +159,24 @@ def test_one_instant_in_two_zones_keeps_each_zone(monkeypatch):
 def test_a_property_line_the_fast_path_cannot_read_goes_to_the_library():
     unterminated = b'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID="Europe/Paris:20261101T090000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n'
     assert read(unterminated) is None
+
+
+def test_the_collector_paused_while_parsing_is_always_restored():
+    import gc
+
+    from aggregator.sources.base import gc_paused
+
+    assert gc.isenabled()
+    assert read(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n") is None
+    assert gc.isenabled()  # restored after the fast path gave up half-way
+    with pytest.raises(ZeroDivisionError), gc_paused():
+        assert not gc.isenabled()
+        _ = 1 / 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

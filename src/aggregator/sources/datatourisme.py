@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from aggregator.http import Fetched
 from aggregator.reasons import reason
 from aggregator.settings import SourceConfig
-from aggregator.sources.base import Record, SinglePage, map_items, raw_json, to_text
+from aggregator.sources.base import Record, SinglePage, gc_paused, map_items, raw_json, to_text
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format
 
@@ -182,8 +182,9 @@ class DatatourismeAdapter(SinglePage):
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
         """Map every object of the page that is an event."""
-        data = load_json(page.content, page.url, "datatourisme", EXPECTED)
-        found = objects(data)
-        if found and not any(isinstance(o, dict) and MARKERS & set(o) for o in found):
-            raise wrong_format(page.url, "datatourisme", EXPECTED, page.content)
-        return map_items(found, map_poi, page.url, "DATAtourisme record")
+        with gc_paused():  # a national export: millions of small acyclic objects
+            data = load_json(page.content, page.url, "datatourisme", EXPECTED)
+            found = objects(data)
+            if found and not any(isinstance(o, dict) and MARKERS & set(o) for o in found):
+                raise wrong_format(page.url, "datatourisme", EXPECTED, page.content)
+            return map_items(found, map_poi, page.url, "DATAtourisme record")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from icalendar.prop import vDuration
 
-from aggregator.sources.base import Record, raw_json, to_text
+from aggregator.sources.base import Record, gc_paused, raw_json, to_text
 
 STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
 # Properties read from a VEVENT; any other is ignored, as the library path ignores it.
@@ -255,23 +254,23 @@ def read(content: bytes) -> list[tuple[Record, str, bool]] | None:
     parameters other than ``TZID``/``VALUE``, or anything else the fast path does not read exactly as
     ``icalendar`` does (a differential test holds them equal); never raises on such input.
     """
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of small objects, none cyclic: collections would only cost time
     try:
-        text = content.decode("utf-8-sig")
-        events, default_tz = _events(text)
-        out: list[tuple[Record, str, bool]] = []
-        for props, block in events:
-            if any(len(values) > 1 for name, values in props.items() if name != "CATEGORIES"):
-                raise UnusualShapeError("a property given twice")  # the library makes a list of it
-            raw = raw_json("\r\n".join(block.splitlines()) + "\r\n")
-            if "DTSTART" in props:
-                out.append((_record(props, default_tz), raw, True))
-            else:
-                out.append(({"uid": _text(props, "UID")}, raw, False))
-        return out
+        with gc_paused():  # hundreds of thousands of small objects: collections would only cost time
+            return _read(content)
     except (UnusualShapeError, UnicodeDecodeError, ValueError, IndexError, AssertionError):
         return None
-    finally:
-        if collecting:
-            gc.enable()
+
+
+def _read(content: bytes) -> list[tuple[Record, str, bool]]:
+    """``read``'s work; raises ``UnusualShapeError`` (and others) on what the fast path does not read."""
+    events, default_tz = _events(content.decode("utf-8-sig"))
+    out: list[tuple[Record, str, bool]] = []
+    for props, block in events:
+        if any(len(values) > 1 for name, values in props.items() if name != "CATEGORIES"):
+            raise UnusualShapeError("a property given twice")  # the library makes a list of it
+        raw = raw_json("\r\n".join(block.splitlines()) + "\r\n")
+        if "DTSTART" in props:
+            out.append((_record(props, default_tz), raw, True))
+        else:
+            out.append(({"uid": _text(props, "UID")}, raw, False))
+    return out

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from aggregator.sources.base import ParseError
+from aggregator.sources.base import ParseError, gc_paused
 
 _MAGIC = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (an .xlsx or .ods file?)", b"\x1f\x8b": "gzip data"}
 # The first element (or HTML doctype) of a markup file; the XML prolog, comments and other doctypes skipped.
@@ -75,7 +75,8 @@ def load_json(content: bytes, url: str, kind: str, expected: str) -> Any:
         expected: What the kind reads, e.g. "an OpenAgenda API v2 response (JSON)".
     """
     try:
-        return json.loads(content)
+        with gc_paused():  # a parsed document holds no reference cycle
+            return json.loads(content)
     except UnicodeDecodeError:
         pass  # bytes that are not UTF-8 in some values: read below, each bad byte as U+FFFD
     except json.JSONDecodeError:
