@@ -364,3 +364,19 @@ def test_people_files_are_left_out_above_their_limit_and_the_run_says_so(tmp_pat
     assert (latest / "events.csv").exists() and (latest / "maps" / "regions.png").exists()
     html = (latest / "report.html").read_text(encoding="utf-8")
     assert 'href="events.csv"' in html and 'href="events.xlsx"' not in html and ".ics" not in html
+
+
+def test_the_departement_map_zooms_on_paris_and_its_petite_couronne():
+    from aggregator.maps import PARIS_INSET, france_map, outlines
+
+    counts = {code: 0 for code in outlines()["departements"]} | {"75": 120, "92": 30, "93": 12, "94": 5}
+    fig = france_map(counts, "departements", "Test", labels=False)
+    try:
+        (inset,) = [ax for ax in fig.axes if ax.get_title() == "Paris et petite couronne"]
+        assert {t.get_text() for t in inset.texts} == {"120", "30", "12", "5"}
+        assert len(inset.collections[0].get_paths()) >= len(PARIS_INSET)
+        assert not fig.axes[0].texts  # the national map itself carries no département labels
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -25,6 +25,8 @@ CREDIT = "Fond de carte : IGN Admin Express (Licence Ouverte), simplifié"
 # Overseas territories drawn as insets, west to east as the INSEE lists them.
 INSETS = (("971", "01", "Guadeloupe"), ("972", "02", "Martinique"), ("973", "03", "Guyane"),
           ("974", "04", "La Réunion"), ("976", "06", "Mayotte"))  # fmt: skip
+# Paris and the petite couronne: too small to read on the national map, drawn again in an inset.
+PARIS_INSET = ("75", "92", "93", "94")
 METROPOLE = (-5.3, 9.7, 41.2, 51.2)  # lon/lat box of metropolitan France, Corsica included
 NONE_COLOUR = "#eeeeee"
 # From light to the French State's blue (#000091), readable as grey levels and by colour-blind readers.
@@ -121,6 +123,8 @@ def france_map(counts: dict[str, int], level: str, title: str, labels: bool) -> 
         inset.set_ylim(south - pad, north + pad)
         _aspect(inset, (south + north) / 2)
         inset.set_title(f"{name} : {counts.get(code, 0)}", fontsize=8, pad=2)
+    if level == "departements":
+        _paris_inset(fig, {code: shapes[code] for code in PARIS_INSET}, counts, norm, cmap)
     legend_ax = fig.add_axes((0.3, 0.045, 0.6, 0.018))
     bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=legend_ax, orientation="horizontal")
     edges = [0, 1, *[b + 1 for b in bounds]]  # class k holds counts edges[k] to edges[k + 1] - 1
@@ -132,13 +136,28 @@ def france_map(counts: dict[str, int], level: str, title: str, labels: bool) -> 
     return fig
 
 
+def _paris_inset(fig: Any, shapes: dict[str, list[Any]], counts: dict[str, int], norm: Any, cmap: Any) -> None:
+    """Paris and the petite couronne, zoomed in the top right corner (over Belgium and Germany), counts on."""
+    inset = fig.add_axes((0.80, 0.765, 0.19, 0.16))
+    _draw(inset, shapes, counts, norm, cmap)
+    west, east, south, north = _bounds([ring for rings in shapes.values() for ring in rings])
+    pad = 0.05 * max(east - west, north - south)
+    inset.set_xlim(west - pad, east + pad)
+    inset.set_ylim(south - pad, north + pad)
+    _aspect(inset, (south + north) / 2)
+    for code, rings in shapes.items():
+        x, y = _label_point(rings)
+        _label(inset, x, y, counts.get(code, 0), size=7)
+    inset.set_title("Paris et petite couronne", fontsize=8, pad=2)
+
+
 def _range(low: int, high: int) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
-def _label(ax: Any, x: float, y: float, count: int) -> None:
+def _label(ax: Any, x: float, y: float, count: int, size: int = 9) -> None:
     box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}
-    ax.text(x, y, str(count), ha="center", va="center", fontsize=9, fontweight="bold", color="#161616", bbox=box)
+    ax.text(x, y, str(count), ha="center", va="center", fontsize=size, fontweight="bold", color="#161616", bbox=box)
 
 
 def region_counts(by_region: pd.DataFrame) -> dict[str, int]:
