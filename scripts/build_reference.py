@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "reference"
 TARGET = ROOT / "src" / "aggregator" / "data"
 
-# Time zones of the overseas départements; every other département is on Europe/Paris.
 # INSEE's history of communes (COG "mouvements des communes"), optional: gives renamed communes' former names.
 HISTORY_FILE = "v_mvt_commune_2025.csv"
 # Renamings since this date: the former names people may still write ("Saint-Ouen", 2018).
@@ -21,6 +20,7 @@ RENAMED_SINCE = "2000-01-01"
 # INSEE event type of a renaming.
 RENAMING = "10"
 
+# Time zones of the overseas départements; every other département is on Europe/Paris.
 OVERSEAS_TZ = {
     "971": "America/Guadeloupe",
     "972": "America/Martinique",

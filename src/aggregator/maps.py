@@ -71,6 +71,15 @@ def _aspect(ax: Any, latitude: float) -> None:
     ax.set_aspect(1 / math.cos(math.radians(latitude)))
 
 
+def _frame(ax: Any, rings: list[Any], margin: float) -> None:
+    """Zoom ``ax`` on ``rings`` with ``margin`` (a share of their larger side) around, at their latitude's aspect."""
+    west, east, south, north = _bounds(rings)
+    pad = margin * max(east - west, north - south)
+    ax.set_xlim(west - pad, east + pad)
+    ax.set_ylim(south - pad, north + pad)
+    _aspect(ax, (south + north) / 2)
+
+
 def _bounds(rings: list[Any]) -> tuple[float, float, float, float]:
     xs = [p[0] for ring in rings for p in ring]
     ys = [p[1] for ring in rings for p in ring]
@@ -117,11 +126,7 @@ def france_map(counts: dict[str, int], level: str, title: str, labels: bool) -> 
         inset = fig.add_axes((0.01, 0.76 - index * 0.165, 0.17, 0.14))
         rings = shapes[code]
         _draw(inset, {code: rings}, counts, norm, cmap)
-        west, east, south, north = _bounds(rings)
-        pad = 0.08 * max(east - west, north - south)
-        inset.set_xlim(west - pad, east + pad)
-        inset.set_ylim(south - pad, north + pad)
-        _aspect(inset, (south + north) / 2)
+        _frame(inset, rings, 0.08)
         inset.set_title(f"{name} : {counts.get(code, 0)}", fontsize=8, pad=2)
     if level == "departements":
         _paris_inset(fig, {code: shapes[code] for code in PARIS_INSET}, counts, norm, cmap)
@@ -140,11 +145,7 @@ def _paris_inset(fig: Any, shapes: dict[str, list[Any]], counts: dict[str, int],
     """Paris and the petite couronne, zoomed in the top right corner (over Belgium and Germany), counts on."""
     inset = fig.add_axes((0.80, 0.765, 0.19, 0.16))
     _draw(inset, shapes, counts, norm, cmap)
-    west, east, south, north = _bounds([ring for rings in shapes.values() for ring in rings])
-    pad = 0.05 * max(east - west, north - south)
-    inset.set_xlim(west - pad, east + pad)
-    inset.set_ylim(south - pad, north + pad)
-    _aspect(inset, (south + north) / 2)
+    _frame(inset, [ring for rings in shapes.values() for ring in rings], 0.05)
     for code, rings in shapes.items():
         x, y = _label_point(rings)
         _label(inset, x, y, counts.get(code, 0), size=7)

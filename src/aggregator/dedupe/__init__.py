@@ -76,10 +76,8 @@ def dedupe(
     # Listings kept from earlier runs (last good data, fixtures) may predate a column of the schema.
     missing = {c.name: None for c in LISTINGS.columns if c.name not in listings}
     keyed = add_keys(listings.assign(**missing).reset_index(drop=True))
-    pairs = candidate_pairs(keyed, settings)
+    pairs, crowded_blocks = candidate_pairs(keyed, settings)
     labels, scored = match_in_blocks(keyed, pairs, settings, parts, map_blocks)
     keyed["event_id"] = assign_event_ids(keyed["listing_id"], pd.Series(labels, index=keyed.index), previous_listings)
     events = build_events(keyed, keyed["_title"], priorities, run_at, previous_events)
-    return Deduplicated(
-        conform(keyed, LISTINGS), events, _matches(keyed, scored, settings), len(pairs), pairs.attrs["crowded_blocks"]
-    )
+    return Deduplicated(conform(keyed, LISTINGS), events, _matches(keyed, scored, settings), len(pairs), crowded_blocks)

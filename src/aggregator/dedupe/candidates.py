@@ -28,7 +28,7 @@ def _time_compatible(keyed: pd.DataFrame, left: np.ndarray, right: np.ndarray, s
     return np.asarray(ok, dtype=bool)
 
 
-def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
+def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.DataFrame, int]:
     """Candidate pairs (row positions) in the same place block, with compatible starts; never all pairs.
 
     Starts pass ``_time_compatible``: timed listings are joined on 10-minute buckets (the same time
@@ -37,7 +37,7 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     Blocks: the département; a listing placed only by its region meets every listing of that region;
     online listings meet each other; listings without any place meet each other. In a block with
     more than ``max_block_listings`` listings on one day, only listings with the same title key meet
-    (``pairs.attrs["crowded_blocks"]`` counts such groups). A second pass, on
+    (the number of such groups is returned with the pairs). A second pass, on
     the title key instead of the place, lets listings without a département (and online ones) meet
     every listing with the same title key: a publisher's iCalendar feed with places and its pages
     without are compared. Both passes join on start buckets; the same rules and guards then apply.
@@ -77,7 +77,7 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
     sizes = frame.groupby(["block", "_day"])["pos"].transform("size").to_numpy()
     crowded = (frame["block"].to_numpy() >= 0) & (sizes > settings.max_block_listings)
     frame["sub"] = np.where(crowded, frame["title"].to_numpy() + 1, 0)
-    capped = int(frame.loc[crowded, ["block", "_day"]].drop_duplicates().shape[0])
+    crowded_groups = int(frame.loc[crowded, ["block", "_day"]].drop_duplicates().shape[0])
     region_only_mask = (dep == "") & (region != "") & (block == "")
     region_only = frame[region_only_mask]
     blocked = frame[frame["block"] >= 0]
@@ -117,8 +117,7 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> pd.DataFra
         parts.append(_unambiguous(np.concatenate(by_title), dep, region, mode))
     stacked = np.concatenate(parts) if parts else np.empty((0, 2), dtype="int64")
     pairs = pd.DataFrame(stacked, columns=["left", "right"]).drop_duplicates().astype("int64").reset_index(drop=True)
-    pairs.attrs["crowded_blocks"] = capped  # (place block, day) groups compared on title keys only
-    return pairs
+    return pairs, crowded_groups
 
 
 def _unambiguous(pairs: np.ndarray, dep: np.ndarray, region: np.ndarray, mode: np.ndarray) -> np.ndarray:
