@@ -27,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedupe_workload import bench_config, raw_records
 
-from aggregator.build import build_outputs, in_processes
+from aggregator.build import build_outputs
 from aggregator.collection import SourceResult
 from aggregator.outputs import write_outputs
 from aggregator.schema import LISTINGS
 from aggregator.state import Previous
+from aggregator.workers import Workers
 
 
 class TreeMemory(threading.Thread):
@@ -66,7 +67,7 @@ def run(n_events: int, processes: int) -> dict[str, float]:
     sampler.start()
     started = time.perf_counter()
     # As `aggregator run` does: normalisation partitions over worker processes (their start is timed).
-    outputs = build_outputs(results, config, run_at, Previous(), "bench", map_chunks=in_processes(processes))
+    outputs = build_outputs(results, config, run_at, Previous(), "bench", map_chunks=Workers(processes))
     built = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         write_outputs(outputs, Path(tmp), Path(tmp) / "runs" / "bench")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-
 import pandas as pd
 
 from aggregator import stats
@@ -16,7 +12,7 @@ from aggregator.dedupe.blocks import MapBlocks
 from aggregator.health import assess_sources, health_rows
 from aggregator.history import active, carry_removed, changes
 from aggregator.maps import maps
-from aggregator.normalise import MapChunks, Normalised, normalise
+from aggregator.normalise import MapChunks, normalise
 from aggregator.outputs import Outputs
 from aggregator.report import render_report
 from aggregator.schema import CHANGES, LISTINGS, SOURCE_HEALTH, Table
@@ -26,25 +22,12 @@ from aggregator.validation import conform
 
 
 def partitions(config: Config, rows: int) -> int:
-    """How many partitions a stage cuts ``rows`` rows into (``run.partition_rows`` each)."""
-    return max(1, -(-rows // config.run.partition_rows))
+    """How many partitions a stage cuts ``rows`` rows into: at most ``run.partition_rows`` rows each.
 
-
-def in_processes(processes: int) -> MapChunks:
-    """A ``map`` that spreads partitions over up to ``processes`` worker processes.
-
-    One partition (or ``processes`` 1) runs here: starting workers costs about 3 s. Workers are
-    started from a forkserver, a clean single-threaded process, not forked from this threaded one.
+    Past half of ``run.partition_rows``, at least two: a second core then pays for shipping the rows.
     """
-
-    def map_parts(func: Callable[[pd.DataFrame], Normalised], items: list[pd.DataFrame]) -> list[Normalised]:
-        if processes <= 1 or len(items) <= 1:
-            return [func(item) for item in items]
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=min(processes, len(items)), mp_context=context) as pool:
-            return list(pool.map(func, items))
-
-    return map_parts
+    parts = -(-rows // config.run.partition_rows)
+    return max(1, parts, 2 if 2 * rows > config.run.partition_rows else 1)
 
 
 def build_outputs(

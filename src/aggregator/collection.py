@@ -57,13 +57,22 @@ def host_of(source: SourceConfig) -> str | None:
     return parsed.netloc.lower() if parsed.scheme in ("http", "https") else None
 
 
+# Told the bytes of a source once it is fetched, before it is parsed (the run may prepare for a big one).
+OnFetched = Callable[[int], None]
+
+
 def collect_source(
-    source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
+    source: SourceConfig,
+    config_path: Path,
+    state_dir: Path | None = None,
+    secrets: Secrets | None = None,
+    on_fetched: OnFetched | None = None,
 ) -> SourceResult:
     """Fetch and parse one source. Raises on any failure, so that callers may retry.
 
     ``state_dir`` is where a source that reads incrementally keeps what it read between runs, and
-    where its HTTP cache lives (from which ``secrets`` are kept out).
+    where its HTTP cache lives (from which ``secrets`` are kept out). ``on_fetched`` is told the
+    bytes fetched, before they are parsed.
 
     Raises:
         FetchError: When the source cannot be downloaded.
@@ -83,6 +92,8 @@ def collect_source(
             pages: list[Fetched] = []
         else:
             pages = adapter.fetch(source, url, http)
+            if on_fetched is not None:
+                on_fetched(sum(len(p.content) for p in pages))
             parse_all = getattr(adapter, "parse_all", None)
             if parse_all is not None:  # adapters whose pages complete each other (detail pages)
                 records = parse_all(pages, source)
@@ -128,11 +139,15 @@ def is_transient(error: BaseException) -> bool:
 
 
 def collect_or_raise_transient(
-    source: SourceConfig, config_path: Path, state_dir: Path | None = None, secrets: Secrets | None = None
+    source: SourceConfig,
+    config_path: Path,
+    state_dir: Path | None = None,
+    secrets: Secrets | None = None,
+    on_fetched: OnFetched | None = None,
 ) -> SourceResult:
     """``collect_source``, raising only what a retry may cure; any other failure is a failed result at once."""
     try:
-        return collect_source(source, config_path, state_dir, secrets)
+        return collect_source(source, config_path, state_dir, secrets, on_fetched)
     except Exception as exc:
         if isinstance(exc, FetchError) and is_transient(exc):
             # Masked before it leaves: an orchestrator stores and shows the message (state, logs).
@@ -203,16 +218,23 @@ def in_threads(
     return collect_many
 
 
-def collect_all(config: Config, out_dir: Path, collect_many: CollectMany | None = None) -> list[SourceResult]:
+def collect_all(
+    config: Config, out_dir: Path, collect_many: CollectMany | None = None, on_fetched: OnFetched | None = None
+) -> list[SourceResult]:
     """Collect every enabled source with ``collect_many`` (default: ``run.concurrency`` threads).
 
     ``collect_many`` receives a ``CollectOne`` that raises only transient failures (an engine may
     retry those); any other failure is already a failed result. A source that failed becomes a
     failed result; errors and tracebacks are redacted here, once, whatever the engine.
+    ``on_fetched`` is told each source's bytes once fetched (``collect_source``).
     """
     sources = config.enabled_sources
     collect = partial(
-        collect_or_raise_transient, config_path=config.path, state_dir=state_dir(out_dir), secrets=config.secrets
+        collect_or_raise_transient,
+        config_path=config.path,
+        state_dir=state_dir(out_dir),
+        secrets=config.secrets,
+        on_fetched=on_fetched,
     )
     outcomes = (collect_many or in_threads(config.run.concurrency))(collect, sources)
     results = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aggregator.build import build_outputs, in_processes
+from aggregator.build import build_outputs
 from aggregator.collection import CollectMany, collect_all
 from aggregator.config import Config
 from aggregator.dedupe.blocks import MapBlocks
@@ -21,6 +21,7 @@ from aggregator.run_report import RunReport, new_report, source_entry
 from aggregator.runs import promote, run_dir
 from aggregator.state import file_manifest, read_state, seed_source_state
 from aggregator.storage import hydrate, is_remote, local_mirror, upload
+from aggregator.workers import Workers
 
 # Writes a run's outputs into its folder (``write_outputs``, or an engine's wrapper of it).
 WriteOutputs = Callable[[Outputs, Path, Path], dict[str, str]]
@@ -33,7 +34,8 @@ class Executor:
     Attributes:
         engine: Name recorded in run.json ("local", "prefect").
         collect_many: Collects the sources; None: ``run.concurrency`` threads here.
-        map_chunks: Runs the normalisation partitions; None: ``run.processes`` worker processes.
+        map_chunks: Runs the normalisation partitions; None: ``run.processes`` worker processes
+            (``Workers``: started while a big source is parsed, or at once after a big run).
         map_blocks: Runs deduplication's partitions of whole components; None: all at once, here.
         write: Writes the outputs into the run's folder.
     """
@@ -95,7 +97,10 @@ def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_h
     report = new_report(config, out_dir, executor.engine, run_id)
     previous = read_state(out_dir, config, reset_history)  # before anything is fetched: may refuse
     seed_source_state(out_dir, previous.folder)  # cursors of the run built on, which a new machine lacks
-    results = collect_all(config, out_dir, executor.collect_many)
+    workers = Workers(config.run.processes if executor.map_chunks is None else 1)
+    if previous.listings is not None and 2 * len(previous.listings) > config.run.partition_rows:
+        workers.start()  # tonight is likely as big as last night: started while the sources are fetched
+    results = collect_all(config, out_dir, executor.collect_many, workers.on_fetched)
     folder = run_dir(out_dir, report.started_at, report.run_id)
     outputs: Outputs | None = None
     try:
@@ -105,7 +110,7 @@ def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_h
             report.started_at,
             previous,
             report.run_id,
-            map_chunks=executor.map_chunks or in_processes(config.run.processes),
+            map_chunks=executor.map_chunks or workers,
             map_blocks=executor.map_blocks,
         )
         if not any(v.status == "ok" for v in outputs.health.values()) and not any(
@@ -124,6 +129,8 @@ def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_h
     except Exception as exc:
         report.errors.append(f"{type(exc).__name__}: {exc}")
         report.errors_fatal = True
+    finally:
+        workers.close()  # already closed once the partitions are normalised; not if the build failed before
     report.sources = [source_entry(r, outputs) for r in results]
     report.errors = [f"{r.source_id}: {r.error}" for r in results if r.error] + report.errors
     report.finished_at = pd.Timestamp.now(tz="UTC")
