@@ -26,6 +26,7 @@ def distinct_pair_scores(
     right: np.ndarray,
     scorer: Any,
     key: Callable[[Any], str] | None = None,
+    score_cutoff: float | None = None,
 ) -> np.ndarray:
     """``scorer`` on the strings of each (left, right) row pair, called once per distinct pair of strings.
 
@@ -33,7 +34,8 @@ def distinct_pair_scores(
     fewer distinct string pairs: they are found on integer codes and scored in one batched
     ``cpdist`` call. ``key`` (e.g. ``fold``), when given, turns each distinct value of the rows in
     the pairs into its comparison string, so that it is computed for those rows only. A pair where
-    either string is empty scores NaN (nothing to compare).
+    either string is empty scores NaN (nothing to compare). Scores below ``score_cutoff`` come back
+    as 0 (rapidfuzz stops early on them).
     """
     if not len(left):
         return np.zeros(0)
@@ -45,15 +47,32 @@ def distinct_pair_scores(
     codes, uniques = pd.factorize(values.iloc[rows], use_na_sentinel=True)
     plain = np.asarray(uniques, dtype=object).tolist()
     strings = np.array([*(key(v) for v in plain), ""] if key else [*plain, ""], dtype=object)
+    empty = np.array([not text for text in strings.tolist()], dtype=bool)
     codes = np.where(codes < 0, len(strings) - 1, codes).astype(np.int64)
     width = np.int64(len(strings))
-    lc, rc = codes[local[left]], codes[local[right]]
-    pair_codes, distinct = pd.factorize(lc * width + rc)
-    distinct = np.asarray(distinct, dtype=np.int64)
-    a, b = strings[distinct // width], strings[distinct % width]
-    scores = np.asarray(cpdist(list(a), list(b), scorer=scorer, workers=-1), dtype=float)
-    scores[(a == "") | (b == "")] = np.nan
+    pair_codes, distinct = _distinct(codes[local[left]] * width + codes[local[right]])
+    lc, rc = distinct // width, distinct % width
+    scores = np.asarray(
+        cpdist(strings[lc].tolist(), strings[rc].tolist(), scorer=scorer, workers=-1, score_cutoff=score_cutoff),
+        dtype=float,
+    )
+    scores[empty[lc] | empty[rc]] = np.nan
     return np.asarray(scores[pair_codes], dtype=float)
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct integers of ``values`` (sorted) and, per value, its position among them.
+
+    A stable sort: faster than hashing (``pd.factorize``) when most values are distinct, as the
+    pairs of a crowded block are.
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    positions = np.empty(len(values), dtype=np.int64)
+    positions[order] = np.cumsum(first) - 1
+    return positions, ordered[first]
 
 
 RULES = (
@@ -88,11 +107,23 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
         a, b = col(name)
         return np.asarray((a >= 0) & (a == b), dtype=bool)
 
+    sl, sr = col("_source")
+    same_source = sl == sr
+    tcl, tcr = col("_title_id")
+    # Two listings of one source with distinct uids and distinct title keys are refused whatever
+    # their scores (rule same_source_distinct: a publisher lists an event once). Their title ratio
+    # only says whether the matches table shows them as near misses: rapidfuzz may stop below that.
+    # (A regional export of exhibitions open every day gives millions of such pairs.)
+    settled = same_source & ~same("_uid_id") & (tcl != tcr)
+    title = np.zeros(n)
+    for rows, cutoff in ((~settled, None), (settled, settings.title_near_miss)):
+        title[rows] = distinct_pair_scores(keyed["_title"], left[rows], right[rows], fuzz.ratio, score_cutoff=cutoff)
     # Two titles with nothing left once boilerplate is removed are no evidence either way.
-    title = np.nan_to_num(distinct_pair_scores(keyed["_title"], left, right, fuzz.ratio))
+    title = np.nan_to_num(title)
     same_url = same("_url_id")
-    # The slower scorers only run where titles are close enough for any rule to accept the pair.
-    worth = np.flatnonzero((title >= SCORE_FLOOR) | same_url)
+    # The slower scorers only run where titles are close enough for any rule to accept the pair,
+    # and for the settled pairs shown as near misses.
+    worth = np.flatnonzero(((title >= SCORE_FLOOR) | same_url) & (~settled | (title >= settings.title_near_miss)))
 
     def scored_where(name: str, scorer: Any, key: Callable[[Any], str] | None = None) -> np.ndarray:
         result = np.full(n, np.nan)
@@ -110,10 +141,8 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     delta = np.abs(ml - mr).astype(float)
     al, ar = col("all_day")
     dl, dr = col("_day")
-    sl, sr = col("_source")
     tol = settings.time_tolerance_min
     timed = ~(al.astype(bool) | ar.astype(bool))
-    same_source = sl == sr
     shift = np.zeros(n, dtype=bool)
     for hours in settings.timezone_shifts_h:
         shift |= np.abs(delta - 60 * hours) <= tol
@@ -133,7 +162,6 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     # Online listings share one nationwide block: "both online" is no evidence of the same event.
     place_conflict = city_conflict & ~same_postal
     place_agrees = (same_postal | same_city | venue_ok) & ~place_conflict
-    tcl, tcr = col("_title_id")
     # Records their own publisher keeps apart (distinct uids, and distinct URLs, venues or postal
     # codes) are distinct events whatever their titles; an exact repeat needs the same place.
     ul, ur = col("_uid_id")
@@ -159,7 +187,7 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
         list(range(8)),
         default=8,
     )
-    accepted = np.isin(code, [RULES.index(r) for r in ACCEPTING])
+    accepted = np.array([rule in ACCEPTING for rule in RULES])[code]  # a lookup: np.isin sorts millions
     bonus = 5 * same_url + 3 * same_postal + 2 * same_city + 2 * same_time
     return pd.DataFrame(
         {
