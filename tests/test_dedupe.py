@@ -3,11 +3,13 @@
 import pandas as pd
 import pytest
 from conftest import FIXTURES
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator.config import parse_config
 from aggregator.dedupe import dedupe
 from aggregator.dedupe.evaluate import cluster_scores, pair_scores
-from aggregator.dedupe.keys import title_key
+from aggregator.dedupe.keys import title_key, title_keys
 from aggregator.normalise import normalise
 from aggregator.schema import EVENTS, LISTINGS, MATCHES
 from aggregator.settings import DedupeSettings
@@ -305,3 +307,25 @@ def test_a_crowded_block_compares_only_same_titles_and_says_so():
         ids = _groups(result)
         assert ids["r7"] == ids["n7"] and len(set(ids.values())) == 60
     assert _groups(crowded)["r8"] == _groups(crowded)["n8"]  # the title key folds punctuation and accents
+
+
+# Titles as sources write them: a leading bracket, format words, boilerplate, a trailing
+# parenthesis, odd spaces around them (Python's \s is Unicode, RE2's is ASCII).
+SPACES = st.sampled_from(["", " ", "  ", "\u00a0", "\u2003", "\t", "\n", "\u202f "])
+BRACKETED = st.tuples(st.sampled_from("[("), st.text(max_size=12) | st.just("x" * 45), st.sampled_from("])")).map(
+    "".join
+)
+WORDS = st.sampled_from(
+    ["Atelier", "ateliers", "Conférence", "table ronde", "Visite", ":", "-", "Gratuit", "inscription obligatoire",
+     "St", "Ste", "l’IA", "de", "la", "Données", "numérique", "(", "]", "MIP 2026", "Édition 2026", "Œuvre"]
+)  # fmt: skip
+BODY = st.lists(WORDS | st.text(max_size=8), max_size=6).map(" ".join)
+TITLES = (
+    st.tuples(SPACES, st.just("") | BRACKETED, SPACES, BODY, SPACES, st.just("") | BRACKETED, SPACES).map("".join)
+    | st.text()
+)
+
+
+@given(st.lists(st.none() | TITLES, max_size=30))
+def test_title_keys_of_a_column_are_title_key_of_each_title(titles):
+    assert list(title_keys(pd.Series(titles, dtype=object))) == [title_key(t) for t in titles]

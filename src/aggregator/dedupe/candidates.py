@@ -115,9 +115,24 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.D
     if by_title:
         mode = keyed["attendance_mode"].fillna("unknown").to_numpy(dtype=object)
         parts.append(_unambiguous(np.concatenate(by_title), dep, region, mode))
-    stacked = np.concatenate(parts) if parts else np.empty((0, 2), dtype="int64")
-    pairs = pd.DataFrame(stacked, columns=["left", "right"]).drop_duplicates().astype("int64").reset_index(drop=True)
+    stacked = np.concatenate(parts).astype("int64") if parts else np.empty((0, 2), dtype="int64")
+    pairs = pd.DataFrame(
+        stacked[_first_occurrences(stacked[:, 0] * max(n, 1) + stacked[:, 1])], columns=["left", "right"]
+    )
     return pairs, crowded_groups
+
+
+def _first_occurrences(codes: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct code, in their order (``drop_duplicates``).
+
+    A stable sort puts each code's first occurrence first among its equals; faster than hashing the
+    millions of pairs of crowded blocks, most of them distinct.
+    """
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return np.sort(order[first])
 
 
 def _unambiguous(pairs: np.ndarray, dep: np.ndarray, region: np.ndarray, mode: np.ndarray) -> np.ndarray:

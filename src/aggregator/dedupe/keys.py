@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from aggregator.frames import map_distinct
 from aggregator.normalise.dates import local_times
-from aggregator.normalise.text import fold, place_key
+from aggregator.normalise.text import fold, fold_strings, place_key
 
 # A bracketed prefix ("[Atelier]", "(Webinaire)") or a leading format word followed by ":" or "-"
 # says what kind of event it is, not which one: it is ignored when comparing titles.
@@ -25,6 +27,13 @@ BOILERPLATE = re.compile(
     r"\b(mois de l innovation publique|mip \d{4}|inscription obligatoire|sur inscription|inscriptions? ouvertes?|"
     r"complet|gratuit|nouvelle date|edition \d{4}|\d{4} edition)\b"
 )
+# The same patterns for RE2 (Arrow), which has no lookahead and whose \s is ASCII: Python's \s
+# (str.isspace) spelled out, and the prefix's lookahead dropped, since folded text is single-spaced
+# and trimmed (a space there is always followed by a word).
+_SPACE = r"[\t\n\x{0b}\f\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+BRACKETS_RE2 = rf"^{_SPACE}*[\[(][^\])]{{1,40}}[\])]{_SPACE}*"
+TRAILING_PARENS_RE2 = rf"{_SPACE}*[\[(][^\])]{{1,60}}[\])]{_SPACE}*$"
+FORMAT_PREFIX_RE2 = FORMAT_PREFIX.pattern.replace(r"\s+(?=\S)", " ")
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "dpt": "departement", "admin": "administration", "num": "numerique"}
 STOP_WORDS = {"le", "la", "les", "l", "de", "du", "des", "d", "un", "une", "et", "a", "au", "aux", "en", "pour", "sur"}
 
@@ -39,10 +48,24 @@ def title_key(title: object) -> str:
         return ""
     text = TRAILING_PARENS.sub("", BRACKETS.sub("", title))
     folded = fold(text)
-    folded = BOILERPLATE.sub(" ", FORMAT_PREFIX.sub("", folded))
+    return _tokens_key(BOILERPLATE.sub(" ", FORMAT_PREFIX.sub("", folded)))
+
+
+def _tokens_key(folded: str) -> str:
     tokens = [ABBREVIATIONS.get(t, t) for t in folded.split()]
     kept = [t for t in tokens if t not in STOP_WORDS] or tokens
     return " ".join(sorted(kept))
+
+
+def title_keys(titles: pd.Series) -> np.ndarray:
+    """``title_key`` of each title (missing: ""), its patterns run by Arrow over the distinct titles."""
+    codes, uniques = pd.factorize(titles, use_na_sentinel=True)
+    text = pa.array(np.asarray(uniques, dtype=object), pa.large_string())
+    text = pc.replace_substring_regex(pc.replace_substring_regex(text, BRACKETS_RE2, ""), TRAILING_PARENS_RE2, "")
+    folded = pc.replace_substring_regex(fold_strings(text), FORMAT_PREFIX_RE2, "")
+    folded = pc.replace_substring_regex(folded, BOILERPLATE.pattern, " ")
+    keys = np.array([*(_tokens_key(t) for t in folded.to_pylist()), ""], dtype=object)
+    return np.asarray(keys[codes], dtype=object)  # code -1 (missing) takes the last: ""
 
 
 def url_key(url: object) -> str:
@@ -67,7 +90,7 @@ def add_keys(listings: pd.DataFrame) -> pd.DataFrame:
         values[pd.isna(values)] = ""
         return values
 
-    out["_title"] = per_value(out["title"], title_key)
+    out["_title"] = title_keys(out["title"])
     out["_city"] = per_value(out["city"], place_key)
     out["_url"] = per_value(out["url"], url_key)
     # The local calendar day, as an integer, for blocking (an event at 00:30 local is on its day).
