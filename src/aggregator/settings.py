@@ -139,7 +139,10 @@ class RunSettings(BaseModel):
         2, ge=1, le=256, description="Processes normalising partitions in a run without Prefect (1: the run's own)."
     )
     partition_rows: int = Field(
-        100_000, ge=1, description="Raw records per normalisation partition; fewer records are normalised whole."
+        100_000,
+        ge=1,
+        description="Most raw records per normalisation partition; more than half of it are cut in at least "
+        "two partitions, fewer are normalised whole.",
     )
     people_files_max_events: int = Field(
         20_000,

@@ -11,6 +11,11 @@ import json
 import re
 from typing import Any
 
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from aggregator.sources.base import ParseError, gc_paused
 
 _MAGIC = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (an .xlsx or .ods file?)", b"\x1f\x8b": "gzip data"}
@@ -65,6 +70,27 @@ def wrong_format(url: str, kind: str, expected: str, content: bytes) -> ParseErr
     return ParseError(f"{url}: the {kind} kind reads {expected}; found {describe(content)}")
 
 
+def loads(content: bytes) -> Any:
+    """``json.loads(content)``, by orjson (about twice as fast) wherever it gives the same objects.
+
+    orjson reads an integer past 64 bits as a float, so a document with a run of 19 digits (found
+    by RE2 over the bytes, without a copy) goes to ``json``; so does one orjson refuses (NaN, a byte
+    order mark, UTF-16, a lone surrogate escape), which ``json`` reads or refuses as it always did.
+    """
+    if not _has_long_number(content):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(content)
+
+
+def _has_long_number(content: bytes) -> bool:
+    offsets = pa.py_buffer(np.array([0, len(content)], dtype=np.int64).tobytes())
+    whole = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(content)])
+    return bool(pc.match_substring_regex(whole, "[0-9]{19}")[0].as_py())
+
+
 def load_json(content: bytes, url: str, kind: str, expected: str) -> Any:
     """Parse JSON, or raise ``wrong_format`` naming what the file is instead.
 
@@ -76,7 +102,7 @@ def load_json(content: bytes, url: str, kind: str, expected: str) -> Any:
     """
     try:
         with gc_paused():  # a parsed document holds no reference cycle
-            return json.loads(content)
+            return loads(content)
     except UnicodeDecodeError:
         pass  # bytes that are not UTF-8 in some values: read below, each bad byte as U+FFFD
     except json.JSONDecodeError:
