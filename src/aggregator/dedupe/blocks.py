@@ -94,11 +94,10 @@ def match_in_blocks(
     labels = np.arange(len(keyed), dtype="int64")
     scored_parts = []
     results = (map_blocks or map)(partial(match_block, settings=settings), blocks)
-    for rows, (_, block_pairs), (local_labels, scored) in zip(positions, blocks, results, strict=True):
+    for rows, (local_labels, scored) in zip(positions, results, strict=True):
         labels[rows] = rows[local_labels]
-        # Back to positions in ``keyed`` and to the pairs' own index, so that the parts interleave
-        # into the order of ``pairs``.
+        # Back to positions in ``keyed``; the pairs' own index (kept by ``score_pairs``) lets the
+        # parts interleave into the order of ``pairs``.
         scored = scored.assign(left=rows[scored["left"].to_numpy()], right=rows[scored["right"].to_numpy()])
-        scored.index = block_pairs.index
         scored_parts.append(scored)
     return labels, pd.concat(scored_parts).sort_index()

@@ -85,9 +85,11 @@ DECISIONS = ("accepted", "refused", "rejected")
 
 
 def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
-    """Score components and the decision for every candidate pair (vectorised).
+    """Score components and the decision for the candidate pairs (vectorised), indexed as ``pairs``.
 
-    Columns: ``title_score``, ``title_subset_score``, ``venue_score``, ``organizer_score``,
+    Every pair but those settled by their codes and shown nowhere: two listings of one source with
+    distinct uids and title keys (refused by rule ``same_source_distinct``) whose title score is
+    under ``title_near_miss``. Columns: ``title_score``, ``title_subset_score``, ``venue_score``, ``organizer_score``,
     ``time_delta_min``, ``same_time``, ``timezone_shift``, ``same_day``, ``same_postal``,
     ``same_city``, ``same_url``, ``same_source``, ``same_uid``, ``score``, ``decision``
     (accepted/rejected) and ``rule``. Equalities are tested on integer codes computed once per
@@ -120,10 +122,15 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
         title[rows] = distinct_pair_scores(keyed["_title"], left[rows], right[rows], fuzz.ratio, score_cutoff=cutoff)
     # Two titles with nothing left once boilerplate is removed are no evidence either way.
     title = np.nan_to_num(title)
+    # Settled pairs below the near-miss line are shown nowhere (neither merged nor near misses):
+    # they are left out here, before the other columns are computed for them.
+    shown = np.flatnonzero(~settled | (title >= settings.title_near_miss))
+    left, right, title, same_source = left[shown], right[shown], title[shown], same_source[shown]
+    tcl, tcr = tcl[shown], tcr[shown]
+    n = len(shown)
     same_url = same("_url_id")
-    # The slower scorers only run where titles are close enough for any rule to accept the pair,
-    # and for the settled pairs shown as near misses.
-    worth = np.flatnonzero(((title >= SCORE_FLOOR) | same_url) & (~settled | (title >= settings.title_near_miss)))
+    # The slower scorers only run where titles are close enough for any rule to accept the pair.
+    worth = np.flatnonzero((title >= SCORE_FLOOR) | same_url)
 
     def scored_where(name: str, scorer: Any, key: Callable[[Any], str] | None = None) -> np.ndarray:
         result = np.full(n, np.nan)
@@ -210,7 +217,8 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
             # From codes: building categoricals from millions of strings costs seconds.
             "decision": pd.Categorical.from_codes(np.where(accepted, 0, 2), dtype=pd.CategoricalDtype(list(DECISIONS))),
             "rule": pd.Categorical.from_codes(code, dtype=pd.CategoricalDtype(list(RULES))),
-        }
+        },
+        index=pairs.index[shown],
     )
 
 
