@@ -97,10 +97,12 @@ def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_h
     report = new_report(config, out_dir, executor.engine, run_id)
     previous = read_state(out_dir, config, reset_history)  # before anything is fetched: may refuse
     seed_source_state(out_dir, previous.folder)  # cursors of the run built on, which a new machine lacks
-    workers = Workers(config.run.processes if executor.map_chunks is None else 1)
+    local = executor.map_chunks is None  # an engine's own map (Dask) needs no worker processes here
+    workers = Workers(config.run.processes if local else 1)
     if previous.listings is not None and 2 * len(previous.listings) > config.run.partition_rows:
         workers.start()  # tonight is likely as big as last night: started while the sources are fetched
-    results = collect_all(config, out_dir, executor.collect_many, workers.on_fetched)
+    # The hook stays in this process: an engine may ship collection elsewhere (Dask pickles it).
+    results = collect_all(config, out_dir, executor.collect_many, workers.on_fetched if local else None)
     folder = run_dir(out_dir, report.started_at, report.run_id)
     outputs: Outputs | None = None
     try:
