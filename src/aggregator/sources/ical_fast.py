@@ -55,7 +55,9 @@ _NAME = re.compile(r"[A-Za-z0-9-]+")
 _PARAM = re.compile(r';([A-Za-z0-9-]+)=("[^"]*"|[^";:]*)')
 
 
+@lru_cache(maxsize=4096)
 def _params(raw: str) -> dict[str, str]:
+    """The parameters of a property (read-only: one dict per distinct text, shared by its lines)."""
     return {k.upper(): v[1:-1] if v.startswith('"') else v for k, v in _PARAM.findall(raw)}
 
 
@@ -152,19 +154,25 @@ def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
     events: list[tuple[Properties, str]] = []
     outside = []
     last = 0
+    properties = _PROPERTY.findall  # bound once: this loop runs once per event
+    no_params: dict[str, str] = {}
     for block in _VEVENT.finditer(text):
-        outside.append(text[last : block.start()])
-        last = block.end()
+        start, last_end = block.span()
+        outside.append(text[last:start])
+        last = last_end
         body = block.group(1)
         own = _NESTED.sub("", body) if "BEGIN:" in body else body  # VALARM & co: not the event's
         props: Properties = {}
-        for name, raw_params, value, unread in _PROPERTY.findall(own):
+        for name, raw_params, value, unread in properties(own):
             if unread:
                 raise UnusualShapeError("a property line the pattern cannot read")
             if name in RECURRENCE:
                 raise UnusualShapeError("recurrence")
-            params = _params(raw_params) if raw_params else {}
-            props.setdefault(name, []).append((params, value))
+            entry = (_params(raw_params) if raw_params else no_params, value)
+            if name in props:
+                props[name].append(entry)
+            else:
+                props[name] = [entry]
         events.append((props, block.group(0)))
     if len(events) != events_begun:
         raise UnusualShapeError("VEVENT blocks")
@@ -207,26 +215,32 @@ def _text(props: dict[str, list[tuple[dict[str, str], str]]], name: str) -> str 
 
 
 def _record(props: dict[str, list[tuple[dict[str, str], str]]], default_tz: str | None) -> Record:
-    start_prop = _one(props, "DTSTART")
-    assert start_prop is not None
-    start, start_iso = _when(start_prop[1], start_prop[0])
-    categories = [_unescape(word) for _, value in props.get("CATEGORIES", []) for word in _commas(value)]
+    """One event's record; ``_read`` has checked that no property but CATEGORIES is repeated."""
+    get = props.get
+
+    def text(name: str) -> str | None:
+        values = get(name)
+        return _unescape(values[0][1]) if values else None
+
+    start_params, start_value = props["DTSTART"][0]
+    start, start_iso = _when(start_value, start_params)
+    categories = [_unescape(word) for _, value in get("CATEGORIES", ()) for word in _commas(value)]
+    url = get("URL")
     record: Record = {
-        "uid": _text(props, "UID"),
-        "title": _text(props, "SUMMARY"),
-        "description": _text(props, "DESCRIPTION"),
+        "uid": text("UID"),
+        "title": text("SUMMARY"),
+        "description": text("DESCRIPTION"),
         "start": start_iso,
-        "url": url[1] if (url := _one(props, "URL")) is not None else None,  # a URI: no text escapes
+        "url": url[0][1] if url else None,  # a URI: no text escapes
         "keywords": ", ".join(categories) or None,
-        "status": STATUS.get((_text(props, "STATUS") or "").upper()),
+        "status": STATUS.get((text("STATUS") or "").upper()),
     }
     end: Any = None
     end_iso: str | None = None
-    end_prop = _one(props, "DTEND")
-    if end_prop is not None:
-        end, end_iso = _when(end_prop[1], end_prop[0])
-    elif (duration := _one(props, "DURATION")) is not None:
-        end = start + vDuration.from_ical(duration[1])  # type: ignore[no-untyped-call]
+    if end_prop := get("DTEND"):
+        end, end_iso = _when(end_prop[0][1], end_prop[0][0])
+    elif duration := get("DURATION"):
+        end = start + vDuration.from_ical(duration[0][1])  # type: ignore[no-untyped-call]
         end_iso = end.isoformat()
     if isinstance(end, date) and not isinstance(end, datetime):
         end = max(end - timedelta(days=1), start)  # exclusive DTEND of a date -> last day, inclusive
@@ -234,15 +248,14 @@ def _record(props: dict[str, list[tuple[dict[str, str], str]]], default_tz: str 
     record["end"] = end_iso
     if isinstance(start, datetime) and start.tzinfo is None and default_tz:
         record["timezone"] = default_tz
-    location = _text(props, "LOCATION")
+    location = text("LOCATION")
     if location:
         record["venue_name"] = record["street_address"] = location
-    organizer = _one(props, "ORGANIZER")
-    if organizer is not None:
-        record["organizer"] = organizer[0].get("CN") or organizer[1].removeprefix("mailto:")
-    geo = _one(props, "GEO")
-    if geo is not None:
-        latitude, longitude = geo[1].split(";")
+    if organizer := get("ORGANIZER"):
+        params, value = organizer[0]
+        record["organizer"] = params.get("CN") or value.removeprefix("mailto:")
+    if geo := get("GEO"):
+        latitude, longitude = geo[0][1].split(";")
         record["latitude"], record["longitude"] = to_text(float(latitude)), to_text(float(longitude))
     return record
 
