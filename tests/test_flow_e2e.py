@@ -331,3 +331,23 @@ def _write(tmp_path, text):
     path = tmp_path / "many.yaml"
     path.write_text(text)
     return path
+
+
+@pytest.mark.parametrize("environment", [{}, {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "60"}])
+def test_the_cli_flow_program_sends_no_heartbeats_unless_asked(tmp_path, monkeypatch, environment):
+    from prefect.settings import get_current_settings
+
+    from flows import nightly as module
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    seen = []
+    before = get_current_settings().flows.heartbeat_frequency
+    monkeypatch.setattr(
+        module, "run_flow", lambda *a, **k: seen.append(get_current_settings().flows.heartbeat_frequency)
+    )
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"sources:\n  - {{id: one, kind: ical, url: {tmp_path / 'one.ics'}}}\n")
+    assert module.main([str(config), str(tmp_path / "out"), "run-1"]) == 0
+    assert seen == [60 if environment else None]
+    assert get_current_settings().flows.heartbeat_frequency == before  # only for the run
