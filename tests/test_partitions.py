@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pandas as pd
+import pytest
 from conftest import ROOT
 
 from aggregator import workers as workers_module
@@ -86,3 +87,15 @@ def test_a_run_starts_its_workers_early_for_a_big_source_or_after_a_big_run(tmp_
     assert run(config, tmp_path / "second").status == "success"
     assert started[0][1] and started[0][2] == 1  # once the first source was fetched, before it was parsed
     assert not any(w.running for w, _, _ in started)
+
+
+def test_workers_that_cannot_start_say_why_where_they_are_used(monkeypatch):
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(workers_module, "ProcessPoolExecutor", refuse)
+    workers = Workers(2)
+    workers.start()  # in the background: returns at once
+    with pytest.raises(OSError, match="no more processes"):
+        workers(_pid, [pd.DataFrame(), pd.DataFrame()])  # type: ignore[arg-type]
+    assert not workers.running
