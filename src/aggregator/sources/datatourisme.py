@@ -19,6 +19,7 @@ merged into sessions as for OpenAgenda (``sessions.group_sessions``); without th
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 from aggregator.http import Fetched
@@ -52,10 +53,14 @@ def get(node: Any, name: str) -> Any:
         return None
     if name in node:
         return node[name]
-    for key, value in node.items():
-        if key.rpartition(":")[2] == name:
-            return value
-    return None
+    key = _prefixed(tuple(node), name)
+    return node[key] if key is not None else None
+
+
+@lru_cache(maxsize=16384)
+def _prefixed(keys: tuple[str, ...], name: str) -> str | None:
+    """The first of ``keys`` that is ``name`` with a prefix: objects of an export share a few layouts."""
+    return next((key for key in keys if key.rpartition(":")[2] == name), None)
 
 
 def first(value: Any) -> Any:
@@ -68,6 +73,8 @@ def first(value: Any) -> Any:
 def literal(value: Any, language: str = "fr") -> str | None:
     """The text of a value: plain, JSON-LD literal, language map or a list of them; French first."""
     if isinstance(value, list):
+        if len(value) == 1:  # the complete export's usual shape: the same text as below, sooner
+            return literal(value[0], language) or None
         texts = [(_language(v), literal(v, language)) for v in value]
         texts = [(lang, text) for lang, text in texts if text]
         preferred = [text for lang, text in texts if lang in (language, None)]
