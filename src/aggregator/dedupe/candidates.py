@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aggregator.frames import runs_of_equals
 from aggregator.settings import DedupeSettings
 
 
@@ -78,6 +79,21 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.D
     crowded = (frame["block"].to_numpy() >= 0) & (sizes > settings.max_block_listings)
     frame["sub"] = np.where(crowded, frame["title"].to_numpy() + 1, 0)
     crowded_groups = int(frame.loc[crowded, ["block", "_day"]].drop_duplicates().shape[0])
+    # Joins on one integer column (the group and the time packed together) cost a fraction of joins
+    # on two or three columns; the packing keeps every shifted bucket inside its group's range.
+    shift = max(offsets)
+    group = frame["block"].to_numpy() * (n + 1) + frame["sub"].to_numpy()
+    for name, pad in (("bucket", shift), ("_day", 0)):
+        low = frame[name].min() if n else 0
+        span = int(frame[name].max() - low) + 2 * pad + 1 if n else 1
+        for key, values in (
+            ("block", group),
+            ("region", frame["region"].to_numpy()),
+            ("title", frame["title"].to_numpy()),
+        ):
+            if n and int(values.max(initial=0)) + 1 > (2**62) // span:
+                raise OverflowError(f"candidate keys do not fit in 64 bits ({span:,} {name} values)")
+            frame[f"{key}@{name}"] = values * span + (frame[name].to_numpy() - low + pad)
     region_only_mask = (dep == "") & (region != "") & (block == "")
     region_only = frame[region_only_mask]
     blocked = frame[frame["block"] >= 0]
@@ -102,52 +118,24 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.D
         ok = _time_compatible(keyed, left, right, settings)
         into.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
 
-    # Joins on one integer column (the group and the time packed together) cost a fraction of joins
-    # on two or three columns; the packing keeps every shifted bucket inside its group's range.
-    shift = max(offsets)
-    for name, low, high, pad in (("bucket", frame["bucket"].min(), frame["bucket"].max(), shift),
-                                 ("_day", frame["_day"].min(), frame["_day"].max(), 0)):  # fmt: skip
-        span = int(high - low) + 2 * pad + 1 if n else 1
-        group = frame["block"].to_numpy() * (n + 1) + frame["sub"].to_numpy()
-        for key, values in (
-            ("block", group),
-            ("region", frame["region"].to_numpy()),
-            ("title", frame["title"].to_numpy()),
-        ):
-            if n and int(values.max(initial=0)) + 1 > (2**62) // span:
-                raise OverflowError(f"candidate keys do not fit in 64 bits ({span:,} {name} values)")
-            frame[f"{key}@{name}"] = values * span + (frame[name].to_numpy() - low + pad)
     for left_frame, right_frame, key in groups:
         into = by_title if key == "title" else parts
         timed_key, day_key = f"{key}@bucket", f"{key}@_day"
-        left_timed = frame.loc[left_frame.index[timed[left_frame["pos"].to_numpy()]], ["pos", timed_key]]
-        right_timed = frame.loc[right_frame.index[timed[right_frame["pos"].to_numpy()]], ["pos", timed_key]]
+        left_timed = left_frame[timed[left_frame["pos"].to_numpy()]][["pos", timed_key]]
+        right_timed = right_frame[timed[right_frame["pos"].to_numpy()]][["pos", timed_key]]
         for offset in sorted(offsets):
             shifted = right_timed.assign(**{timed_key: right_timed[timed_key] - offset})
             add(left_timed.merge(shifted, on=timed_key), ordered=offset == 0, into=into)
-        left_day = frame.loc[left_frame.index[all_day[left_frame["pos"].to_numpy()]], ["pos", day_key]]
-        add(left_day.merge(frame.loc[right_frame.index, ["pos", day_key]], on=day_key), ordered=False, into=into)
+        left_day = left_frame[all_day[left_frame["pos"].to_numpy()]][["pos", day_key]]
+        add(left_day.merge(right_frame[["pos", day_key]], on=day_key), ordered=False, into=into)
     if by_title:
         mode = keyed["attendance_mode"].fillna("unknown").to_numpy(dtype=object)
         parts.append(_unambiguous(np.concatenate(by_title), dep, region, mode))
     stacked = np.concatenate(parts).astype("int64") if parts else np.empty((0, 2), dtype="int64")
-    pairs = pd.DataFrame(
-        stacked[_first_occurrences(stacked[:, 0] * max(n, 1) + stacked[:, 1])], columns=["left", "right"]
-    )
+    # Each pair once, where it first appears (the order of the pairs orders equal scores later).
+    order, first = runs_of_equals(stacked[:, 0] * max(n, 1) + stacked[:, 1])
+    pairs = pd.DataFrame(stacked[np.sort(order[first])], columns=["left", "right"])
     return pairs, crowded_groups
-
-
-def _first_occurrences(codes: np.ndarray) -> np.ndarray:
-    """Positions of the first occurrence of each distinct code, in their order (``drop_duplicates``).
-
-    A stable sort puts each code's first occurrence first among its equals; faster than hashing the
-    millions of pairs of crowded blocks, most of them distinct.
-    """
-    order = np.argsort(codes, kind="stable")
-    ordered = codes[order]
-    first = np.ones(len(codes), dtype=bool)
-    first[1:] = ordered[1:] != ordered[:-1]
-    return np.sort(order[first])
 
 
 def _unambiguous(pairs: np.ndarray, dep: np.ndarray, region: np.ndarray, mode: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from rapidfuzz.process import cpdist
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from aggregator.frames import runs_of_equals
 from aggregator.normalise.text import fold
 from aggregator.settings import DedupeSettings
 
@@ -61,18 +62,11 @@ def distinct_pair_scores(
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct integers of ``values`` (sorted) and, per value, its position among them.
-
-    A stable sort: faster than hashing (``pd.factorize``) when most values are distinct, as the
-    pairs of a crowded block are.
-    """
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    first = np.ones(len(ordered), dtype=bool)
-    first[1:] = ordered[1:] != ordered[:-1]
+    """Per value, its position among the distinct values; and the distinct values, sorted."""
+    order, first = runs_of_equals(values)
     positions = np.empty(len(values), dtype=np.int64)
     positions[order] = np.cumsum(first) - 1
-    return positions, ordered[first]
+    return positions, values[order][first]
 
 
 RULES = (

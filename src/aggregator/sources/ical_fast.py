@@ -157,9 +157,8 @@ def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
     properties = _PROPERTY.findall  # bound once: this loop runs once per event
     no_params: dict[str, str] = {}
     for block in _VEVENT.finditer(text):
-        start, last_end = block.span()
-        outside.append(text[last:start])
-        last = last_end
+        outside.append(text[last : block.start()])
+        last = block.end()
         body = block.group(1)
         own = _NESTED.sub("", body) if "BEGIN:" in body else body  # VALARM & co: not the event's
         props: Properties = {}
@@ -217,23 +216,18 @@ def _text(props: dict[str, list[tuple[dict[str, str], str]]], name: str) -> str 
 def _record(props: dict[str, list[tuple[dict[str, str], str]]], default_tz: str | None) -> Record:
     """One event's record; ``_read`` has checked that no property but CATEGORIES is repeated."""
     get = props.get
-
-    def text(name: str) -> str | None:
-        values = get(name)
-        return _unescape(values[0][1]) if values else None
-
     start_params, start_value = props["DTSTART"][0]
     start, start_iso = _when(start_value, start_params)
     categories = [_unescape(word) for _, value in get("CATEGORIES", ()) for word in _commas(value)]
     url = get("URL")
     record: Record = {
-        "uid": text("UID"),
-        "title": text("SUMMARY"),
-        "description": text("DESCRIPTION"),
+        "uid": _text(props, "UID"),
+        "title": _text(props, "SUMMARY"),
+        "description": _text(props, "DESCRIPTION"),
         "start": start_iso,
         "url": url[0][1] if url else None,  # a URI: no text escapes
         "keywords": ", ".join(categories) or None,
-        "status": STATUS.get((text("STATUS") or "").upper()),
+        "status": STATUS.get((_text(props, "STATUS") or "").upper()),
     }
     end: Any = None
     end_iso: str | None = None
@@ -248,7 +242,7 @@ def _record(props: dict[str, list[tuple[dict[str, str], str]]], default_tz: str 
     record["end"] = end_iso
     if isinstance(start, datetime) and start.tzinfo is None and default_tz:
         record["timezone"] = default_tz
-    location = text("LOCATION")
+    location = _text(props, "LOCATION")
     if location:
         record["venue_name"] = record["street_address"] = location
     if organizer := get("ORGANIZER"):
