@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
@@ -194,7 +194,7 @@ class SinglePage:
 
 
 def map_items(
-    items: list[Any], mapper: Callable[[dict[str, Any]], list[Record]], page_url: str, what: str
+    items: Iterable[Any], mapper: Callable[[dict[str, Any]], list[Record]], page_url: str, what: str
 ) -> list[Record]:
     """Map each item of a page to records, rejecting alone (with its reason) an item that cannot be read.
 

@@ -19,13 +19,16 @@ merged into sessions as for OpenAgenda (``sessions.group_sessions``); without th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 from aggregator.http import Fetched
 from aggregator.reasons import reason
 from aggregator.settings import SourceConfig
+from aggregator.sources import json_items
 from aggregator.sources.base import Record, SinglePage, gc_paused, map_items, raw_json, to_text
+from aggregator.sources.json_items import NotStreamableError
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format
 
@@ -188,10 +191,37 @@ class DatatourismeAdapter(SinglePage):
     settings: ClassVar[type[SourceConfig]] = DatatourismeSource
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
-        """Map every object of the page that is an event."""
+        """Map every object of the page that is an event, decoding one object at a time where it can."""
         with gc_paused():  # a national export: millions of small acyclic objects
+            watched = _Watched()
+            try:
+                records = map_items(watched.items(page.content), map_poi, page.url, "DATAtourisme record")
+            except NotStreamableError:
+                pass  # another shape, or not JSON: read whole below (same objects, or the error)
+            else:
+                if watched.found and not watched.marked:
+                    raise wrong_format(page.url, "datatourisme", EXPECTED, page.content)
+                return records
             data = load_json(page.content, page.url, "datatourisme", EXPECTED)
             found = objects(data)
-            if found and not any(isinstance(o, dict) and MARKERS & set(o) for o in found):
+            if found and not any(_marked(o) for o in found):
                 raise wrong_format(page.url, "datatourisme", EXPECTED, page.content)
             return map_items(found, map_poi, page.url, "DATAtourisme record")
+
+
+def _marked(item: Any) -> bool:
+    return isinstance(item, dict) and not MARKERS.isdisjoint(item)
+
+
+class _Watched:
+    """The streamed objects of a document, noting whether there were any and any had a DATAtourisme key."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self.marked = False
+
+    def items(self, content: bytes) -> Iterator[Any]:
+        for item in json_items.items(content, CONTAINERS):
+            self.found = True
+            self.marked = self.marked or _marked(item)
+            yield item
