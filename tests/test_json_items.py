@@ -12,9 +12,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from aggregator.http import Fetched
-from aggregator.sources import datatourisme, json_items
+from aggregator.sources import datatourisme, json_api, json_items
 from aggregator.sources.base import ParseError
 from aggregator.sources.datatourisme import CONTAINERS, DatatourismeAdapter, DatatourismeSource, objects
+from aggregator.sources.json_api import JsonAdapter, JsonSource
 from aggregator.sources.json_items import NotStreamableError, items
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datatourisme"
@@ -132,7 +133,7 @@ def test_an_export_is_read_one_object_at_a_time_and_gives_the_same_records(name)
 
 def test_a_streamed_list_of_other_objects_is_named_as_another_format():
     page = Fetched(url=SOURCE.url, content=b'[{"name": "a"}, {"name": "b"}]')
-    with pytest.raises(ParseError, match="datatourisme kind reads DATAtourisme JSON-LD.*found JSON: a list of 2"):
+    with pytest.raises(ParseError, match=r"datatourisme kind reads DATAtourisme JSON-LD.*found JSON: a list of 2"):
         DatatourismeAdapter().parse(page, SOURCE)
 
 
@@ -141,3 +142,43 @@ def test_a_damaged_export_is_reported_as_it_was_before():
     page = Fetched(url=SOURCE.url, content=content[: len(content) // 2])
     with pytest.raises(ParseError, match="found text that starts like JSON but is not valid JSON"):
         DatatourismeAdapter().parse(page, SOURCE)
+
+
+JSON_FIELDS = {"uid": "id", "title": "name", "start": "when.start", "city": "place.city"}
+RECORDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": SCALARS,
+        "name": SCALARS | st.lists(SCALARS, max_size=2),
+        "when": st.fixed_dictionaries({}, optional={"start": SCALARS}),
+        "place": VALUES,
+    },
+)
+
+
+def _outcome(source: JsonSource, page: Fetched) -> Any:
+    try:
+        return JsonAdapter().parse(page, source)
+    except ParseError as exc:
+        return str(exc)
+
+
+@given(
+    st.lists(RECORDS | SCALARS, max_size=6),
+    st.sampled_from(["", "items", "data.items", "0"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_json_kind_streams_its_records_and_gives_what_the_whole_document_gives(records, path, nest, indent):
+    source = JsonSource(id="j", kind="json", url="https://example.org/agenda.json", records=path, fields=JSON_FIELDS)
+    document: Any = records
+    for step in reversed(path.split(".") if path and nest else []):  # not nested: the path leads nowhere
+        document = {"meta": {"count": len(records)}, step: document}
+    page = Fetched(url=source.url, content=json.dumps(document, indent=2 if indent else None).encode())
+    with mock.patch.object(json_items, "items", _not_streamed):
+        read_whole = _outcome(source, page)
+    if "." in path or not isinstance(read_whole, list):  # read whole, or an error: as before
+        assert _outcome(source, page) == read_whole
+        return
+    with mock.patch.object(json_api, "_load", side_effect=AssertionError("decoded whole")):
+        assert _outcome(source, page) == read_whole

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from typing import Any, ClassVar, Literal
 
@@ -10,6 +11,7 @@ from pydantic import Field, field_validator
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
 from aggregator.settings import SourceConfig
+from aggregator.sources import json_items
 from aggregator.sources.base import (
     FieldSpec,
     NotTextError,
@@ -17,10 +19,12 @@ from aggregator.sources.base import (
     Record,
     absolutise_urls,
     check_field_names,
+    gc_paused,
     not_text_reject,
     raw_json,
     read_fields,
 )
+from aggregator.sources.json_items import NotStreamableError
 from aggregator.sources.paging import NextLink, PageNumber, Paginator, Request, paginate
 from aggregator.sources.paths import get_path, text_at
 from aggregator.sources.sniff import load_json
@@ -89,11 +93,22 @@ class JsonAdapter:
         return pages
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
-        """Map every record of one page through the field mapping."""
+        """Map every record of one page through the field mapping, decoding one record at a time where it can."""
         assert isinstance(source, JsonSource)
+        if "." not in source.records:  # the root list, or a list under one key of the root: streamed
+            keys = (source.records,) if source.records else ()
+            try:
+                with gc_paused():
+                    return self._map(json_items.items(page.content, keys, root_list=not keys), source, page.url)
+            except NotStreamableError:
+                pass  # another shape, or not JSON: read whole below (same records, or the same error)
+        return self._map(_records(_load(page), source, page.url), source, page.url)
+
+    @staticmethod
+    def _map(items: Iterable[Any], source: JsonSource, url: str) -> list[Record]:
         out: list[Record] = []
-        for item in _records(_load(page), source, page.url):
-            record: Record = {"page_url": page.url, "raw": raw_json(item)}
+        for item in items:
+            record: Record = {"page_url": url, "raw": raw_json(item)}
             if not isinstance(item, dict):
                 record["reject_reason"] = reason("not_object", what="record", found=kind_of(item))
                 out.append(record)
@@ -101,7 +116,7 @@ class JsonAdapter:
             try:
                 record.update(read_fields(source.fields, partial(text_at, item)))
             except NotTextError as exc:
-                record = {"page_url": page.url, **not_text_reject(item, "record", exc)}
-            absolutise_urls(record, page.url)
+                record = {"page_url": url, **not_text_reject(item, "record", exc)}
+            absolutise_urls(record, url)
             out.append(record)
         return out

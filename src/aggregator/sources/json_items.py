@@ -132,12 +132,15 @@ def _members(text: _Text, containers: Collection[str]) -> Iterator[Any]:
         raise NotStreamableError
 
 
-def items(content: bytes, containers: Collection[str], *, block: int = BLOCK_BYTES) -> Iterator[Any]:
+def items(
+    content: bytes, containers: Collection[str], *, root_list: bool = True, block: int = BLOCK_BYTES
+) -> Iterator[Any]:
     """Yield the items of the document's list: the root list, or the one container key's list.
 
     Args:
         content: The document's bytes (UTF-8).
         containers: Keys of a root object that may hold the list (``@graph``, ``objects`` …).
+        root_list: Whether a list at the root is the list (else such a document is not streamed).
         block: Bytes decoded at a time.
 
     Raises:
@@ -146,7 +149,7 @@ def items(content: bytes, containers: Collection[str], *, block: int = BLOCK_BYT
     """
     text = _Text(content, block)
     first = text.peek()
-    if first == "[":
+    if first == "[" and root_list:
         yield from _array(text)
     elif first == "{":
         yield from _members(text, containers)
