@@ -41,7 +41,10 @@ def test_partitions_hold_at_most_partition_rows_and_are_two_past_half(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text(f"run: {{partition_rows: 100}}\n{text}", encoding="utf-8")
     config = load_config(path)
-    assert [partitions(config, rows) for rows in (0, 1, 50, 51, 100, 101, 250)] == [1, 1, 1, 2, 2, 2, 3]
+    assert config.run.processes == 2
+    assert [partitions(config, rows) for rows in (0, 1, 50, 51, 100, 101, 250, 401)] == [1, 1, 1, 2, 2, 2, 4, 6]
+    path.write_text(f"run: {{partition_rows: 100, processes: 3}}\n{text}", encoding="utf-8")
+    assert [partitions(load_config(path), rows) for rows in (50, 51, 250, 301)] == [1, 3, 3, 6]
 
 
 def test_workers_started_by_a_big_fetch_run_elsewhere_and_stop_once_used():

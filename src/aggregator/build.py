@@ -25,9 +25,14 @@ def partitions(config: Config, rows: int) -> int:
     """How many partitions a stage cuts ``rows`` rows into: at most ``run.partition_rows`` rows each.
 
     Past half of ``run.partition_rows``, at least two: a second core then pays for shipping the rows.
+    Several partitions are as many as a multiple of ``run.processes``, so that every worker gets the
+    same share (11 partitions on two workers kept one of them busy for six while the other idled).
     """
-    parts = -(-rows // config.run.partition_rows)
-    return max(1, parts, 2 if 2 * rows > config.run.partition_rows else 1)
+    parts = max(1, -(-rows // config.run.partition_rows), 2 if 2 * rows > config.run.partition_rows else 1)
+    if parts == 1:
+        return 1
+    workers = max(1, config.run.processes)
+    return -(-parts // workers) * workers
 
 
 def build_outputs(

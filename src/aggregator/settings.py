@@ -142,7 +142,7 @@ class RunSettings(BaseModel):
         100_000,
         ge=1,
         description="Most raw records per normalisation partition; more than half of it are cut in at least "
-        "two partitions, fewer are normalised whole.",
+        "two partitions (as many as a multiple of run.processes, for equal shares), fewer are normalised whole.",
     )
     people_files_max_events: int = Field(
         20_000,
