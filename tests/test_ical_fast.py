@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from aggregator.http import Fetched
 from aggregator.sources import ical as ical_module
+from aggregator.sources import ical_fast
 from aggregator.sources.ical import IcalAdapter, IcalSource
 from aggregator.sources.ical_fast import read
 
@@ -185,3 +186,16 @@ def test_the_collector_paused_while_parsing_is_always_restored():
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+@given(st.text(alphabet="\\nN,;a é\n", max_size=12))
+def test_text_unescaping_reads_every_escape_as_the_pattern_does(value):
+    by_pattern = ical_fast._TEXT_ESCAPES.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+    assert ical_fast._unescape(value) == by_pattern
+
+
+def test_a_repeated_property_of_a_later_event_sends_the_file_to_the_library():
+    event = "BEGIN:VEVENT\r\nUID:{0}\r\nDTSTART:20261103T100000Z\r\nCATEGORIES:a\r\nCATEGORIES:b\r\n{1}END:VEVENT\r\n"
+    content = "BEGIN:VCALENDAR\r\n" + event.format(1, "") + event.format(2, "URL:https://a.fr\r\nURL:https://b.fr\r\n")
+    assert read((content + "END:VCALENDAR\r\n").encode()) is None
+    assert read((content.replace("URL:https://b.fr\r\n", "") + "END:VCALENDAR\r\n").encode()) is not None

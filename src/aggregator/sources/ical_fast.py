@@ -47,6 +47,8 @@ def _iana() -> frozenset[str]:
 def _unescape(value: str) -> str:
     if "\\" not in value:
         return value
+    if "\\\\" not in value:  # no escaped backslash: each escape alone, and no replacement makes another
+        return value.replace("\\n", "\n").replace("\\N", "\n").replace("\\,", ",").replace("\\;", ";")
     return _TEXT_ESCAPES.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 
@@ -169,6 +171,8 @@ def _events(text: str) -> tuple[list[tuple[Properties, str]], str | None]:
                 raise UnusualShapeError("recurrence")
             entry = (_params(raw_params) if raw_params else no_params, value)
             if name in props:
+                if name != "CATEGORIES":
+                    raise UnusualShapeError("a property given twice")  # the library makes a list of it
                 props[name].append(entry)
             else:
                 props[name] = [entry]
@@ -272,9 +276,7 @@ def _read(content: bytes) -> list[tuple[Record, str, bool]]:
     """``read``'s work; raises ``UnusualShapeError`` (and others) on what the fast path does not read."""
     events, default_tz = _events(content.decode("utf-8-sig"))
     out: list[tuple[Record, str, bool]] = []
-    for props, block in events:
-        if any(len(values) > 1 for name, values in props.items() if name != "CATEGORIES"):
-            raise UnusualShapeError("a property given twice")  # the library makes a list of it
+    for props, block in events:  # no property but CATEGORIES is repeated (``_events`` checked)
         raw = raw_json("\r\n".join(block.splitlines()) + "\r\n")
         if "DTSTART" in props:
             out.append((_record(props, default_tz), raw, True))
