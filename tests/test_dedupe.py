@@ -1,5 +1,6 @@
 """Deduplication: rules on hand-made cases, stable ids across runs, explanations, measured accuracy."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import FIXTURES
@@ -10,6 +11,7 @@ from aggregator.config import parse_config
 from aggregator.dedupe import dedupe
 from aggregator.dedupe.evaluate import cluster_scores, pair_scores
 from aggregator.dedupe.keys import title_key, title_keys
+from aggregator.frames import SortedKeys, equal_keys
 from aggregator.normalise import normalise
 from aggregator.schema import EVENTS, LISTINGS, MATCHES
 from aggregator.settings import DedupeSettings
@@ -329,3 +331,16 @@ TITLES = (
 @given(st.lists(st.none() | TITLES, max_size=30))
 def test_title_keys_of_a_column_are_title_key_of_each_title(titles):
     assert list(title_keys(pd.Series(titles, dtype=object))) == [title_key(t) for t in titles]
+
+
+KEYS = st.lists(st.integers(-3, 6), max_size=25).map(lambda v: np.array(v, dtype=np.int64))
+
+
+@given(KEYS, KEYS, st.integers(-3, 3), st.booleans())
+def test_joins_on_sorted_keys_give_the_pairs_of_a_merge_in_its_order(left, right, offset, same):
+    right = left if same else right
+    merged = pd.DataFrame({"i": np.arange(len(left)), "k": left}).merge(
+        pd.DataFrame({"j": np.arange(len(right)), "k": right - offset}), on="k"
+    )
+    i, j = equal_keys(SortedKeys(left), SortedKeys(right), offset)
+    assert i.tolist() == merged["i"].tolist() and j.tolist() == merged["j"].tolist()

