@@ -113,6 +113,15 @@ def test_normalise_never_loses_or_crashes_on_arbitrary_rows(rows):
     pd.testing.assert_frame_equal(parts.rejects, result.rejects)
 
 
+def test_an_item_repeated_across_partitions_keeps_distinct_listing_ids():
+    # Hashed in each partition's worker, told apart over all the rows: as when normalised whole.
+    rows = [{"source_id": "nat", "uid": uid, "title": "Atelier", "start": "2026-11-03T10:00"} for uid in "aabaa"]
+    raw = _raw(rows)
+    whole = normalise(raw, _sources()).listings["listing_id"].tolist()
+    assert normalise(raw, _sources(), chunks=5).listings["listing_id"].tolist() == whole
+    assert len(set(whole)) == 5 and whole[1] == whole[0] + "-2" and whole[4] == whole[0] + "-4"
+
+
 def _listings(rows):
     return normalise(_raw(rows), _sources()).listings
 

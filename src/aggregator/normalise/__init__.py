@@ -68,18 +68,23 @@ def _valid_zone(value: str) -> str | None:
 def _listing_ids(frame: pd.DataFrame) -> pd.Series:
     # A listing with the source's own uid keeps its id when its title or date changes, so that
     # history can see an event retitled or rescheduled; without a uid, title and start identify it.
+    # Row by row: each partition hashes its own rows, in its worker (``_distinct_ids`` then runs over all).
     keys = frame["source_uid"].astype("object")
     no_uid = keys.isna()
     if no_uid.any():
         without = frame[no_uid]
         keys = keys.where(~no_uid, without["title"].astype(str) + "|" + without["start_at"].map(pd.Timestamp.isoformat))
     keys = frame["source_id"] + "|" + keys
-    ids = pd.Series(
+    return pd.Series(
         ["li-" + hashlib.sha1(key.encode()).hexdigest()[:16] for key in keys.tolist()], index=frame.index, dtype=object
     )
-    # The same item twice in one source (two pages, repeated uid) keeps distinct listing ids.
+
+
+def _distinct_ids(ids: pd.Series) -> pd.Series:
+    """The same item twice in one source (two pages, repeated uid) keeps distinct listing ids."""
     repeated = ids.duplicated(keep=False)
     if repeated.any():
+        ids = ids.copy()
         rank = ids[repeated].groupby(ids[repeated]).cumcount()
         ids[rank.index] = ids[rank.index].where(rank == 0, ids[rank.index] + "-" + (rank + 1).astype(str))
     return ids
@@ -138,7 +143,7 @@ def split_rows(raw: pd.DataFrame, chunks: int) -> list[pd.DataFrame]:
 
 
 def combine(parts: list[Normalised]) -> Normalised:
-    """Partitions normalised separately, as one: listing ids are given here, over all the rows.
+    """Partitions normalised separately, as one: repeated listing ids are told apart here, over all the rows.
 
     Args:
         parts: ``normalise_chunk`` results, in the order of the rows.
@@ -148,13 +153,13 @@ def combine(parts: list[Normalised]) -> Normalised:
     """
     listings = pd.concat([p.listings for p in parts], ignore_index=True) if parts else LISTINGS.empty_frame()
     rejects = pd.concat([p.rejects for p in parts], ignore_index=True) if parts else REJECTS.empty_frame()
-    listings["listing_id"] = _listing_ids(listings) if len(listings) else pd.Series(dtype="object")
+    listings["listing_id"] = _distinct_ids(listings["listing_id"]) if len(listings) else pd.Series(dtype="object")
     warnings = sorted({w for p in parts for w in p.warnings})
     return Normalised(conform(listings, LISTINGS), conform(rejects, REJECTS), warnings)
 
 
 def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference: date) -> Normalised:
-    """Normalise one partition of the raw records; ``listing_id`` is left to ``combine``.
+    """Normalise one partition of the raw records; ``combine`` tells repeated ``listing_id`` apart.
 
     Every step is row by row (with per-distinct-value caches), so partitions can be normalised
     in separate processes or on separate machines.
@@ -165,7 +170,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
         reference: Date used to infer missing years in French prose dates.
 
     Returns:
-        Listings (``listing_id`` and ``event_id`` not set) and rejects.
+        Listings (``event_id`` not set) and rejects.
     """
     frame = raw.copy()
     for name in ("source_id", "source_kind", "fetched_at", *RAW_FIELDS, "raw", "reject_reason"):
@@ -260,15 +265,16 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
         },
         index=frame.index,
     )
-    listings["listing_id"] = None
     listings["event_id"] = ""
+    listings = conform(listings, LISTINGS)
+    listings["listing_id"] = _listing_ids(listings) if len(listings) else pd.Series(dtype="object")
     # In the order of the raw rows, whichever stage rejected them: partitions then concatenate alike.
     reject_frame = (
         pd.concat([r for r in rejects if len(r)]).sort_index(kind="stable")
         if any(len(r) for r in rejects)
         else REJECTS.empty_frame()
     )
-    return Normalised(conform(listings, LISTINGS), conform(reject_frame, REJECTS), geo_warnings + cut_warnings)
+    return Normalised(listings, conform(reject_frame, REJECTS), geo_warnings + cut_warnings)
 
 
 def warm_up() -> None:
