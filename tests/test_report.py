@@ -12,10 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
-from aggregator.report import day_chart
+from aggregator.report import day_chart, upcoming
 
 HOSTILE_TITLE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Atelier piégé"
 # What survives tag stripping, because it is no whole tag: it reaches the data as text.
@@ -113,3 +115,33 @@ def test_day_chart_draws_a_month_as_bars_and_years_as_one_outline(days):
     assert image and base64.b64decode(image.group(1)).startswith(b"\x89PNG")
     last = {30: "30 novembre 2020", 3000: "17 janvier 2029"}[days]
     assert f"du 1er\u00a0novembre 2020 au {last}" in html.unescape(figure)  # dates written the French way
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5), st.sampled_from(["b", "a", "B", "é"]), st.none() | st.integers(0, 8), st.booleans()
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 6),
+)
+def test_upcoming_events_are_the_first_of_the_whole_sort(rows, limit):
+    day = pd.Timestamp("2026-11-01", tz="UTC")
+    aware = "datetime64[us, UTC]"
+    events = pd.DataFrame(
+        {
+            "start_at": pd.Series([day + pd.Timedelta(hours=start) for start, *_ in rows], dtype=aware),
+            "end_at": pd.Series(
+                [None if end is None else day + pd.Timedelta(hours=end) for _, _, end, _ in rows], dtype=aware
+            ),
+            "title": [title for _, title, _, _ in rows],
+            "status": ["cancelled" if cancelled else "scheduled" for *_, cancelled in rows],
+            "row": range(len(rows)),
+        }
+    )
+    as_of = day + pd.Timedelta(hours=2)
+    ends = events["end_at"].fillna(events["start_at"])
+    ahead = events[(ends >= as_of) & (events["status"] != "cancelled")]
+    whole = ahead.sort_values(["start_at", "title"], kind="stable").head(limit)
+    assert upcoming(events, as_of, limit)["row"].tolist() == whole["row"].tolist()
