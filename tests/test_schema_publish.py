@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aggregator.dictionary import render
-from aggregator.publish import write_table, write_text
+from aggregator.publish import BackgroundWrites, write_table, write_text
 from aggregator.schema import EVENTS, REJECTS
 from aggregator.validation import SchemaError, conform, validate
 
@@ -126,3 +126,19 @@ def test_library_never_imports_prefect():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "False"
+
+
+def test_tables_written_in_the_background_are_the_same_files_and_a_failure_is_raised(tmp_path):
+    write_table(_event(), EVENTS, tmp_path / "here.parquet")
+    with BackgroundWrites() as background:
+        for name in ("one", "two", "three"):  # each waits for the one before: at most one pending
+            write_table(_event(), EVENTS, tmp_path / f"{name}.parquet", background=background)
+    for name in ("one", "two", "three"):
+        assert (tmp_path / f"{name}.parquet").read_bytes() == (tmp_path / "here.parquet").read_bytes()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(FileExistsError), BackgroundWrites() as background:  # the thread's error, at the end
+        write_table(_event(), EVENTS, blocker / "events.parquet", background=background)
+    with pytest.raises(SchemaError), BackgroundWrites() as background:  # validation stays in the caller
+        write_table(_event(title=None), EVENTS, tmp_path / "bad.parquet", background=background)
+    assert not (tmp_path / "bad.parquet").exists()

@@ -12,7 +12,15 @@ from aggregator.datapackage import package
 from aggregator.feeds import calendars, dumps, geojson, jsonld
 from aggregator.health import SourceHealth
 from aggregator.history import active
-from aggregator.publish import remove_leftovers, write_bytes, write_csv, write_json, write_table, write_text
+from aggregator.publish import (
+    BackgroundWrites,
+    remove_leftovers,
+    write_bytes,
+    write_csv,
+    write_json,
+    write_table,
+    write_text,
+)
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.spreadsheets import events_for_people, french_headers, french_values, workbook
 from aggregator.state import health_path, publish_source_state
@@ -53,36 +61,37 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
     out_dir = folder if folder is not None else out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
-    for table, frame in (
-        (EVENTS, outputs.events),
-        (LISTINGS, outputs.listings),
-        (REJECTS, outputs.rejects),
-        (MATCHES, outputs.matches),
-    ):
-        path = out_dir / f"{table.name}.parquet"
-        write_table(frame, table, path)
-        written[table.name] = str(path)
-    for name, frame in outputs.stats.items():
-        write_table(frame, STATS_TABLES[name], out_dir / "stats" / f"{name}.parquet")
-        write_csv(french_headers(french_values(frame, name), name), out_dir / "stats" / f"{name}.csv")
-    written["stats"] = str(out_dir / "stats")
-    written.update(write_public_files(outputs, out_dir))
-    write_json(outputs.totals, out_dir / "totals.json")
-    write_text(render_markdown(outputs.totals), out_dir / "totals.md")
-    written["totals"] = str(out_dir / "totals.json")
-    written["totals_md"] = str(out_dir / "totals.md")
-    if outputs.report_html is not None:
-        write_text(outputs.report_html, out_dir / "report.html")
-        written["report"] = str(out_dir / "report.html")
-    for table, rows, path in (
-        (SOURCE_HEALTH, outputs.health_rows, health_path(out_dir)),
-        (CHANGES, outputs.changes, out_dir / "changes.parquet"),
-    ):
-        if rows is not None:  # whole histories: earlier runs' rows, then this run's (``build_outputs``)
-            write_table(rows, table, path)
+    with BackgroundWrites() as background:  # Parquet written while the next table is validated
+        for table, frame in (
+            (EVENTS, outputs.events),
+            (LISTINGS, outputs.listings),
+            (REJECTS, outputs.rejects),
+            (MATCHES, outputs.matches),
+        ):
+            path = out_dir / f"{table.name}.parquet"
+            write_table(frame, table, path, background=background)
             written[table.name] = str(path)
-    write_json(package(str(outputs.totals["data_as_of"]), list(outputs.stats)), out_dir / "datapackage.json")
-    written["datapackage"] = str(out_dir / "datapackage.json")
+        for name, frame in outputs.stats.items():
+            write_table(frame, STATS_TABLES[name], out_dir / "stats" / f"{name}.parquet", background=background)
+            write_csv(french_headers(french_values(frame, name), name), out_dir / "stats" / f"{name}.csv")
+        written["stats"] = str(out_dir / "stats")
+        written.update(write_public_files(outputs, out_dir))
+        write_json(outputs.totals, out_dir / "totals.json")
+        write_text(render_markdown(outputs.totals), out_dir / "totals.md")
+        written["totals"] = str(out_dir / "totals.json")
+        written["totals_md"] = str(out_dir / "totals.md")
+        if outputs.report_html is not None:
+            write_text(outputs.report_html, out_dir / "report.html")
+            written["report"] = str(out_dir / "report.html")
+        for table, rows, path in (
+            (SOURCE_HEALTH, outputs.health_rows, health_path(out_dir)),
+            (CHANGES, outputs.changes, out_dir / "changes.parquet"),
+        ):
+            if rows is not None:  # whole histories: earlier runs' rows, then this run's (``build_outputs``)
+                write_table(rows, table, path, background=background)
+                written[table.name] = str(path)
+        write_json(package(str(outputs.totals["data_as_of"]), list(outputs.stats)), out_dir / "datapackage.json")
+        written["datapackage"] = str(out_dir / "datapackage.json")
     # What sources need next run travels with the data (last good listings are the listings).
     if publish_source_state(state_root, out_dir):
         written["state"] = str(out_dir / "state")

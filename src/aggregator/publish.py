@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -61,15 +62,55 @@ def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object], enco
         writer(handle)
 
 
-def write_table(frame: pd.DataFrame, table: Table, path: Path, validated: bool = False) -> None:
+class BackgroundWrites:
+    """Parquet files written in one background thread while the caller validates the next table.
+
+    Validation holds the interpreter; compressing and writing a Parquet file mostly does not, so
+    the two overlap on two cores. At most one file waits to be written (memory stays bounded);
+    leaving the ``with`` block waits for the last one and raises the first write that failed.
+    """
+
+    def __init__(self) -> None:
+        """A writer thread, idle until a table is submitted."""
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+        self._last: Future[None] | None = None
+
+    def submit(self, arrow: pa.Table, path: Path) -> None:
+        """Write ``arrow`` to ``path`` in the background, once the file before it is written."""
+        if self._last is not None:
+            self._last.result()
+        self._last = self._pool.submit(_write_parquet, arrow, path)
+
+    def __enter__(self) -> BackgroundWrites:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._last is not None:
+                self._last.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def write_table(
+    frame: pd.DataFrame, table: Table, path: Path, validated: bool = False, background: BackgroundWrites | None = None
+) -> None:
     """Validate ``frame`` against ``table`` and write it as zstd Parquet with the table's schema.
 
     ``validated``: ``frame`` holds rows of a frame already validated against ``table`` (a subset);
     the check is not repeated. Arrow's conversion to the table's schema still checks the types.
+    ``background``: the file is written there (``BackgroundWrites``), the caller goes on.
     """
     if not validated:
         validate(frame, table)
     arrow = pa.Table.from_pandas(frame, schema=table.arrow_schema(), preserve_index=False)
+    if background is not None:
+        background.submit(arrow, path)
+    else:
+        _write_parquet(arrow, path)
+
+
+def _write_parquet(arrow: pa.Table, path: Path) -> None:
     with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp, compression="zstd", row_group_size=128 * 1024)
 
