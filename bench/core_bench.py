@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import resource
 import sys
 import tempfile
@@ -100,9 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", type=int, default=[60_000])
     parser.add_argument("--processes", type=int, default=2, help="normalisation processes (run.processes)")
+    parser.add_argument("--json", action="store_true", help="also print each size's figures as one JSON line")
     args = parser.parse_args()
     for size in args.sizes:
-        run(size, args.processes)
+        figures = run(size, args.processes)
+        if args.json:
+            print(json.dumps(figures))
 
 
 if __name__ == "__main__":
