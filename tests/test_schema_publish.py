@@ -139,6 +139,12 @@ def test_tables_written_in_the_background_are_the_same_files_and_a_failure_is_ra
     blocker.write_text("x")
     with pytest.raises(FileExistsError), BackgroundWrites() as background:  # the thread's error, at the end
         write_table(_event(), EVENTS, blocker / "events.parquet", background=background)
-    with pytest.raises(SchemaError), BackgroundWrites() as background:  # validation stays in the caller
-        write_table(_event(title=None), EVENTS, tmp_path / "bad.parquet", background=background)
+
+    def failing_write_then_invalid_table() -> None:
+        with BackgroundWrites() as background:
+            write_table(_event(), EVENTS, blocker / "events.parquet", background=background)  # fails in the thread
+            write_table(_event(title=None), EVENTS, tmp_path / "bad.parquet", background=background)
+
+    with pytest.raises(SchemaError):  # validation stays in the caller; its error is not hidden by the thread's
+        failing_write_then_invalid_table()
     assert not (tmp_path / "bad.parquet").exists()

@@ -84,10 +84,12 @@ class BackgroundWrites:
     def __enter__(self) -> BackgroundWrites:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         try:
             if self._last is not None:
-                self._last.result()
+                failed = self._last.exception()  # waits for the last file
+                if failed is not None and exc_type is None:  # never hides the error already raised
+                    raise failed
         finally:
             self._pool.shutdown(wait=True)
 
