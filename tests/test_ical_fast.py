@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from aggregator.http import Fetched
 from aggregator.sources import ical as ical_module
 from aggregator.sources import ical_fast
+from aggregator.sources.base import raw_json
 from aggregator.sources.ical import IcalAdapter, IcalSource
 from aggregator.sources.ical_fast import read
 
@@ -199,3 +200,8 @@ def test_a_repeated_property_of_a_later_event_sends_the_file_to_the_library():
     content = "BEGIN:VCALENDAR\r\n" + event.format(1, "") + event.format(2, "URL:https://a.fr\r\nURL:https://b.fr\r\n")
     assert read((content + "END:VCALENDAR\r\n").encode()) is None
     assert read((content.replace("URL:https://b.fr\r\n", "") + "END:VCALENDAR\r\n").encode()) is not None
+
+
+@given(st.text())
+def test_the_raw_event_text_is_serialised_as_raw_json_serialises_it(text):
+    assert ical_fast.encode_basestring(text) == raw_json(text)
