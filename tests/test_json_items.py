@@ -86,6 +86,8 @@ def test_streamed_items_are_the_whole_documents_objects_or_it_gives_way(content,
 
 
 @given(documents(usual=True), st.integers(1, 40))
+@example(b"[0.0, 12.5e3, -1]", 1)  # numbers cut after "0", "0.", "12.5e": each must wait for its end
+@example(b'{"@graph": [10.25]}', 3)
 def test_the_usual_shapes_are_streamed(content, block):
     assert picture(list(items(content, CONTAINERS, block=block))) == picture(whole(content))
 
@@ -94,6 +96,7 @@ def test_the_usual_shapes_are_streamed(content, block):
 @example(b'[{"a": 1},]', None)
 @example(b'{"@graph": [], }', None)
 @example(b"[1] [2]", None)
+@example(b"[1 22]", None)  # no comma between two items
 @example(b'["\xe9"]', None)
 def test_a_cut_or_damaged_document_never_streams_as_a_valid_one(content, data):
     if data is not None:

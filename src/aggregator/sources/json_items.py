@@ -70,7 +70,8 @@ class _Text:
                 return ""
 
     def value(self) -> Any:
-        """Decode the JSON value at the cursor, reading more blocks while it is cut by a block's end."""
+        """Decode the next JSON value, reading more blocks while it is cut by a block's end."""
+        self.peek()
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.i)
@@ -84,6 +85,16 @@ class _Text:
             self.i = end
             return value
 
+    def after_value(self, closing: str) -> bool:
+        """Read what follows a value in a list or an object: True at ``closing``, False at a comma."""
+        following = self.peek()
+        self.i += 1
+        if following == closing:
+            return True
+        if following != ",":
+            raise NotStreamableError
+        return False
+
 
 def _array(text: _Text) -> Iterator[Any]:
     text.i += 1  # the "["
@@ -91,23 +102,17 @@ def _array(text: _Text) -> Iterator[Any]:
         text.i += 1
         return
     while True:
-        text.peek()
         yield text.value()
-        following = text.peek()
-        text.i += 1
-        if following == "]":
+        if text.after_value("]"):
             return
-        if following != ",":
-            raise NotStreamableError
 
 
 def _members(text: _Text, containers: Collection[str]) -> Iterator[Any]:
     text.i += 1  # the "{"
     keys = frozenset(containers)
     seen: set[str] = set()
-    following = text.peek()
     while True:
-        if following != '"':
+        if text.peek() != '"':
             raise NotStreamableError  # not a key (an empty object, a trailing comma)
         key = text.value()
         if key in seen or text.peek() != ":":
@@ -119,15 +124,9 @@ def _members(text: _Text, containers: Collection[str]) -> Iterator[Any]:
                 raise NotStreamableError  # two containers, or one that is not a list
             yield from _array(text)
         else:
-            text.peek()
             text.value()  # another member (an @context): read and left
-        following = text.peek()
-        text.i += 1
-        if following == "}":
+        if text.after_value("}"):
             break
-        if following != ",":
-            raise NotStreamableError
-        following = text.peek()
     if not seen & keys:
         raise NotStreamableError
 
