@@ -1,11 +1,14 @@
 """The one schema: Parquet types, validation, the generated dictionary, atomic writes."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -148,3 +151,11 @@ def test_tables_written_in_the_background_are_the_same_files_and_a_failure_is_ra
     with pytest.raises(SchemaError):  # validation stays in the caller; its error is not hidden by the thread's
         failing_write_then_invalid_table()
     assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_pyarrow_reads_aware_datetimes_in_their_zone_once_pandera_is_imported():
+    # pandera (imported by aggregator.validation, above) sets PYARROW_IGNORE_TIMEZONE for pyspark;
+    # aggregator.validation unsets it.
+    assert "PYARROW_IGNORE_TIMEZONE" not in os.environ
+    ten_in_paris = dt.datetime(2026, 11, 3, 10, tzinfo=ZoneInfo("Europe/Paris"))
+    assert pa.array([ten_in_paris])[0].as_py() == dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
@@ -12,6 +13,11 @@ import pyarrow
 import pyarrow.compute
 
 from aggregator.schema import Column, Table
+
+# Importing pandera sets PYARROW_IGNORE_TIMEZONE=1 for pyspark (pandera/external_config.py), and
+# pyarrow then reads the wall-clock time of every aware Python datetime given to ``pa.array`` as
+# UTC (10:00 in Paris became 10:00Z): this project has no pyspark, so the setting goes.
+os.environ.pop("PYARROW_IGNORE_TIMEZONE", None)
 
 
 class SchemaError(ValueError):
