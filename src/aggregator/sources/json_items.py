@@ -119,7 +119,7 @@ def _members(text: _Text, containers: Collection[str]) -> Iterator[Any]:
             raise NotStreamableError  # json.loads keeps a duplicated key's last value: not streamed
         seen.add(key)
         text.i += 1
-        if key in containers:
+        if key in keys:
             if seen & keys != {key} or text.peek() != "[":
                 raise NotStreamableError  # two containers, or one that is not a list
             yield from _array(text)
