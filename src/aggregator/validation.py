@@ -92,8 +92,68 @@ def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 
 def validate(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """Check ``frame`` against ``table`` and return it; raise ``SchemaError`` listing every failure."""
+    """Check ``frame`` against ``table`` and return it; raise ``SchemaError`` listing every failure.
+
+    A frame ``conforms`` finds right is returned at once; any other goes to pandera, which accepts
+    it or names every bad value.
+    """
+    if conforms(frame, table):
+        return frame
     try:
         return pandera_schema(table).validate(frame, lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
         raise SchemaError(f"table {table.name!r} does not match its schema:\n{exc}") from exc
+
+
+def conforms(frame: pd.DataFrame, table: Table) -> bool:
+    """Whether ``frame`` passes ``pandera_schema(table)``, checked column by column with Arrow and numpy.
+
+    True only when pandera would accept the frame (a differential test holds them to it); False
+    means "not sure" and the caller asks pandera. pandera's checks run per column in Python and cost
+    about 3 s on a million listings; these cost a tenth of that. Values are checked as pandera
+    checks them: nulls pass every check but nullability; patterns must match in full (RE2 is
+    stricter than Python's ``re`` on these patterns: ``$`` before a final newline, Unicode digits).
+    """
+    if list(frame.columns) != table.names:
+        return False
+    for col in table.columns:
+        series = frame[col.name]
+        if col.pandas_dtype != "object" and series.dtype != _dtype(col.pandas_dtype):
+            return False
+        if not col.nullable and series.isna().any():
+            return False
+        if (col.allowed is not None or col.pattern is not None) and not _strings_conform(series, col):
+            return False
+        if col.is_list and _lists_of_str(series) is not True:
+            return False
+        if pyarrow.types.is_date(col.type) and any(type(v) is not date for v in series.dropna().tolist()):
+            return False
+    return True
+
+
+@cache
+def _dtype(name: str) -> Any:
+    return pd.api.types.pandas_dtype(name)
+
+
+def _strings_conform(series: pd.Series, col: Column) -> bool:
+    """Enumeration and pattern of an Arrow-backed text column, nulls aside (else False: not sure)."""
+    if series.dtype != _dtype("str"):
+        return False
+    values = pyarrow.compute.drop_null(pyarrow.array(series.array))
+    if not len(values):
+        return True
+    if (
+        col.allowed is not None
+        and not pyarrow.compute.all(
+            pyarrow.compute.is_in(values, value_set=pyarrow.array(col.allowed, pyarrow.string()))
+        ).as_py()
+    ):
+        return False
+    if col.pattern is not None:
+        try:
+            matched = pyarrow.compute.match_substring_regex(values, rf"^(?:{col.pattern})$")
+        except pyarrow.ArrowInvalid:  # a pattern RE2 cannot compile: pandera's ``re`` decides
+            return False
+        return bool(pyarrow.compute.all(matched).as_py())
+    return True
