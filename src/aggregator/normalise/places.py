@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -60,6 +61,7 @@ class Place:
     city: str | None = None
 
 
+@lru_cache(maxsize=65536)  # the parts of places repeat (venues, streets, cities) across distinct texts
 def _is_street(part: str) -> bool:
     folded = fold(part)
     return bool(STREET_START.match(folded)) or bool(NUMBERED.match(folded) and len(folded.split()) > 1)
