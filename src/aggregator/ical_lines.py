@@ -63,7 +63,8 @@ def _moment(value: Any) -> tuple[str, str]:
     """(parameters, value) of a DATE or an aware DATE-TIME, seconds kept and microseconds dropped."""
     if isinstance(value, datetime):
         text = f"{value.year:04}{value.month:02}{value.day:02}T{value.hour:02}{value.minute:02}{value.second:02}"
-        if value.tzinfo is UTC:
+        # UTC as datetime gives it, or as ZoneInfo("UTC") (pandas' zone for times read back from Parquet).
+        if value.tzinfo is UTC or (isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key == "UTC"):
             return "", text + "Z"
         if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key in ZONES:
             return f";TZID={value.tzinfo.key}", text
