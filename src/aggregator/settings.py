@@ -148,7 +148,7 @@ class RunSettings(BaseModel):
         20_000,
         ge=0,
         description="Most events for which the files made for people are written (events.xlsx, calendars/, "
-        "events.geojson, events.jsonld: made for a month's programme; together about 1 ms per event); "
+        "events.geojson, events.jsonld: made for a month's programme; together about 0.6 ms per event); "
         "above, a warning says they were left out. events.csv, Parquet, statistics, maps and the report "
         "are always written.",
     )
