@@ -157,3 +157,16 @@ def test_real_tables_keep_their_quick_check_in_step_with_pandera():
     assert conforms(empty_events, EVENTS) and conforms(empty_listings, LISTINGS)
     wrong = empty_events.assign(event_id=pd.Series([], dtype="object"))  # object where str is documented
     assert not conforms(wrong, EVENTS)
+
+
+@pytest.mark.parametrize("values", [[], ["ab"], [None]])
+def test_a_list_column_of_text_gets_a_schema_error_not_an_arrow_one(values):
+    """Arrow cannot cast text to lists (ArrowNotImplementedError): the quick check is then not sure."""
+    frame = conform(pd.DataFrame({name: pd.Series(v[:1] * len(values)) for name, v in GOOD.items()}), TABLE)
+    frame["tags"] = pd.Series(values, dtype="str")
+    assert not conforms(frame, TABLE)
+    if values == []:
+        assert validate(frame, TABLE) is frame or _pandera_accepts(frame)
+    else:
+        with pytest.raises(validation.SchemaError, match="tags"):
+            validate(frame, TABLE)

@@ -39,8 +39,8 @@ def _lists_of_str(series: pd.Series) -> pd.Series | bool:
             and series.map(type).isin((list, tuple)).all()
         ):
             return True
-    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
-        pass
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, pyarrow.ArrowNotImplementedError):
+        pass  # e.g. a column of text: no cast from strings to lists
     return series.map(_is_list_of_str)
 
 
@@ -125,7 +125,7 @@ def conforms(frame: pd.DataFrame, table: Table) -> bool:
             return False
         if (col.allowed is not None or col.pattern is not None) and not _strings_conform(series, col):
             return False
-        if col.is_list and _lists_of_str(series) is not True:
+        if col.is_list and (series.dtype != object or _lists_of_str(series) is not True):
             return False
         if pyarrow.types.is_date(col.type) and any(type(v) is not date for v in series.dropna().tolist()):
             return False
