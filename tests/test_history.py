@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
@@ -162,3 +165,28 @@ def test_equal_priority_sources_with_the_same_event_never_flip_the_golden_record
     assert all(t == titles[0] for t in titles)
     changes = pd.read_parquet(out / "changes.parquet")
     assert "retitled" not in set(changes["change"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 12, 31)),
+            st.sampled_from(["Europe/Paris", "America/Cayenne", "Indian/Reunion", "Pacific/Noumea"]),
+        ),
+        max_size=20,
+    )
+)
+def test_an_event_s_edition_is_the_year_of_its_local_start(rows):
+    """31 December 23:30 UTC is already next year's edition in Paris, still this year's in Cayenne."""
+    from aggregator.stats import edition_of, local_dates
+
+    events = pd.DataFrame(
+        {
+            "start_at": pd.Series([pd.Timestamp(t, tz="UTC") for t, _ in rows], dtype="datetime64[us, UTC]"),
+            "timezone": pd.Series([z for _, z in rows], dtype="str"),
+        }
+    )
+    expected = [d.year for d in local_dates(events)] if rows else []
+    assert edition_of(events).tolist() == expected
+    assert str(edition_of(events).dtype) == "int64"

@@ -120,7 +120,9 @@ def by_organizer(events: pd.DataFrame) -> pd.DataFrame:
 
 def edition_of(events: pd.DataFrame) -> pd.Series:
     """The edition (year, each November is one) of each event: the local year of its start."""
-    return local_dates(events).map(lambda d: d.year).astype("int64") if len(events) else pd.Series(dtype="int64")
+    if not len(events):
+        return pd.Series(dtype="int64")
+    return cast(pd.Series, local_times(events["start_at"], events["timezone"]).dt.year.astype("int64"))
 
 
 def edition_events(events: pd.DataFrame) -> pd.DataFrame:
