@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from aggregator.frames import runs_of_equals
-from aggregator.normalise.text import fold
+from aggregator.normalise.text import fold_strings
 from aggregator.settings import DedupeSettings
 
 # Below this title ratio no rule can accept a pair (titles of one event, boilerplate removed, share
@@ -26,15 +26,15 @@ def distinct_pair_scores(
     left: np.ndarray,
     right: np.ndarray,
     scorer: Any,
-    key: Callable[[Any], str] | None = None,
+    folded: bool = False,
     score_cutoff: float | None = None,
 ) -> np.ndarray:
     """``scorer`` on the strings of each (left, right) row pair, called once per distinct pair of strings.
 
     Listings repeat their titles, venues and organisers, so millions of candidate pairs hold far
     fewer distinct string pairs: they are found on integer codes and scored in one batched
-    ``cpdist`` call. ``key`` (e.g. ``fold``), when given, turns each distinct value of the rows in
-    the pairs into its comparison string, so that it is computed for those rows only. A pair where
+    ``cpdist`` call. ``folded``: the strings compared are the ``fold`` of each distinct value of
+    the rows in the pairs (by Arrow, ``fold_strings``), computed for those rows only. A pair where
     either string is empty scores NaN (nothing to compare). Scores below ``score_cutoff`` come back
     as 0 (rapidfuzz stops early on them).
     """
@@ -47,7 +47,10 @@ def distinct_pair_scores(
     local = np.cumsum(involved) - 1
     codes, uniques = pd.factorize(values.iloc[rows], use_na_sentinel=True)
     plain = np.asarray(uniques, dtype=object).tolist()
-    strings = np.array([*(key(v) for v in plain), ""] if key else [*plain, ""], dtype=object)
+    if folded:  # ``fold`` of each distinct value at C speed (a text that is not a string folds to "")
+        plain = fold_strings(pa.array([v if isinstance(v, str) else None for v in plain], pa.large_string()))
+        plain = plain.to_pylist()
+    strings = np.array([*plain, ""], dtype=object)
     empty = np.array([not text for text in strings.tolist()], dtype=bool)
     codes = np.where(codes < 0, len(strings) - 1, codes).astype(np.int64)
     width = np.int64(len(strings))
@@ -126,15 +129,15 @@ def score_pairs(keyed: pd.DataFrame, pairs: pd.DataFrame, settings: DedupeSettin
     # The slower scorers only run where titles are close enough for any rule to accept the pair.
     worth = np.flatnonzero((title >= SCORE_FLOOR) | same_url)
 
-    def scored_where(name: str, scorer: Any, key: Callable[[Any], str] | None = None) -> np.ndarray:
+    def scored_where(name: str, scorer: Any, folded: bool = False) -> np.ndarray:
         result = np.full(n, np.nan)
-        result[worth] = distinct_pair_scores(keyed[name], left[worth], right[worth], scorer, key)
+        result[worth] = distinct_pair_scores(keyed[name], left[worth], right[worth], scorer, folded)
         return result
 
     subset = np.nan_to_num(scored_where("_title", fuzz.token_set_ratio))
     # Venues and organisers are folded here, for the listings of pairs worth scoring only.
-    venue = scored_where("venue_name", fuzz.token_set_ratio, fold)
-    organizer = scored_where("organizer", fuzz.token_set_ratio, fold)
+    venue = scored_where("venue_name", fuzz.token_set_ratio, folded=True)
+    organizer = scored_where("organizer", fuzz.token_set_ratio, folded=True)
     wl, wr = col("_words")
     shorter = np.minimum(wl, wr)
 
