@@ -137,12 +137,14 @@ def mode_chart(by_mode: pd.DataFrame) -> str:
 def upcoming(events: pd.DataFrame, data_as_of: pd.Timestamp, limit: int = 30) -> pd.DataFrame:
     """The next ``limit`` events from the data's date on: those not yet over (running ones included)."""
     ends = events["end_at"].fillna(events["start_at"]) if len(events) else events["start_at"]
-    ahead = events[(ends >= data_as_of) & (events["status"] != "cancelled")]
-    starts = ahead["start_at"]
-    if len(ahead) > limit and starts.notna().all():
+    keep = (ends >= data_as_of) & (events["status"] != "cancelled")
+    starts = events["start_at"][keep]
+    if len(starts) > limit and starts.notna().all():
         # Only the rows up to the limit-th start (ties included) can come first: a million events
-        # are not sorted by title for thirty lines. Kept in their order, so the stable sort agrees.
-        ahead = ahead[starts <= starts.nsmallest(limit).iloc[-1]]
+        # are not sorted by title for thirty lines. Kept in their order, so the stable sort agrees;
+        # the rows are taken once, with both conditions (each copy of a million events costs).
+        keep &= events["start_at"] <= starts.nsmallest(limit).iloc[-1]
+    ahead = events[keep]
     return ahead.sort_values(["start_at", "title"], kind="stable").head(limit).reset_index(drop=True)
 
 
