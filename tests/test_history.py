@@ -190,3 +190,52 @@ def test_an_event_s_edition_is_the_year_of_its_local_start(rows):
     expected = [d.year for d in local_dates(events)] if rows else []
     assert edition_of(events).tolist() == expected
     assert str(edition_of(events).dtype) == "int64"
+
+
+def _events_of(rows: list[tuple[str, str, int, str]], removed: bool = False) -> pd.DataFrame:
+    from aggregator.schema import EVENTS
+    from aggregator.validation import conform
+
+    frame = pd.DataFrame(
+        {
+            "event_id": [r[0] for r in rows],
+            "title": [r[1] for r in rows],
+            "start_at": [pd.Timestamp("2026-11-01T09:00Z") + pd.Timedelta(hours=r[2]) for r in rows],
+            "status": [r[3] for r in rows],
+            "removed_at": [pd.Timestamp("2026-11-20T02:00Z") if removed else None for _ in rows],
+            "all_day": False,
+            "n_sources": 1,
+            "n_listings": 1,
+        },
+        index=range(len(rows)),
+    )
+    return conform(frame, EVENTS)
+
+
+event_rows = st.lists(
+    st.tuples(
+        st.text("abcé€Z9", min_size=1, max_size=4).map(lambda s: "ev-" + s),
+        st.sampled_from(["Atelier", "Visite", "Débat"]),
+        st.integers(0, 3),
+        st.sampled_from(["scheduled", "cancelled"]),
+    ),
+    max_size=12,
+    unique_by=lambda r: r[0],
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(event_rows, event_rows, event_rows)
+def test_changes_come_sorted_by_kind_then_event_id(before, now, gone_before):
+    """Kinds in alphabetical order, ids in order within each: as sorting every row by both would give."""
+    from aggregator.history import changes
+
+    known = {r[0] for r in before}
+    previous = pd.concat(
+        [_events_of(before), _events_of([r for r in gone_before if r[0] not in known], removed=True)],
+        ignore_index=True,
+    )
+    out = changes(_events_of(now), previous, "run", pd.Timestamp("2026-11-26T02:00Z"))
+    again = out.sort_values(["change", "event_id"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(out, again)
+    assert len(out) == len(out.drop_duplicates(["change", "event_id"]))

@@ -42,11 +42,14 @@ def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, ru
         if previous is not None and "removed_at" in previous.columns
         else set()
     )
-    parts = []
+    parts: dict[str, pd.DataFrame] = {}
 
     def part(ids: pd.Index, change: str, title: pd.Series, old: object = None, new: object = None) -> None:
-        parts.append(pd.DataFrame({"event_id": ids, "change": change, "title": title.to_numpy(),
-                                   "before": old, "after": new}))  # fmt: skip
+        rows = pd.DataFrame({"event_id": ids, "change": change, "title": title.to_numpy(), "before": old,
+                             "after": new})  # fmt: skip
+        # Each kind of change sorted by id on its own (``difference`` gives them sorted already):
+        # sorting all rows by kind and id costs about a second at 700,000 new events.
+        parts[change] = rows if rows["event_id"].is_monotonic_increasing else rows.sort_values("event_id")
 
     appeared = now.index.difference(before.index)
     back = appeared.isin(list(removed_before))
@@ -66,11 +69,12 @@ def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, ru
     cancelled = ((new["status"] == "cancelled") & (old["status"] != "cancelled")).to_numpy()
     part(common[cancelled], "cancelled", new["title"][cancelled], old["status"][cancelled].to_numpy(),
          new["status"][cancelled].to_numpy())  # fmt: skip
+    filled = [parts[change] for change in sorted(parts) if len(parts[change])]  # by kind, then id
     frame = (
-        pd.concat([p for p in parts if len(p)], ignore_index=True)
-        if any(len(p) for p in parts)
+        pd.concat(filled, ignore_index=True)
+        if filled
         else (pd.DataFrame(columns=["event_id", "change", "title", "before", "after"]))
     )
     frame.insert(0, "run_at", run_at)
     frame.insert(0, "run_id", run_id)
-    return conform(frame.sort_values(["change", "event_id"], kind="stable"), CHANGES)
+    return conform(frame, CHANGES)
