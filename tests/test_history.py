@@ -12,7 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import load_config
+from aggregator.history import changes
 from aggregator.pipeline import run
+from aggregator.schema import EVENTS
+from aggregator.stats import edition_of, local_dates
+from aggregator.validation import conform
 
 
 def _calendar(events: list[tuple[str, str, str, str]]) -> str:
@@ -179,8 +183,6 @@ def test_equal_priority_sources_with_the_same_event_never_flip_the_golden_record
 )
 def test_an_event_s_edition_is_the_year_of_its_local_start(rows):
     """31 December 23:30 UTC is already next year's edition in Paris, still this year's in Cayenne."""
-    from aggregator.stats import edition_of, local_dates
-
     events = pd.DataFrame(
         {
             "start_at": pd.Series([pd.Timestamp(t, tz="UTC") for t, _ in rows], dtype="datetime64[us, UTC]"),
@@ -193,9 +195,6 @@ def test_an_event_s_edition_is_the_year_of_its_local_start(rows):
 
 
 def _events_of(rows: list[tuple[str, str, int, str]], removed: bool = False) -> pd.DataFrame:
-    from aggregator.schema import EVENTS
-    from aggregator.validation import conform
-
     frame = pd.DataFrame(
         {
             "event_id": [r[0] for r in rows],
@@ -228,8 +227,6 @@ event_rows = st.lists(
 @given(event_rows, event_rows, event_rows)
 def test_changes_come_sorted_by_kind_then_event_id(before, now, gone_before):
     """Kinds in alphabetical order, ids in order within each: as sorting every row by both would give."""
-    from aggregator.history import changes
-
     known = {r[0] for r in before}
     previous = pd.concat(
         [_events_of(before), _events_of([r for r in gone_before if r[0] not in known], removed=True)],

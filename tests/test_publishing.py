@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
+from aggregator import feeds
 from aggregator.config import load_config
 from aggregator.pipeline import run
 from aggregator.schema import EVENTS
@@ -380,3 +385,63 @@ def test_the_departement_map_zooms_on_paris_and_its_petite_couronne():
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+# Feed records -------------------------------------------------------------------------------------
+
+moments = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2060, 1, 1)).map(
+    lambda d: pd.Timestamp(d, tz="UTC")
+)
+
+
+def _same(x, y) -> bool:
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, float) and x != x:
+        return y != y
+    if x is None or x is pd.NA or x is pd.NaT:
+        return x is y
+    if isinstance(x, list | np.ndarray):
+        return list(x) == list(y)
+    return bool(x == y)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_feed_records_are_what_to_dict_gives(data):
+    """``feeds._records`` reads columns with ``tolist``: the values (and types) of ``to_dict``, NA of every kind."""
+    n = data.draw(st.integers(0, 6))
+    values = {
+        "event_id": ("str", st.text("abc", min_size=1, max_size=3)),
+        "start_at": ("datetime64[us, UTC]", moments),
+        "end_at": ("datetime64[us, UTC]", st.none() | moments),
+        "title": ("str", st.none() | st.text(max_size=8)),
+        "n_sources": ("int64", st.integers(0, 5)),
+        "maybe_n": ("Int64", st.none() | st.integers(-3, 3)),
+        "flag": ("boolean", st.none() | st.booleans()),
+        "all_day": ("bool", st.booleans()),
+        "latitude": ("float64", st.none() | st.floats(-90, 90)),
+        "source_ids": ("object", st.lists(st.text("xy", max_size=2), max_size=2)),
+        "note": ("object", st.none() | st.text(max_size=3)),
+    }
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(data.draw(st.lists(s, min_size=n, max_size=n)), dtype=dtype)
+            for name, (dtype, s) in values.items()
+        }
+    )
+    frame = frame.iloc[data.draw(st.permutations(range(n)))] if n else frame
+    expected = frame.sort_values(["start_at", "event_id"]).to_dict("records")
+    got = feeds._records(frame)
+    assert [list(r) for r in got] == [list(r) for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        for name in theirs:
+            assert _same(mine[name], theirs[name]), (name, mine[name], theirs[name])
+
+
+def test_feed_records_of_published_events_are_what_to_dict_gives(published):
+    events = pd.read_parquet(published / "events.parquet")
+    expected = events.sort_values(["start_at", "event_id"]).to_dict("records")
+    got = feeds._records(events)
+    assert len(got) == len(expected) > 0
+    assert all(_same(m[k], t[k]) for m, t in zip(got, expected, strict=True) for k in t)

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from aggregator import reference
 
 # icalendar's Event.canonical_order; the other properties follow in alphabetical order.
 CANONICAL = ("SUMMARY", "DTSTART", "DTEND", "DURATION", "DTSTAMP", "UID")
 TEXT = {"SUMMARY", "DESCRIPTION", "LOCATION", "UID", "STATUS"}
 MOMENTS = {"DTSTART", "DTEND", "DTSTAMP", "CREATED", "LAST-MODIFIED"}
-# Zones written as TZID=<key> (the départements' zones); any other (UTC and its aliases, which the
-# library writes with a Z) sends the event to the library.
-ZONES = frozenset({"Europe/Paris", "America/Cayenne", "America/Guadeloupe", "America/Martinique",
-                   "Indian/Mayotte", "Indian/Reunion"})  # fmt: skip
+
+
+@cache
+def zones() -> frozenset[str]:
+    """Zones written as ``TZID=<key>``: the départements' (``reference``).
+
+    Any other (UTC and its aliases, which the library writes with a Z) sends the event to the library.
+    """
+    return frozenset(str(zone) for zone in reference.departements()["timezone"].dropna())
 
 
 class _UnknownShapeError(Exception):
@@ -66,7 +74,7 @@ def _moment(value: Any) -> tuple[str, str]:
         # UTC as datetime gives it, or as ZoneInfo("UTC") (pandas' zone for times read back from Parquet).
         if value.tzinfo is UTC or (isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key == "UTC"):
             return "", text + "Z"
-        if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key in ZONES:
+        if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key in zones():
             return f";TZID={value.tzinfo.key}", text
         raise _UnknownShapeError(f"time zone {value.tzinfo!r}")
     if isinstance(value, date):
@@ -94,7 +102,7 @@ def _line(name: str, value: Any) -> str:
 def vevent(properties: Sequence[tuple[str, Any]]) -> bytes | None:
     """The VEVENT of ``properties`` (name, value as given to ``Event.add``) as ``Event.to_ical`` writes it.
 
-    None when a value has a shape this module does not write (a time zone outside ``ZONES``, a
+    None when a value has a shape this module does not write (a time zone outside ``zones()``, a
     naive time, another property): the caller asks the library. A differential test holds the
     bytes equal to the library's.
     """

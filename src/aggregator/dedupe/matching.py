@@ -48,8 +48,9 @@ def distinct_pair_scores(
     codes, uniques = pd.factorize(values.iloc[rows], use_na_sentinel=True)
     plain = np.asarray(uniques, dtype=object).tolist()
     if folded:  # ``fold`` of each distinct value at C speed (a text that is not a string folds to "")
-        plain = fold_strings(pa.array([v if isinstance(v, str) else None for v in plain], pa.large_string()))
-        plain = plain.to_pylist()
+        plain = fold_strings(
+            pa.array([v if isinstance(v, str) else None for v in plain], pa.large_string())
+        ).to_pylist()
     strings = np.array([*plain, ""], dtype=object)
     empty = np.array([not text for text in strings.tolist()], dtype=bool)
     codes = np.where(codes < 0, len(strings) - 1, codes).astype(np.int64)
