@@ -96,7 +96,8 @@ def _line(name: str, value: Any) -> str:
         text = f"{value[0]};{value[1]}"
     else:
         raise _UnknownShapeError(name)
-    return fold(f"{name}{params}:{text}")
+    # The library decodes each value's bytes as "utf-8-sig": one leading U+FEFF goes.
+    return fold(f"{name}{params}:{text.removeprefix(chr(0xFEFF))}")
 
 
 def vevent(properties: Sequence[tuple[str, Any]]) -> bytes | None:
