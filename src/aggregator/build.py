@@ -9,6 +9,7 @@ from aggregator.collection import SourceResult
 from aggregator.config import Config
 from aggregator.dedupe import dedupe
 from aggregator.dedupe.blocks import MapBlocks
+from aggregator.gc_policy import fewer_collections
 from aggregator.health import assess_sources, health_rows
 from aggregator.history import active, carry_removed, changes
 from aggregator.maps import maps
@@ -35,6 +36,7 @@ def partitions(config: Config, rows: int) -> int:
     return -(-parts // workers) * workers
 
 
+@fewer_collections()
 def build_outputs(
     results: list[SourceResult],
     config: Config,

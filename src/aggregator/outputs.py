@@ -10,6 +10,7 @@ import pandas as pd
 
 from aggregator.datapackage import package
 from aggregator.feeds import calendars, dumps, geojson, jsonld
+from aggregator.gc_policy import fewer_collections
 from aggregator.health import SourceHealth
 from aggregator.history import active
 from aggregator.publish import (
@@ -47,6 +48,7 @@ class Outputs:
     changes: pd.DataFrame | None = None  # the whole change history, this run's rows last
 
 
+@fewer_collections()
 def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -> dict[str, str]:
     """Write every output into the run's ``folder`` (a new folder under ``out_dir/runs``).
 

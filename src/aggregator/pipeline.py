@@ -12,6 +12,7 @@ from aggregator.build import build_outputs
 from aggregator.collection import CollectMany, collect_all
 from aggregator.config import Config
 from aggregator.dedupe.blocks import MapBlocks
+from aggregator.gc_policy import fewer_collections
 from aggregator.history import active
 from aggregator.lock import local_lock, new_run_id, remote_lock
 from aggregator.normalise import MapChunks
@@ -93,6 +94,7 @@ def run(
     return report
 
 
+@fewer_collections()  # from the first fetch: parsing a big file makes millions of objects too
 def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_history: bool) -> RunReport:
     report = new_report(config, out_dir, executor.engine, run_id)
     previous = read_state(out_dir, config, reset_history)  # before anything is fetched: may refuse
