@@ -12,7 +12,7 @@ import pytest
 
 from aggregator import build, outputs, pipeline
 from aggregator.config import load_config
-from aggregator.gc_policy import THRESHOLDS, fewer_collections
+from aggregator.gc_policy import THRESHOLDS, fewer_collections, gc_paused
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,3 +113,30 @@ def test_a_run_builds_and_writes_under_the_raised_thresholds(
     outputs.write_outputs(built, tmp_path / "alone", tmp_path / "alone" / "runs" / "one")
     assert seen == {"dedupe": THRESHOLDS, "write_table": THRESHOLDS}
     assert gc.get_threshold() == program_thresholds
+
+
+def test_parsers_in_threads_share_one_pause() -> None:
+    inside, leave = threading.Event(), threading.Event()
+
+    def other_source() -> None:
+        with gc_paused():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other_source)
+    assert gc.isenabled()
+    with gc_paused():
+        thread.start()
+        assert inside.wait(10)
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other source is still being parsed
+    leave.set()
+    thread.join()
+    assert gc.isenabled()
+    gc.disable()  # a program that turned the collector off keeps it off
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -166,7 +166,7 @@ def test_a_property_line_the_fast_path_cannot_read_goes_to_the_library():
 def test_the_collector_paused_while_parsing_is_always_restored():
     import gc
 
-    from aggregator.sources.base import gc_paused
+    from aggregator.gc_policy import gc_paused
 
     assert gc.isenabled()
     assert read(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n") is None

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from icalendar.prop import vDuration
 
-from aggregator.sources.base import Record, gc_paused, to_text
+from aggregator.gc_policy import gc_paused
+from aggregator.sources.base import Record, to_text
 
 STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
 # Properties read from a VEVENT; any other is ignored, as the library path ignores it.

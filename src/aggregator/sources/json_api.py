@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from aggregator.gc_policy import gc_paused
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
 from aggregator.settings import SourceConfig
@@ -19,7 +20,6 @@ from aggregator.sources.base import (
     Record,
     absolutise_urls,
     check_field_names,
-    gc_paused,
     not_text_reject,
     raw_json,
     read_fields,

@@ -16,7 +16,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aggregator.sources.base import ParseError, gc_paused
+from aggregator.gc_policy import gc_paused
+from aggregator.sources.base import ParseError
 
 _MAGIC = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (an .xlsx or .ods file?)", b"\x1f\x8b": "gzip data"}
 # The first element (or HTML doctype) of a markup file; the XML prolog, comments and other doctypes skipped.
