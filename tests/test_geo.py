@@ -4,9 +4,11 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from aggregator import reference
-from aggregator.normalise import geo
+from aggregator.normalise import communes, geo
 
 P, E = "Europe/Paris", None  # shorthand for the expected time zone; E: no time zone from geography
 
@@ -226,3 +228,61 @@ def test_real_opendatasoft_records_resolve_to_the_right_places(shared_dir):
         assert geo.departement_from_text(value) is not None, value
     for value in frame["region"].dropna().unique():
         assert geo.region_from_text(value)[0] == "11", value
+
+
+# --- postal code + city name, against La Poste's table read line by line ---------------------
+
+POSTAL = communes.postal_table().reset_index(drop=True)
+DEPS = sorted(communes.dep_codes())
+
+
+def _postal_oracle(code: str, key: str, hint: str) -> tuple[str | None, str | None, bool]:
+    """What ``_by_postal`` must say of one row whose code is in the table, read off its lines in order."""
+    lines = POSTAL[POSTAL["postal_code"] == code]
+    deps = set(lines["departement_code"].dropna())
+    first = {name: next(iter(lines[name].dropna()), None) for name in ("current", "departement_code")}
+    commune = first["current"] if lines["commune_insee"].nunique() == 1 else None
+    dep = first["departement_code"] if len(deps) == 1 else None
+    named = lines[
+        [key != "" and key in (r.name_key, r.ligne_5_key, r.cog_key, r.parent_key) for r in lines.itertuples()]
+    ]
+    if named["commune_insee"].nunique() == 1:
+        commune = next(iter(named["current"].dropna()), None)
+        dep = next(iter(named["departement_code"].dropna()), None)
+    elif len(deps) > 1 and hint in deps:
+        dep = hint
+    return commune, dep, key != "" and named.empty
+
+
+# Codes La Poste's table lacks (CEDEX): the prefix's département; never a conflict with the name.
+UNKNOWN_CODES = ["75700", "92099", "97499", "13999"]
+
+
+@st.composite
+def postal_rows(draw: st.DrawFn) -> tuple[str, str | None, str | None]:
+    line = POSTAL.iloc[draw(st.integers(0, len(POSTAL) - 1))]
+    other = POSTAL.iloc[draw(st.integers(0, len(POSTAL) - 1))]
+    code = str(draw(st.sampled_from([line["postal_code"], other["postal_code"], *UNKNOWN_CODES])))
+    key = draw(st.sampled_from([*(line[k] for k in communes.KEY_COLUMNS), other["name_key"], "", None, "paris", "zzz"]))
+    hint = draw(st.sampled_from([line["departement_code"], other["departement_code"], None, "", *DEPS[:3]]))
+    return code, None if pd.isna(key) else str(key), None if pd.isna(hint) else str(hint)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(postal_rows(), min_size=1, max_size=25))
+# The one name two communes of a code bear (Sagone, 20118: Cargèse and Vico); a code of two départements.
+@example([("20118", "sagone", None), ("20118", "sagone", "2A"), ("01200", "", "74"), ("01200", "eloise", "01")])
+@example([("01200", "zzz", "74"), ("01200", None, "02"), ("75700", "zzz", None), ("75700", "", "75")])
+def test_postal_code_and_name_read_as_the_table_says_line_by_line(
+    rows: list[tuple[str, str | None, str | None]],
+) -> None:
+    frame = pd.DataFrame(rows, columns=["postal_code", "city_key", "hint"], index=range(100, 100 + len(rows)))
+    commune, dep, conflict = geo._by_postal(frame["postal_code"], frame["city_key"], frame["hint"])
+    for i, (code, key, hint) in zip(frame.index, rows, strict=True):
+        if code in UNKNOWN_CODES:
+            assert not conflict[i], code
+            if key in (None, "", "zzz"):  # names of no commune: the prefix alone
+                assert (commune[i], dep[i]) == (None, geo._prefix_departement(code))
+            continue
+        assert (commune[i], dep[i], bool(conflict[i])) == _postal_oracle(code, key or "", hint or ""), (code, key, hint)
+    assert commune.index.equals(frame.index) and dep.index.equals(frame.index) and conflict.index.equals(frame.index)

@@ -143,6 +143,62 @@ def postal_table() -> pd.DataFrame:
 
 
 @cache
+def postal_code_facts() -> pd.DataFrame:
+    """Per postal code of La Poste's table: its départements and communes, counted, and the first of each.
+
+    Indexed by ``postal_code``: ``n_deps`` and ``n_communes`` (distinct, non-null), ``departement_code``
+    and ``current`` (the first non-null in the table's order). Matching a listing then joins its few
+    distinct codes to this, instead of every line of a code to every listing that gives it.
+    """
+    grouped = postal_table().groupby("postal_code", sort=False)
+    return pd.DataFrame(
+        {
+            "n_deps": grouped["departement_code"].nunique(),
+            "n_communes": grouped["commune_insee"].nunique(),
+            "departement_code": grouped["departement_code"].first(),
+            "current": grouped["current"].first(),
+        }
+    )
+
+
+@cache
+def postal_name_facts() -> pd.DataFrame:
+    """Per (postal code, name key): the lines of the code the name designates, as ``postal_code_facts``.
+
+    A line is designated when the key is its La Poste name's, its line 5's, its COG name's or its
+    city's (an arrondissement's): indexed by ``postal_code`` and ``city_key``, ``n_communes``,
+    ``departement_code`` and ``current`` (the first non-null in the table's order).
+    """
+    table = postal_table().reset_index(drop=True)
+    table["line"] = np.arange(len(table))
+    columns = ["postal_code", "line", "commune_insee", "departement_code", "current"]
+    named = pd.concat(
+        [table[[*columns, key]].rename(columns={key: "city_key"}) for key in KEY_COLUMNS], ignore_index=True
+    )
+    named = named[named["city_key"].notna() & (named["city_key"] != "")]
+    named = named.drop_duplicates(["postal_code", "city_key", "line"]).sort_values("line", kind="stable")
+    grouped = named.groupby(["postal_code", "city_key"], sort=False)
+    return pd.DataFrame(
+        {
+            "n_named": grouped["commune_insee"].nunique(),
+            "named_departement": grouped["departement_code"].first(),
+            "named_current": grouped["current"].first(),
+        }
+    )
+
+
+@cache
+def postal_departement_pairs() -> frozenset[tuple[str, str]]:
+    """Every (postal code, département) of La Poste's table: whether a hint is one of a code's départements."""
+    table = postal_table().dropna(subset=["departement_code"])
+    return frozenset(zip(table["postal_code"], table["departement_code"], strict=True))
+
+
+# The keys of a line of La Poste's table a city name can match (``postal_table``).
+KEY_COLUMNS = ("name_key", "ligne_5_key", "cog_key", "parent_key")
+
+
+@cache
 def centroids() -> tuple[Any, pd.DataFrame]:
     """A k-d tree of commune and arrondissement centroids (unit vectors), and the communes it indexes."""
     communes = reference.communes()

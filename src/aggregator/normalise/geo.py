@@ -126,42 +126,31 @@ def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Commune and département from postal code + city name, by joins on La Poste's table.
 
-    Also returns, per row, whether the city name is none of the code's communes (a conflict).
+    Each distinct (code, name, hint) is joined to what the table says of its code and of that name
+    under it (``postal_code_facts``, ``postal_name_facts``). Also returns, per row, whether the city
+    name is none of the code's communes (a conflict).
     """
     index = postal.index
     keys = pd.DataFrame({"postal_code": postal, "city_key": city_key.fillna(""), "hint": hint.fillna("")})
     uniques = keys[keys["postal_code"].notna()].drop_duplicates().reset_index(drop=True)
-    uniques["_u"] = np.arange(len(uniques))
-    cand = uniques.merge(communes.postal_table(), on="postal_code", how="inner")
-    cand["named"] = (cand["city_key"] != "") & (
-        (cand["city_key"] == cand["name_key"])
-        | (cand["city_key"] == cand["ligne_5_key"])
-        | (cand["city_key"] == cand["cog_key"])
-        | (cand["city_key"] == cand["parent_key"])
-    )
-    grouped = cand.groupby("_u")
-    n_deps = grouped["departement_code"].nunique()
-    named = cand[cand["named"]]
-    named_communes = named.groupby("_u")["commune_insee"].nunique()
-    all_communes = grouped["commune_insee"].nunique()
-
-    commune = pd.Series(None, index=uniques.index, dtype="object")
-    dep = pd.Series(None, index=uniques.index, dtype="object")
-    first = grouped.first()
-    one_dep = n_deps[n_deps == 1].index
-    dep[one_dep] = first.loc[one_dep, "departement_code"]
-    single = all_communes[all_communes == 1].index
-    commune[single] = first.loc[single, "current"]
-    by_name = named_communes[named_communes == 1].index
-    named_first = named.groupby("_u").first()
-    commune[by_name] = named_first.loc[by_name, "current"]
-    dep[by_name] = named_first.loc[by_name, "departement_code"]
+    code = uniques.join(communes.postal_code_facts(), on="postal_code")
+    named = uniques.join(communes.postal_name_facts(), on=["postal_code", "city_key"])
+    known = code["n_communes"].notna().to_numpy()
+    has_named = named["n_named"].notna().to_numpy() & (uniques["city_key"] != "").to_numpy()
+    commune = code["current"].astype("object").where(code["n_communes"] == 1, None)
+    dep = code["departement_code"].astype("object").where(code["n_deps"] == 1, None)
+    by_name = has_named & (named["n_named"] == 1).to_numpy()
+    commune[by_name] = named.loc[by_name, "named_current"]
+    dep[by_name] = named.loc[by_name, "named_departement"]
     # A code shared by two départements and no name to tell them apart: the hint decides, or nothing.
-    shared = n_deps[n_deps > 1].index.difference(by_name)
-    hinted = cand[cand["_u"].isin(shared) & (cand["departement_code"] == cand["hint"])]
-    dep[hinted["_u"].unique()] = hinted.groupby("_u")["departement_code"].first()
+    pairs = communes.postal_departement_pairs()
+    hinted = (code["n_deps"] > 1).to_numpy() & ~by_name
+    hinted &= np.fromiter(
+        ((c, h) in pairs for c, h in zip(uniques["postal_code"], uniques["hint"], strict=True)), bool, len(uniques)
+    )
+    dep[hinted] = uniques.loc[hinted, "hint"]
     # Codes absent from the table (CEDEX, new codes): the prefix, and the city name inside that département.
-    missing = uniques.index.difference(pd.Index(cand["_u"].unique()))
+    missing = uniques.index[~known]
     dep[missing] = uniques.loc[missing, "postal_code"].map(_prefix_departement)
     if len(missing):
         names = communes.communes_by_name()
@@ -179,20 +168,17 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
         found = found.groupby("index").filter(lambda g: g["commune"].nunique() == 1).groupby("index").first()
         commune[found.index] = found["commune"]
         dep[found.index] = found["departement_code"]
-    commune = commune.where(commune.notna(), None)
-    position = keys.merge(uniques, on=["postal_code", "city_key", "hint"], how="left")["_u"]
-    out_commune = pd.Series(position.map(commune).to_numpy(), index=index, dtype="object")
-    out_dep = pd.Series(position.map(dep).to_numpy(), index=index, dtype="object")
-    unnamed = (
-        (uniques["city_key"] != "") & uniques.index.isin(all_communes.index) & ~uniques.index.isin(named_communes.index)
-    )
-    flags = pd.Series(unnamed.to_numpy(dtype=float), index=uniques.index)
-    conflict = pd.Series(position.map(flags).fillna(0.0).to_numpy() > 0, index=index)
-    return (
-        out_commune.where(out_commune.notna(), None),
-        out_dep.where(out_dep.notna(), None),
-        conflict,
-    )
+    # Back to the rows: each row's distinct (code, name, hint), numbered as ``uniques`` lists them.
+    present = keys["postal_code"].notna().to_numpy()
+    position = keys[present].groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    conflict = np.zeros(len(keys), dtype=bool)
+    conflict[present] = ((uniques["city_key"] != "").to_numpy() & known & ~has_named)[position]
+    out = []
+    for values in (commune, dep):
+        column = np.full(len(keys), None, dtype=object)
+        column[present] = values.astype("object").where(values.notna(), None).to_numpy()[position]
+        out.append(pd.Series(column, index=index, dtype="object"))
+    return out[0], out[1], pd.Series(conflict, index=index)
 
 
 def _by_city(city_key: pd.Series, hint_dep: pd.Series, hint_region: pd.Series) -> tuple[pd.Series, pd.Series]:
