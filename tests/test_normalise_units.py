@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 
 from aggregator.normalise.datecols import _read_column, _read_span
 from aggregator.normalise.dates import DateParseError, parse_local, to_utc
-from aggregator.normalise.text import _clean, clean_text, clean_url, fold, fold_column, fold_strings, join_words
+from aggregator.normalise.text import (
+    _clean,
+    clean_text,
+    clean_url,
+    fold,
+    fold_column,
+    fold_strings,
+    join_words,
+    place_key,
+    place_keys,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +80,22 @@ FRENCH_ISH = st.text(
 @given(st.lists(st.none() | FRENCH_ISH, max_size=20))
 def test_fold_strings_is_fold_on_a_column(values):
     assert fold_strings(pa.array(values, pa.string())).to_pylist() == [fold(v) for v in values]
+
+
+PLACE_PARTS = st.sampled_from(
+    ["L'", "Le ", "la ", "LES ", "St-", "Ste ", "sts ", " Cedex", " CEDEX 9", " cedex 12", "-"]
+)
+
+
+@given(st.lists(st.none() | st.integers() | FRENCH_ISH | st.lists(PLACE_PARTS | FRENCH_ISH).map("".join), max_size=20))
+@example(["Bordeaux Cedex 9", "St-Émilion", "L'Haÿ-les-Roses", "Cedex", "La", None, "Cedex 9", "ŒUVRE", 7])
+def test_place_keys_is_place_key_on_a_column(values):
+    series = pd.Series(values, index=range(3, 3 + len(values)), dtype=object)
+    keys = place_keys(series)
+    assert keys.index.equals(series.index) and keys.dtype == object
+    assert keys.tolist() == [None if v is None else place_key(v) for v in values]
+    text = [v for v in values if not isinstance(v, int)]  # text alone: folded by Arrow
+    assert place_keys(pd.Series(text, dtype="str")).tolist() == [None if v is None else place_key(v) for v in text]
 
 
 @given(st.lists(st.tuples(st.none() | FRENCH_ISH, st.none() | FRENCH_ISH, st.none() | FRENCH_ISH), max_size=20))

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from aggregator.frames import map_distinct
 from aggregator.normalise.dates import local_times
-from aggregator.normalise.text import fold, fold_strings, place_key
+from aggregator.normalise.text import fold, fold_strings, place_keys
 
 # A bracketed prefix ("[Atelier]", "(Webinaire)") or a leading format word followed by ":" or "-"
 # says what kind of event it is, not which one: it is ignored when comparing titles.
@@ -91,7 +91,7 @@ def add_keys(listings: pd.DataFrame) -> pd.DataFrame:
         return values
 
     out["_title"] = title_keys(out["title"])
-    out["_city"] = per_value(out["city"], place_key)
+    out["_city"] = place_keys(out["city"]).fillna("").to_numpy()
     out["_url"] = per_value(out["url"], url_key)
     # The local calendar day, as an integer, for blocking (an event at 00:30 local is on its day).
     out["_day"] = local_times(out["start_at"], out["timezone"]).to_numpy().astype("datetime64[D]").astype("int64")

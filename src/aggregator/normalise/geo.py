@@ -17,7 +17,7 @@ import pandas as pd
 from aggregator import reference
 from aggregator.frames import map_distinct
 from aggregator.normalise import communes
-from aggregator.normalise.text import fold, place_key
+from aggregator.normalise.text import fold, place_keys
 
 DEP_CODE = re.compile(r"^(?:0?[1-9]|[1-8][0-9]|9[0-5]|2[ab]|97[1-6])$")
 DEP_IN_TEXT = re.compile(r"\((\d{2,3}|2[AaBb])\)|\b(\d{5})\b")
@@ -304,7 +304,7 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         zone), and the distinct warnings raised (former region names).
     """
     index = frame.index
-    city_key = map_distinct(_column(frame, "city"), place_key)
+    city_key = place_keys(_column(frame, "city"))
     hint_dep = map_distinct(_column(frame, "departement"), departement_from_text)
     default_dep = map_distinct(_column(frame, "default_departement"), departement_from_text)
     region_read = map_distinct(_column(frame, "region"), region_from_text)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
+from aggregator.frames import map_distinct
 from aggregator.urls import PLAIN_URL
 
 WHITESPACE = re.compile(r"\s+")
@@ -185,9 +186,31 @@ def place_key(value: object) -> str:
     """Key to compare place names: folded, 'St'/'Ste' spelled out, leading article and 'Cedex' dropped.
 
     ``place_key("St-Emilion") == place_key("Saint-Émilion") == "saint emilion"``;
-    ``place_key("Bordeaux Cedex 9") == "bordeaux"``.
+    ``place_key("Bordeaux Cedex 9") == "bordeaux"``. ``place_keys`` is the same function on a column.
     """
-    words = fold(value).split()
+    return _place_words(fold(value))
+
+
+def place_keys(values: pd.Series) -> pd.Series:
+    """``place_key`` of each value, once per distinct value, folded by Arrow; missing values stay None.
+
+    Args:
+        values: Place names (or None), e.g. a listings' cities.
+
+    Returns:
+        Keys aligned with ``values`` (object dtype), as ``map_distinct(values, place_key)`` gives them.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    names = np.asarray(uniques, dtype=object).tolist()
+    if not all(isinstance(name, str) for name in names):  # Arrow folds text only
+        return map_distinct(values, place_key)
+    folded = fold_strings(pa.array(names, pa.large_string())).to_pylist()
+    keys = np.array([*(_place_words(f) for f in folded), None], dtype=object)
+    return pd.Series(keys[codes], index=values.index, dtype="object")
+
+
+def _place_words(folded: str) -> str:
+    words = folded.split()
     if words and words[0] in ("l", "le", "la", "les") and len(words) > 1:
         words = words[1:]
     while len(words) > 1 and (words[-1] == "cedex" or (words[-1].isdigit() and words[-2] == "cedex")):
