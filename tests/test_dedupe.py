@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from aggregator.config import parse_config
 from aggregator.dedupe import dedupe
 from aggregator.dedupe.evaluate import cluster_scores, pair_scores
+from aggregator.dedupe.ids import assign_event_ids, new_id_from_key
 from aggregator.dedupe.keys import title_key, title_keys
 from aggregator.frames import SortedKeys, equal_keys
 from aggregator.normalise import normalise
@@ -344,3 +345,41 @@ def test_joins_on_sorted_keys_give_the_pairs_of_a_merge_in_its_order(left, right
     )
     i, j = equal_keys(SortedKeys(left), SortedKeys(right), offset)
     assert i.tolist() == merged["i"].tolist() and j.tolist() == merged["j"].tolist()
+
+
+def _ids_oracle(listing_ids: list[str], labels: list[int], previous: dict[str, str]) -> list[str]:
+    """``assign_event_ids`` spelt out cluster by cluster: old ids by votes, larger clusters first, else a new one."""
+    members: dict[int, list[str]] = {}
+    for listing_id, label in zip(listing_ids, labels, strict=True):
+        members.setdefault(label, []).append(listing_id)
+    claims = []  # (cluster size, votes, old id, label): the strongest claim first
+    for label, ids in members.items():
+        votes: dict[str, int] = {}
+        for listing_id in ids:
+            if listing_id in previous:
+                votes[previous[listing_id]] = votes.get(previous[listing_id], 0) + 1
+        claims += [(-len(ids), -n, old, label) for old, n in votes.items()]
+    chosen: dict[int, str] = {}
+    for _, _, old, label in sorted(claims):  # full ties: the cluster whose representative comes first
+        if label not in chosen and old not in chosen.values():
+            chosen[label] = old
+    return [chosen.get(label) or new_id_from_key(min(members[label])) for label in labels]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), min_size=0, max_size=40, unique_by=lambda t: t[0]),
+    st.dictionaries(st.integers(0, 40), st.sampled_from([f"ev-old{i}" for i in range(6)]), max_size=25),
+)
+def test_event_ids_are_old_ids_by_votes_or_named_after_the_smallest_listing(
+    rows: list[tuple[int, int]], previous: dict[int, str]
+) -> None:
+    listing_ids = [f"li-{number:04d}" for number, _ in rows]
+    labels = [label for _, label in rows]
+    earlier = {f"li-{number:04d}": old for number, old in previous.items()}
+    index = pd.Index(range(7, 7 + len(rows)))
+    given_previous = pd.DataFrame({"listing_id": list(earlier), "event_id": list(earlier.values())})
+    got = assign_event_ids(
+        pd.Series(listing_ids, index=index, dtype=object), pd.Series(labels, index=index), given_previous
+    )
+    assert got.index.equals(index)
+    assert got.tolist() == _ids_oracle(listing_ids, labels, earlier)
