@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -48,21 +49,31 @@ def test_nested_and_decorated_uses_share_one_raise(program_thresholds: tuple[int
     assert gc.get_threshold() == program_thresholds
 
 
-def test_threads_restore_when_the_last_one_leaves(program_thresholds: tuple[int, int, int]) -> None:
+@contextmanager
+def inside_another_thread(context: Callable[[], AbstractContextManager[None]]) -> Iterator[None]:
+    """Another thread enters ``context`` and stays inside until this block is over; then it leaves."""
     inside, leave = threading.Event(), threading.Event()
 
     def other() -> None:
-        with fewer_collections():
+        with context():
             inside.set()
             leave.wait(10)
 
     thread = threading.Thread(target=other)
-    with fewer_collections():
-        thread.start()
+    thread.start()
+    try:
         assert inside.wait(10)
-    assert gc.get_threshold() == THRESHOLDS  # this thread left; the other one is still building
-    leave.set()
-    thread.join()
+        yield
+    finally:
+        leave.set()
+        thread.join()
+
+
+def test_threads_restore_when_the_last_one_leaves(program_thresholds: tuple[int, int, int]) -> None:
+    with inside_another_thread(fewer_collections):
+        with fewer_collections():
+            assert gc.get_threshold() == THRESHOLDS
+        assert gc.get_threshold() == THRESHOLDS  # this thread left; the other one is still building
     assert gc.get_threshold() == program_thresholds
 
 
@@ -116,22 +127,11 @@ def test_a_run_builds_and_writes_under_the_raised_thresholds(
 
 
 def test_parsers_in_threads_share_one_pause() -> None:
-    inside, leave = threading.Event(), threading.Event()
-
-    def other_source() -> None:
-        with gc_paused():
-            inside.set()
-            leave.wait(10)
-
-    thread = threading.Thread(target=other_source)
     assert gc.isenabled()
-    with gc_paused():
-        thread.start()
-        assert inside.wait(10)
-        assert not gc.isenabled()
-    assert not gc.isenabled()  # the other source is still being parsed
-    leave.set()
-    thread.join()
+    with inside_another_thread(gc_paused):
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the other source is still being parsed
     assert gc.isenabled()
     gc.disable()  # a program that turned the collector off keeps it off
     try:
