@@ -23,8 +23,10 @@ def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.Dat
 
     When a cluster's listings carried several ids (two events found to be one), the id held by most
     of them wins, ties going to the smallest id; when two clusters claim the same old id (one event
-    split in two), the larger cluster keeps it and the other gets a new id. A source joining a cluster,
-    or a corrected title (the listing keeps its id when the source gives a uid), keeps the id.
+    split in two), the larger cluster keeps it (then the one more of whose listings held it, then
+    the one whose representative comes first) and the other gets a new id, named after its smallest
+    listing id. A source joining a cluster, or a corrected title (the listing keeps its id when the
+    source gives a uid), keeps the id.
     """
     old = pd.Series(dtype="object")
     if previous is not None and len(previous):
