@@ -166,8 +166,9 @@ def postal_name_facts() -> pd.DataFrame:
     """Per (postal code, name key): the lines of the code the name designates, as ``postal_code_facts``.
 
     A line is designated when the key is its La Poste name's, its line 5's, its COG name's or its
-    city's (an arrondissement's): indexed by ``postal_code`` and ``city_key``, ``n_communes``,
-    ``departement_code`` and ``current`` (the first non-null in the table's order).
+    city's (an arrondissement's); empty keys designate nothing. Indexed by ``postal_code`` and
+    ``city_key``: ``n_named`` (distinct non-null communes), ``named_departement`` and
+    ``named_current`` (the first non-null in the table's order).
     """
     table = postal_table().reset_index(drop=True)
     table["line"] = np.arange(len(table))

@@ -132,11 +132,14 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
     """
     index = postal.index
     keys = pd.DataFrame({"postal_code": postal, "city_key": city_key.fillna(""), "hint": hint.fillna("")})
-    uniques = keys[keys["postal_code"].notna()].drop_duplicates().reset_index(drop=True)
+    # Each row's distinct (code, name, hint), numbered in order of first appearance, and those tuples.
+    present = keys["postal_code"].notna().to_numpy()
+    position = keys[present].groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    uniques = keys[present].iloc[np.unique(position, return_index=True)[1]].reset_index(drop=True)
     code = uniques.join(communes.postal_code_facts(), on="postal_code")
     named = uniques.join(communes.postal_name_facts(), on=["postal_code", "city_key"])
     known = code["n_communes"].notna().to_numpy()
-    has_named = named["n_named"].notna().to_numpy() & (uniques["city_key"] != "").to_numpy()
+    has_named = named["n_named"].notna().to_numpy()  # an empty name designates no line
     commune = code["current"].astype("object").where(code["n_communes"] == 1, None)
     dep = code["departement_code"].astype("object").where(code["n_deps"] == 1, None)
     by_name = has_named & (named["n_named"] == 1).to_numpy()
@@ -168,9 +171,7 @@ def _by_postal(postal: pd.Series, city_key: pd.Series, hint: pd.Series) -> tuple
         found = found.groupby("index").filter(lambda g: g["commune"].nunique() == 1).groupby("index").first()
         commune[found.index] = found["commune"]
         dep[found.index] = found["departement_code"]
-    # Back to the rows: each row's distinct (code, name, hint), numbered as ``uniques`` lists them.
-    present = keys["postal_code"].notna().to_numpy()
-    position = keys[present].groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    # Back to the rows, through their tuple's number.
     conflict = np.zeros(len(keys), dtype=bool)
     conflict[present] = ((uniques["city_key"] != "").to_numpy() & known & ~has_named)[position]
     out = []
