@@ -326,7 +326,8 @@ def test_map_outlines_are_small_and_rebuilt_by_the_committed_script(tmp_path):
 
 
 def test_report_lists_upcoming_events_from_the_data_date_in_the_chart_order(published):
-    from aggregator.report import ranked_regions, upcoming
+    from aggregator.figures import ranked_regions
+    from aggregator.report import upcoming
 
     html = (published / "report.html").read_text(encoding="utf-8")
     events = _events(published)

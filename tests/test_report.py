@@ -15,9 +15,10 @@ from conftest import FIXTURES, write_config
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aggregator.charts import day_chart
 from aggregator.config import load_config
 from aggregator.pipeline import run
-from aggregator.report import day_chart, upcoming
+from aggregator.report import upcoming
 
 HOSTILE_TITLE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Atelier piégé"
 # What survives tag stripping, because it is no whole tag: it reaches the data as text.

@@ -12,10 +12,8 @@ from aggregator.dedupe.blocks import MapBlocks
 from aggregator.gc_policy import fewer_collections
 from aggregator.health import assess_sources, health_rows
 from aggregator.history import active, carry_removed, changes
-from aggregator.maps import maps
 from aggregator.normalise import MapChunks, normalise
 from aggregator.outputs import Outputs
-from aggregator.report import render_report
 from aggregator.schema import CHANGES, LISTINGS, SOURCE_HEALTH, Table
 from aggregator.state import Previous
 from aggregator.totals import build_totals, edition_summary
@@ -135,8 +133,6 @@ def build_outputs(
             f"{len(live):,} events, more than run.people_files_max_events ({config.run.people_files_max_events:,}): "
             "events.xlsx, calendars/, events.geojson and events.jsonld are not written this run"
         )
-    images = maps(tables["by_region"], tables["by_departement"])
-    html = render_report(totals, tables, live, images, people_files)
     return Outputs(
         listings=listings,
         events=events,
@@ -147,8 +143,6 @@ def build_outputs(
         warnings=warnings,
         health=verdicts,
         health_rows=health,
-        report_html=html,
-        maps=images,
         people_files=people_files,
         changes=_history(previous.changes, change_rows, CHANGES),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import pandas as pd
 
 from aggregator.datapackage import package
+from aggregator.drawing import figures_of
 from aggregator.feeds import calendars, dumps, geojson, jsonld
+from aggregator.figures import Figures
 from aggregator.gc_policy import fewer_collections
 from aggregator.health import SourceHealth
 from aggregator.history import active
@@ -22,6 +25,7 @@ from aggregator.publish import (
     write_table,
     write_text,
 )
+from aggregator.report import render_report
 from aggregator.schema import CHANGES, EVENTS, LISTINGS, MATCHES, REJECTS, SOURCE_HEALTH
 from aggregator.spreadsheets import events_for_people, french_headers, french_values, workbook
 from aggregator.state import health_path, publish_source_state
@@ -42,10 +46,11 @@ class Outputs:
     warnings: list[str] = field(default_factory=list)
     health: dict[str, SourceHealth] = field(default_factory=dict)
     health_rows: pd.DataFrame | None = None  # the whole source health history, this run's rows last
-    report_html: str | None = None
-    maps: dict[str, dict[str, bytes]] = field(default_factory=dict)  # level -> format -> image (``maps.maps``)
     people_files: bool = True  # events.xlsx, calendars, GeoJSON, JSON-LD (``run.people_files_max_events``)
     changes: pd.DataFrame | None = None  # the whole change history, this run's rows last
+    # The maps and charts, being drawn elsewhere while the tables are written (``drawing.draw_elsewhere``);
+    # None: ``write_outputs`` draws them.
+    figures: Future[Figures] | None = None
 
 
 @fewer_collections()
@@ -77,14 +82,12 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
             write_table(frame, STATS_TABLES[name], out_dir / "stats" / f"{name}.parquet", background=background)
             write_csv(french_headers(french_values(frame, name), name), out_dir / "stats" / f"{name}.csv")
         written["stats"] = str(out_dir / "stats")
-        written.update(write_public_files(outputs, out_dir))
+        live = active(outputs.events)
+        written.update(write_public_files(outputs, live, out_dir))
         write_json(outputs.totals, out_dir / "totals.json")
         write_text(render_markdown(outputs.totals), out_dir / "totals.md")
         written["totals"] = str(out_dir / "totals.json")
         written["totals_md"] = str(out_dir / "totals.md")
-        if outputs.report_html is not None:
-            write_text(outputs.report_html, out_dir / "report.html")
-            written["report"] = str(out_dir / "report.html")
         for table, rows, path in (
             (SOURCE_HEALTH, outputs.health_rows, health_path(out_dir)),
             (CHANGES, outputs.changes, out_dir / "changes.parquet"),
@@ -94,18 +97,26 @@ def write_outputs(outputs: Outputs, out_dir: Path, folder: Path | None = None) -
                 written[table.name] = str(path)
         write_json(package(str(outputs.totals["data_as_of"]), list(outputs.stats)), out_dir / "datapackage.json")
         written["datapackage"] = str(out_dir / "datapackage.json")
+        # Last: the figures were drawn meanwhile, elsewhere (or are drawn now, here).
+        figures = figures_of(outputs.figures, outputs.stats)
+        for level, images in figures.maps.items():
+            for fmt, data in images.items():
+                write_bytes(data, out_dir / "maps" / f"{level}.{fmt}")
+        written["maps"] = str(out_dir / "maps")
+        report = render_report(outputs.totals, outputs.stats, live, figures, outputs.people_files)
+        write_text(report, out_dir / "report.html")
+        written["report"] = str(out_dir / "report.html")
     # What sources need next run travels with the data (last good listings are the listings).
     if publish_source_state(state_root, out_dir):
         written["state"] = str(out_dir / "state")
     return written
 
 
-def write_public_files(outputs: Outputs, out_dir: Path) -> dict[str, str]:
-    """The files for people and other tools: spreadsheets, calendars, GeoJSON, JSON-LD and maps.
+def write_public_files(outputs: Outputs, live: pd.DataFrame, out_dir: Path) -> dict[str, str]:
+    """The files for people and other tools: spreadsheets, calendars, GeoJSON and JSON-LD.
 
-    Only the events still listed somewhere (not ``removed_at``) are in them, as in the statistics.
+    Only the events still listed somewhere (``live``: not ``removed_at``) are in them, as in the statistics.
     """
-    live = active(outputs.events)
     stamp = pd.Timestamp(outputs.totals["data_as_of"])
     written = {"events_csv": str(out_dir / "events.csv")}
     write_csv(french_headers(events_for_people(live), "events"), out_dir / "events.csv")
@@ -121,9 +132,4 @@ def write_public_files(outputs: Outputs, out_dir: Path) -> dict[str, str]:
             geojson=str(out_dir / "events.geojson"),
             jsonld=str(out_dir / "events.jsonld"),
         )
-    for level, images in outputs.maps.items():
-        for fmt, data in images.items():
-            write_bytes(data, out_dir / "maps" / f"{level}.{fmt}")
-    if outputs.maps:
-        written["maps"] = str(out_dir / "maps")
     return written

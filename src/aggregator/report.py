@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: charts are rendered to bytes
-
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.dates import DateFormatter
-from matplotlib.ticker import MaxNLocator
 
 from aggregator import reference
 from aggregator.feeds import slug
+from aggregator.figures import Figures, figure_html, ranked_regions
 from aggregator.french import typography
-from aggregator.labels import MODE_LABELS, TYPE_LABELS
+from aggregator.labels import MODE_LABELS
 from aggregator.normalise.dates import local_times
-from aggregator.totals import french_date, french_time
+from aggregator.totals import french_time
 from aggregator.totals import number as fr_int
 
 CREDIT = (
     "Source : agrégation des agendas publics du Mois de l'innovation publique (aggregator) ; "
     "géographie : Insee (COG 2025), La Poste ; fond de carte : IGN Admin Express, Licence Ouverte."
 )
-BLUE = "#000091"  # the French State's blue
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:980px;padding:1.5rem;
 color:#161616;line-height:1.45}
@@ -41,97 +32,6 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 text-align:left}td.n,th.n{text-align:right}.credit{color:#444;font-size:.85rem;border-top:1px solid #ddd;
 padding-top:.5rem}
 """
-
-
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(fig: Any, alt: str, caption: str) -> str:
-    return _image(_png(fig), alt, caption)
-
-
-def _image(png_base64: str, alt: str, caption: str) -> str:
-    return (
-        f'<figure><img src="data:image/png;base64,{png_base64}" alt="{escape(typography(alt))}">'
-        f"<figcaption>{escape(typography(caption))}</figcaption></figure>"
-    )
-
-
-def _bars(labels: list[str], values: list[int], title: str, horizontal: bool = True) -> Any:
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(labels))) if horizontal else (8, 3.2))
-    if horizontal:
-        ax.barh(labels[::-1], values[::-1], color=BLUE)
-        ax.set_xlabel("événements")
-    else:
-        ax.bar(labels, values, color=BLUE)
-        ax.set_ylabel("événements")
-    ax.set_title(title)
-    (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig
-
-
-def ranked_regions(by_region: pd.DataFrame) -> pd.DataFrame:
-    """The regions most events first, then by name: the order of the chart, the table and ``totals.md``."""
-    return by_region.sort_values(["events", "region_name"], ascending=[False, True], kind="stable")
-
-
-def region_chart(by_region: pd.DataFrame) -> str:
-    """Events per region (all 18), horizontal bars, most first."""
-    data = ranked_regions(by_region)
-    names, counts = data["region_name"].astype(str).tolist(), data["events"].astype(int).tolist()
-    alt = "Événements par région : " + " ; ".join(f"{n} {fr_int(c)}" for n, c in zip(names, counts, strict=True))
-    return _figure(_bars(names, counts, "Événements par région"), alt, "Toutes les régions, outre-mer compris.")
-
-
-LONG_SPAN_DAYS = 92
-
-
-def day_chart(by_day: pd.DataFrame) -> str:
-    """Events starting each day, as a timeline across the month."""
-    days = pd.to_datetime(by_day["date"]) if len(by_day) else pd.Series(dtype="datetime64[ns]")
-    fig, ax = plt.subplots(figsize=(8, 3))
-    counts = by_day["events"].astype(int)
-    long_span = len(by_day) > 0 and (days.max() - days.min()).days > LONG_SPAN_DAYS
-    if long_span:
-        # Years of history: one filled outline instead of thousands of bars (seconds to draw).
-        ax.fill_between(days, counts, step="mid", color=BLUE)
-    else:
-        ax.bar(days, counts, color=BLUE, width=0.8)
-    ax.set_title("Événements par jour")
-    ax.set_ylabel("événements")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.xaxis.set_major_formatter(DateFormatter("%m/%Y" if long_span else "%d/%m"))  # type: ignore[no-untyped-call]
-    fig.autofmt_xdate()
-    ax.spines[["top", "right"]].set_visible(False)
-    busiest = by_day.sort_values("events", ascending=False).head(3)
-    peaks = ", ".join(
-        f"{french_date(d)} ({fr_int(int(n))})" for d, n in zip(busiest["date"], busiest["events"], strict=True)
-    )
-    first, last = (french_date(by_day["date"].min()), french_date(by_day["date"].max())) if len(by_day) else ("", "")
-    alt = f"Événements par jour, du {first} au {last} ; jours les plus chargés : {peaks}"
-    return _figure(fig, alt if len(by_day) else "Aucun événement daté", "Date locale de début de chaque événement.")
-
-
-def type_chart(by_type: pd.DataFrame) -> str:
-    """Events per type of the taxonomy."""
-    data = by_type[by_type["events"] > 0].sort_values("events", ascending=False)
-    labels = [TYPE_LABELS.get(str(t), str(t)) for t in data["event_type"]]
-    counts = data["events"].astype(int).tolist()
-    alt = "Événements par type : " + " ; ".join(f"{t} {fr_int(c)}" for t, c in zip(labels, counts, strict=True))
-    return _figure(_bars(labels, counts, "Événements par type"), alt, "Types de la taxonomie documentée.")
-
-
-def mode_chart(by_mode: pd.DataFrame) -> str:
-    """Events per attendance mode."""
-    labels = [MODE_LABELS.get(str(m), str(m)) for m in by_mode["attendance_mode"]]
-    counts = by_mode["events"].astype(int).tolist()
-    alt = "Événements par format : " + " ; ".join(f"{m} {fr_int(c)}" for m, c in zip(labels, counts, strict=True))
-    return _figure(_bars(labels, counts, "Sur place, en ligne ou hybride", horizontal=False), alt, "Format annoncé.")
 
 
 def upcoming(events: pd.DataFrame, data_as_of: pd.Timestamp, limit: int = 30) -> pd.DataFrame:
@@ -226,7 +126,7 @@ def render_report(
     totals: Mapping[str, Any],
     tables: Mapping[str, pd.DataFrame],
     events: pd.DataFrame,
-    maps: Mapping[str, Mapping[str, bytes]] | None = None,
+    figures: Figures,
     people_files: bool = True,
 ) -> str:
     """The whole page: no external asset, no script; every text from sources is escaped.
@@ -235,7 +135,7 @@ def render_report(
         totals: ``totals.json`` content (``totals.build_totals``).
         tables: The statistics tables by name (``stats.all_tables``).
         events: The published events (removed ones left out).
-        maps: The rendered maps (``maps.maps``): shown first, PNG embedded.
+        figures: The drawn maps and charts (``charts.draw``): maps first, PNG embedded.
         people_files: Whether the spreadsheet, calendars, GeoJSON and JSON-LD are published (linked).
     """
     data_as_of = pd.Timestamp(str(totals.get("data_as_of")))
@@ -253,15 +153,15 @@ def render_report(
         (fr_int(int(totals.get("listings", 0))), "annonces collectées"),
         (fr_int(int(totals.get("attendance", {}).get("online", 0))), "en ligne"),
     ]
-    figures = []
-    if maps:
-        alt_regions = "Carte des événements par région : " + " ; ".join(
-            f"{typography(str(r['name']))} {fr_int(int(r['events']))}" for r in totals.get("regions", [])
-        )
-        figures.append(_image(_b64(maps["regions"]["png"]), alt_regions,
-                              "Régions, outre-mer en encadrés. Fond de carte IGN Admin Express."))  # fmt: skip
-        figures.append(_image(_b64(maps["departements"]["png"]), "Carte des événements par département",
-                              "Départements, outre-mer en encadrés. Fond de carte IGN Admin Express."))  # fmt: skip
+    alt_regions = "Carte des événements par région : " + " ; ".join(
+        f"{typography(str(r['name']))} {fr_int(int(r['events']))}" for r in totals.get("regions", [])
+    )
+    maps = [
+        figure_html(figures.maps["regions"]["png"], alt_regions,
+                    "Régions, outre-mer en encadrés. Fond de carte IGN Admin Express."),
+        figure_html(figures.maps["departements"]["png"], "Carte des événements par département",
+                    "Départements, outre-mer en encadrés. Fond de carte IGN Admin Express."),
+    ]  # fmt: skip
     title = typography("Mois de l'innovation publique : les événements")
     head = f"Mois de l'innovation publique : {fr_int(int(totals.get('events', 0)))} événements"
     body = [
@@ -269,11 +169,8 @@ def render_report(
         f"<p class=asof>{escape(typography('Données au ' + str(totals.get('data_as_of_fr', ''))))}</p>",
         "<div class=kpis>" + "".join(f"<div class=kpi><b>{escape(v)}</b>{escape(k)}</div>" for v, k in kpis) + "</div>",
         "<ul>" + "".join(f"<li>{escape(str(s))}</li>" for s in sentences.values()) + "</ul>",
-        *figures,
-        region_chart(tables["by_region"]),
-        day_chart(tables["by_day"]),
-        type_chart(tables["by_event_type"]),
-        mode_chart(tables["by_attendance_mode"]),
+        *maps,
+        *figures.charts,
         "<h2>Par région</h2><table><thead><tr><th>Région</th><th class=n>Événements</th><th class=n>dont en ligne</th>"
         "</tr></thead>"
         f"<tbody>{regions}</tbody></table>",
@@ -294,7 +191,3 @@ def render_report(
         f"<title>{escape(typography(head))}</title>"
         f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>"
     )
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

@@ -136,7 +136,11 @@ class RunSettings(BaseModel):
     )
     dask_workers: int = Field(2, ge=1, le=256, description="Worker processes of the local Dask cluster.")
     processes: int = Field(
-        2, ge=1, le=256, description="Processes normalising partitions in a run without Prefect (1: the run's own)."
+        2,
+        ge=1,
+        le=256,
+        description="Processes normalising partitions in a run without Prefect (1: the run's own); above 1, "
+        "the maps and charts are also drawn in a helper process while the tables are written.",
     )
     partition_rows: int = Field(
         100_000,
