@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -106,3 +107,11 @@ def test_a_run_loads_matplotlib_only_when_it_draws_itself(tmp_path, processes, l
         f"{m}.{f}" for m in ("departements", "regions") for f in ("png", "svg")
     ]
     assert (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8").count("data:image/png") == 6
+
+
+def test_the_helper_ends_with_the_program_even_while_it_starts():
+    script = "from aggregator import drawing\ndrawing.start_helper()\nprint(drawing._helper.process.pid)\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    pid = int(proc.stdout)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

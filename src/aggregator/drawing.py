@@ -58,13 +58,12 @@ class _Helper:
             future.set_exception(RuntimeError(f"drawing the figures failed in the helper process:\n{answer}"))
 
     def close(self) -> None:
+        # Ended at once: it holds nothing worth waiting for, and may still be importing (a run that
+        # failed before drawing); left alone, it would end at the end of its input.
+        self.process.kill()
+        self.process.wait()
         with contextlib.suppress(OSError):
-            self._requests.close()  # the helper ends at the end of its input
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self._requests.close()
 
 
 _lock = threading.Lock()
