@@ -94,7 +94,7 @@ def draw_elsewhere(tables: Mapping[str, pd.DataFrame]) -> Future[Figures]:
     """
     start_helper()
     assert _helper is not None
-    return _helper.draw({name: tables[name] for name in TABLES})
+    return _helper.draw(_figure_tables(tables))
 
 
 def figures_of(pending: Future[Figures] | None, tables: Mapping[str, pd.DataFrame]) -> Figures:
@@ -105,7 +105,11 @@ def figures_of(pending: Future[Figures] | None, tables: Mapping[str, pd.DataFram
     if pending is not None:
         with contextlib.suppress(HelperEndedError):  # the next run starts another helper
             return pending.result()
-    return _draw({name: tables[name] for name in TABLES})
+    return _draw(_figure_tables(tables))
+
+
+def _figure_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {name: tables[name] for name in TABLES}
 
 
 def _draw(tables: Mapping[str, pd.DataFrame]) -> Figures:

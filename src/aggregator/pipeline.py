@@ -102,8 +102,9 @@ def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_h
     seed_source_state(out_dir, previous.folder)  # cursors of the run built on, which a new machine lacks
     local = executor.map_chunks is None  # an engine's own map (Dask) needs no worker processes here
     workers = Workers(config.run.processes if local else 1)
-    if config.run.processes > 1:
-        start_helper()  # the figures' helper process loads matplotlib while the sources are collected
+    draw_aside = config.run.processes > 1  # the figures in a helper process (``drawing``), as ``run.processes`` says
+    if draw_aside:
+        start_helper()  # it loads matplotlib while the sources are collected
     if previous.listings is not None and 2 * len(previous.listings) > config.run.partition_rows:
         workers.start()  # tonight is likely as big as last night: started while the sources are fetched
     # The hook stays in this process: an engine may ship collection elsewhere (Dask pickles it).
@@ -124,7 +125,7 @@ def _run(config: Config, out_dir: Path, executor: Executor, run_id: str, reset_h
             v.stale_listings for v in outputs.health.values()
         ):
             raise RuntimeError("no source could be collected and none has earlier good data: nothing to publish")
-        if config.run.processes > 1:  # drawn while the tables are written
+        if draw_aside:  # drawn while the tables are written
             outputs.figures = draw_elsewhere(outputs.stats)
         executor.write(outputs, out_dir, folder)
         report.files = file_manifest(folder)  # checked by the next run before it builds on this one
