@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aggregator import reference
-from aggregator.normalise import communes, geo
+from aggregator.normalise import communes, geo, territory_text
 
 P, E = "Europe/Paris", None  # shorthand for the expected time zone; E: no time zone from geography
 
@@ -225,9 +225,9 @@ def test_real_opendatasoft_records_resolve_to_the_right_places(shared_dir):
     assert out["region_code"].notna().all()
     # The messy spellings resolve on their own too.
     for value in frame["departement"].dropna().unique():
-        assert geo.departement_from_text(value) is not None, value
+        assert territory_text.departement_from_text(value) is not None, value
     for value in frame["region"].dropna().unique():
-        assert geo.region_from_text(value)[0] == "11", value
+        assert territory_text.region_from_text(value)[0] == "11", value
 
 
 # --- postal code + city name, against La Poste's table read line by line ---------------------
@@ -282,7 +282,7 @@ def test_postal_code_and_name_read_as_the_table_says_line_by_line(
         if code in UNKNOWN_CODES:
             assert not conflict[i], code
             if key in (None, "", "zzz"):  # names of no commune: the prefix alone
-                assert (commune[i], dep[i]) == (None, geo._prefix_departement(code))
+                assert (commune[i], dep[i]) == (None, territory_text.prefix_departement(code))
             continue
         assert (commune[i], dep[i], bool(conflict[i])) == _postal_oracle(code, key or "", hint or ""), (code, key, hint)
     assert commune.index.equals(frame.index) and dep.index.equals(frame.index) and conflict.index.equals(frame.index)

@@ -1,0 +1,90 @@
+"""Geography placed once per distinct place: the same answers as row by row, majorities counted in listings."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.frames import distinct_rows
+from aggregator.normalise import geo
+
+# Small pools, so that drawn rows repeat, and evidence of every strength (and of none) is drawn.
+POOLS = {
+    "commune_insee": [None, "33063", "75114", "2b033", "99999", "02311", "abc"],
+    "postal_code": [None, "33000", "20137", "59552", "75014", "13001", "97400", "33076", "00000"],
+    "city": [None, "Bordeaux", "Douai", "Saint-Denis", "Saint-Martin-des-Champs", "Brest", "Meaux", "Paris", ""],
+    "departement": [None, "Gironde (33)", "93", "Nord", "Département de Paris"],
+    "region": [None, "Bretagne", "Aquitaine", "IDF"],
+    "coordinates": [(None, None), ("50.3623", "3.0967"), ("48.8566", "2.3522"), ("abc", "1"), ("-21.1", "55.5")],
+}
+SOURCES = {"a": (None, None), "b": ("29", None), "c": (None, "Île-de-France"), "d": (None, None)}  # id -> defaults
+
+row = st.fixed_dictionaries(
+    {name: st.sampled_from(values) for name, values in POOLS.items()} | {"source_id": st.sampled_from(sorted(SOURCES))}
+)
+
+
+def _frame(rows: list[dict[str, object]], index: list[int] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, index=index).drop(columns="coordinates")
+    frame["latitude"] = [r["coordinates"][0] for r in rows]  # type: ignore[index]
+    frame["longitude"] = [r["coordinates"][1] for r in rows]  # type: ignore[index]
+    frame["default_departement"] = frame["source_id"].map(lambda s: SOURCES[s][0])
+    frame["default_region"] = frame["source_id"].map(lambda s: SOURCES[s][1])
+    return frame
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(row, min_size=1, max_size=40), st.randoms(use_true_random=False))
+def test_placing_distinct_rows_gives_what_placing_every_row_gives(rows, rng):
+    index = rng.sample(range(10_000), len(rows))  # any index: the answer comes back on it
+    frame = _frame(rows, index)
+    placed, warnings = geo.resolve(frame)
+    row_by_row, row_warnings = geo._place_rows(frame, np.ones(len(frame), dtype=np.int64))
+    pd.testing.assert_frame_equal(placed, row_by_row)
+    assert warnings == row_warnings
+
+
+def test_a_source_majority_counts_listings_not_distinct_places():
+    # Three listings in Brest (one distinct place) against two in Seine-et-Marne (two places): the
+    # source is mostly in Finistère, where its Saint-Martin-des-Champs is 29254.
+    cities = ["Brest", "Brest", "Brest", "Meaux", "Melun", "Saint-Martin-des-Champs"]
+    frame = pd.DataFrame({"city": cities, "source_id": "a"})
+    placed, _ = geo.resolve(frame)
+    assert (placed.loc[5, "commune_insee"], placed.loc[5, "geo_precision"]) == ("29254", "city_name_majority")
+    assert placed["departement_code"].tolist()[:5] == ["29", "29", "29", "77", "77"]
+
+
+def test_the_same_place_in_two_sources_is_settled_by_each_source_majority():
+    # Identical rows but for their source: one source is mostly in Finistère, the other in Seine-et-Marne.
+    cities = ["Brest", "Brest", "Saint-Martin-des-Champs", "Meaux", "Melun", "Saint-Martin-des-Champs"]
+    frame = pd.DataFrame({"city": cities, "source_id": ["a", "a", "a", "d", "d", "d"]})
+    placed, _ = geo.resolve(frame)
+    assert placed.loc[2, "commune_insee"] == "29254"
+    assert placed.loc[5, "departement_code"] == "77"
+    assert placed.loc[5, "geo_precision"] == "city_name_majority"
+
+
+def test_distinct_rows_numbers_rows_by_first_appearance():
+    frame = pd.DataFrame(
+        {
+            "a": ["x", "y", "x", None, np.nan, "x"],
+            "b": [1.0, 2.0, 1.0, None, None, 3.0],
+            "c": ["p", "q", "p", "r", "r", "p"],
+        }
+    )
+    codes, first = distinct_rows(frame)
+    # None and NaN are one missing value; rows 0 and 2 agree on every column, as do 3 and 4.
+    assert codes.tolist() == [0, 1, 0, 2, 2, 3]
+    assert first.tolist() == [0, 1, 3, 5]
+    empty_codes, empty_first = distinct_rows(frame.iloc[:0])
+    assert len(empty_codes) == 0 and len(empty_first) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["x", "y", None]), st.sampled_from(["1", "2", "3"])), max_size=30))
+def test_distinct_rows_agrees_with_pandas_grouping(values):
+    frame = pd.DataFrame(values, columns=["a", "b"], dtype="object")
+    codes, first = distinct_rows(frame)
+    expected = frame.fillna("<missing>").groupby(["a", "b"], sort=False).ngroup().to_numpy()
+    assert codes.tolist() == expected.tolist()
+    assert first.tolist() == sorted(frame.fillna("<missing>").drop_duplicates().index.tolist())
