@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,23 @@ def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         column, uniques = pd.factorize(frame[name], use_na_sentinel=True)  # -1: missing
         codes = pd.factorize(codes * (len(uniques) + 1) + (column + 1))[0]
     return codes, np.unique(codes, return_index=True)[1]
+
+
+def take_columns(
+    columns: Mapping[str, pd.Series], positions: Mapping[str, np.ndarray], order: np.ndarray | None = None
+) -> dict[str, pd.Series]:
+    """``columns[name].take(positions[name][order])`` for every name, index reset, on two threads.
+
+    Arrow's and numpy's takes release the GIL, so that two threads use both cores: on golden
+    records' 26 columns of a million listings, about half the time of one take after the other.
+    """
+
+    def take(name: str) -> pd.Series:
+        rows = positions[name] if order is None else positions[name][order]
+        return columns[name].take(rows).reset_index(drop=True)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="take") as pool:
+        return dict(zip(columns, pool.map(take, columns), strict=True))
 
 
 def runs_of_equals(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

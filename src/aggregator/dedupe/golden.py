@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aggregator.frames import take_columns
 from aggregator.schema import EVENT_FIELDS, EVENTS
 from aggregator.validation import conform
 
@@ -132,8 +133,7 @@ def build_events(
     ids = np.asarray(event_ids, dtype=object)
     final = np.lexsort((_string_ranks(pd.Series(ids)), starts))
     columns: dict[str, object] = {"event_id": ids[final]}
-    for name in fields:
-        columns[name] = listings[name].take(positions[name][final]).reset_index(drop=True)
+    columns.update(take_columns({name: listings[name] for name in fields}, positions, final))
     events = pd.DataFrame(columns)
     source_ids, n_sources = lists_by_group(sorted_groups, listings["source_id"].take(order), n_events)
     source_urls, _ = lists_by_group(sorted_groups, listings["url"].take(order), n_events)
