@@ -95,18 +95,21 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.D
                 raise OverflowError(f"candidate keys do not fit in 64 bits ({span:,} {name} values)")
             frame[f"{key}@{name}"] = values * span + (frame[name].to_numpy() - low + pad)
     region_only_mask = (dep == "") & (region != "") & (block == "")
-    region_only = frame[region_only_mask]
-    blocked = frame[frame["block"] >= 0]
-    regional = frame[frame["region"] >= 0]
     titled = frame[frame["title"] >= 0]
-    placeless = titled[(dep == "")[titled["pos"].to_numpy()]]
-    timed = ~all_day
+    frames = {
+        "blocked": frame[frame["block"] >= 0],
+        "region_only": frame[region_only_mask],
+        "regional": frame[frame["region"] >= 0],
+        "titled": titled,
+        "placeless": titled[(dep == "")[titled["pos"].to_numpy()]],
+    }
+    starts = {"timed": ~all_day, "all_day": all_day}
     groups = [
-        (blocked, blocked, "block"),
-        (region_only, regional, "region"),
-        (regional, region_only, "region"),
-        (placeless, titled, "title"),
-        (titled, placeless, "title"),
+        ("blocked", "blocked", "block"),
+        ("region_only", "regional", "region"),
+        ("regional", "region_only", "region"),
+        ("placeless", "titled", "title"),
+        ("titled", "placeless", "title"),
     ]
     parts: list[np.ndarray] = []
     by_title: list[np.ndarray] = []
@@ -117,24 +120,30 @@ def candidate_pairs(keyed: pd.DataFrame, settings: DedupeSettings) -> tuple[pd.D
         ok = _time_compatible(keyed, left, right, settings)
         into.append(np.column_stack((np.minimum(left[ok], right[ok]), np.maximum(left[ok], right[ok]))))
 
-    def side(selection: pd.DataFrame, rows: np.ndarray, key: str) -> tuple[np.ndarray, SortedKeys]:
-        chosen = selection[rows[selection["pos"].to_numpy()]]
-        return chosen["pos"].to_numpy(), SortedKeys(chosen[key].to_numpy())
+    # Each side is sorted once: the region and title passes meet both ways round.
+    sides: dict[tuple[str, str, str], tuple[np.ndarray, SortedKeys]] = {}
+
+    def side(name: str, start: str, key: str) -> tuple[np.ndarray, SortedKeys]:
+        if (name, start, key) not in sides:
+            selection = frames[name]
+            chosen = selection if start == "any" else selection[starts[start][selection["pos"].to_numpy()]]
+            sides[(name, start, key)] = chosen["pos"].to_numpy(), SortedKeys(chosen[key].to_numpy())
+        return sides[(name, start, key)]
 
     # Joins on the packed keys, each side sorted once for all its offsets (``equal_keys``: the
     # pairs in the order the merges that did this before gave, so equal scores keep their order).
-    for left_frame, right_frame, key in groups:
+    for left_name, right_name, key in groups:
+        if frames[left_name].empty or frames[right_name].empty:
+            continue  # no pair (most workloads have no listing placed by its region alone)
         into = by_title if key == "title" else parts
         timed_key, day_key = f"{key}@bucket", f"{key}@_day"
-        left_pos, left_keys = side(left_frame, timed, timed_key)
-        right_pos, right_keys = (
-            (left_pos, left_keys) if right_frame is left_frame else side(right_frame, timed, timed_key)
-        )
+        left_pos, left_keys = side(left_name, "timed", timed_key)
+        right_pos, right_keys = side(right_name, "timed", timed_key)
         for offset in sorted(offsets):
             i, j = equal_keys(left_keys, right_keys, offset)
             add(left_pos[i], right_pos[j], ordered=offset == 0, into=into)
-        left_pos, left_keys = side(left_frame, all_day, day_key)
-        right_pos, right_keys = right_frame["pos"].to_numpy(), SortedKeys(right_frame[day_key].to_numpy())
+        left_pos, left_keys = side(left_name, "all_day", day_key)
+        right_pos, right_keys = side(right_name, "any", day_key)
         i, j = equal_keys(left_keys, right_keys)
         add(left_pos[i], right_pos[j], ordered=False, into=into)
     if by_title:
