@@ -5,7 +5,6 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.frames import distinct_rows
 from aggregator.normalise import geo
 
 # Small pools, so that drawn rows repeat, and evidence of every strength (and of none) is drawn.
@@ -62,29 +61,3 @@ def test_the_same_place_in_two_sources_is_settled_by_each_source_majority():
     assert placed.loc[2, "commune_insee"] == "29254"
     assert placed.loc[5, "departement_code"] == "77"
     assert placed.loc[5, "geo_precision"] == "city_name_majority"
-
-
-def test_distinct_rows_numbers_rows_by_first_appearance():
-    frame = pd.DataFrame(
-        {
-            "a": ["x", "y", "x", None, np.nan, "x"],
-            "b": [1.0, 2.0, 1.0, None, None, 3.0],
-            "c": ["p", "q", "p", "r", "r", "p"],
-        }
-    )
-    codes, first = distinct_rows(frame)
-    # None and NaN are one missing value; rows 0 and 2 agree on every column, as do 3 and 4.
-    assert codes.tolist() == [0, 1, 0, 2, 2, 3]
-    assert first.tolist() == [0, 1, 3, 5]
-    empty_codes, empty_first = distinct_rows(frame.iloc[:0])
-    assert len(empty_codes) == 0 and len(empty_first) == 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["x", "y", None]), st.sampled_from(["1", "2", "3"])), max_size=30))
-def test_distinct_rows_agrees_with_pandas_grouping(values):
-    frame = pd.DataFrame(values, columns=["a", "b"], dtype="object")
-    codes, first = distinct_rows(frame)
-    expected = frame.fillna("<missing>").groupby(["a", "b"], sort=False).ngroup().to_numpy()
-    assert codes.tolist() == expected.tolist()
-    assert first.tolist() == sorted(frame.fillna("<missing>").drop_duplicates().index.tolist())

@@ -25,21 +25,6 @@ def map_distinct(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     return pd.Series(results[codes], index=series.index, dtype="object")
 
 
-def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's number among the distinct rows of ``frame`` (in order of first appearance), and their first rows.
-
-    Missing values (None, NaN) are one value; hash-equal values (1 and 1.0) are one, as in
-    ``map_distinct``. Each column is factorised alone and its codes combined with the others', then
-    renumbered, so that the combined codes stay below the number of rows (no 64-bit overflow).
-    Faster than ``drop_duplicates`` or a ``groupby`` on several object columns.
-    """
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for name in frame.columns:
-        column, uniques = pd.factorize(frame[name], use_na_sentinel=True)  # -1: missing
-        codes = pd.factorize(codes * (len(uniques) + 1) + (column + 1))[0]
-    return codes, np.unique(codes, return_index=True)[1]
-
-
 def take_columns(
     columns: Mapping[str, pd.Series], positions: Mapping[str, np.ndarray], order: np.ndarray | None = None
 ) -> dict[str, pd.Series]:

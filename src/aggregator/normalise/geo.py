@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from aggregator import reference
-from aggregator.frames import distinct_rows, map_distinct
+from aggregator.frames import map_distinct
 from aggregator.normalise import communes
 from aggregator.normalise.territory_text import departement_from_text, prefix_departement, region_from_text
 from aggregator.normalise.text import place_keys
@@ -235,7 +235,12 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     its answer is repeated for each of its rows.
     """
     read = frame[[name for name in INPUTS if name in frame]]
-    codes, first = distinct_rows(read)
+    codes = (
+        read.groupby(list(read.columns), sort=False, dropna=False).ngroup().to_numpy()
+        if len(read.columns)
+        else np.zeros(len(read), dtype=np.int64)
+    )
+    first = np.unique(codes, return_index=True)[1]  # each distinct row's first, in order of appearance
     placed, warnings = _place_rows(read.iloc[first].reset_index(drop=True), np.bincount(codes, minlength=len(first)))
     return placed.take(codes).set_axis(frame.index), warnings
 
