@@ -146,10 +146,8 @@ def _secrets_written_out(source: SourceConfig, secrets: Secrets) -> None:
 
 def _territory_problem(source: SourceConfig) -> str | None:
     """What is wrong with a source's ``region`` or ``departement``: neither a code nor a name of the COG."""
-    from aggregator.normalise.territory_text import (
-        departement_from_text,
-        region_from_text,
-    )  # reference data: loaded lazily
+    # Reference data: loaded lazily, when a source names a territory.
+    from aggregator.normalise.territory_text import departement_from_text, region_from_text
 
     if source.departement is not None and departement_from_text(source.departement) is None:
         return f"departement: {source.departement!r} is not a département code or name (e.g. 33, 2A, 974, Gironde)"

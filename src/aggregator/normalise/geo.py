@@ -18,8 +18,6 @@ from aggregator.normalise import communes
 from aggregator.normalise.territory_text import departement_from_text, prefix_departement, region_from_text
 from aggregator.normalise.text import place_keys
 
-# --- frames -----------------------------------------------------------------------------------
-
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame:
