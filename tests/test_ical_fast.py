@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from aggregator.http import Fetched
 from aggregator.sources import ical as ical_module
 from aggregator.sources import ical_fast
-from aggregator.sources.base import raw_json
+from aggregator.sources.base import ParseError, raw_json
 from aggregator.sources.ical import IcalAdapter, IcalSource
 from aggregator.sources.ical_fast import read
 
@@ -205,3 +205,56 @@ def test_a_repeated_property_of_a_later_event_sends_the_file_to_the_library():
 @given(st.text())
 def test_the_raw_event_text_is_serialised_as_raw_json_serialises_it(text):
     assert ical_fast.encode_basestring(text) == raw_json(text)
+
+
+# Component lines in any order, well nested or not: the fast path must take a file only as the library reads it.
+# Valid values only: a broken value in an event's VALARM is the one case where they differ (the fast
+# path's docstring says why), and a line of spaces would make one by unfolding.
+STRUCTURE = st.sampled_from(
+    ["BEGIN:VCALENDAR", "END:VCALENDAR", "BEGIN:VEVENT", "END:VEVENT", "BEGIN:VALARM", "END:VALARM",
+     "BEGIN:VTIMEZONE", "END:VTIMEZONE", "BEGIN:VTODO", "END:VTODO", "BEGIN:VEVENT ", "END:VEVENT\t",
+     "UID:x", "DTSTART:20261101T100000Z", "DTSTAMP:20261001T000000Z", "SUMMARY:a", "LOCATION:x", "CATEGORIES:a,b",
+     "DESCRIPTION:BEGIN:VEVENT", "X-WR-TIMEZONE:Europe/Paris", ""]
+)  # fmt: skip
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(STRUCTURE, max_size=12), st.booleans(), st.sampled_from(["\r\n", "\n"]))
+def test_a_file_the_fast_path_takes_is_read_as_the_library_reads_it_whatever_its_structure(
+    monkeypatch, lines, wrapped, separator
+):
+    body = ["BEGIN:VCALENDAR", *lines, "END:VCALENDAR"] if wrapped else lines
+    content = (separator.join(body) + separator).encode()
+    if read(content) is None:
+        return  # left to the library: whatever it does is the answer
+    try:
+        slow = _library(content, monkeypatch)
+    except Exception as exc:  # the library refuses the file: the fast path must not have taken it
+        pytest.fail(f"the fast path read a file the library refuses ({exc})")
+    _same(IcalAdapter().parse(_page(content), SOURCE), slow)
+
+
+def test_components_closed_out_of_order_or_a_second_calendar_go_to_the_library():
+    crossed = (
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261101T100000Z\r\nBEGIN:VALARM\r\nEND:VEVENT\r\nEND:VALARM\r\n"
+    )
+    assert read(crossed + b"END:VCALENDAR\r\n") is None
+    assert read(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n") is None
+    one = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    assert read(one) is not None
+    assert read(one + one) is None  # the library refuses two calendars: so does the adapter, then
+
+
+@pytest.mark.parametrize(
+    "outside",
+    ["DTSTAMP:not a date\r\n", "BEGIN:VTODO\r\nUID:t\r\nDTSTAMP:not a date\r\nEND:VTODO\r\n"],
+    ids=["calendar property", "other component"],
+)
+def test_a_broken_value_outside_the_events_goes_to_the_library_which_refuses_the_file(outside, monkeypatch):
+    content = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + outside
+        + "BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()  # fmt: skip
+    assert read(content) is None
+    with pytest.raises(ParseError, match="not a valid iCalendar file"):
+        IcalAdapter().parse(_page(content), SOURCE)
