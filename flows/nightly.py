@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -45,6 +46,25 @@ DEFAULT_FLOW_TIMEOUT_S = 6 * 3600.0
 MAX_FLOW_TIMEOUT_S = 23 * 3600.0
 # Name of the final state of a run that published with stale or missing sources.
 PARTIAL_STATE = "Completed with warnings"
+
+
+class ThreadTimeoutNotice(logging.Filter):
+    """Drops Prefect's notice, on every task run in a thread with a timeout, that it may not interrupt I/O.
+
+    A source's task runs in a thread of the flow's process. Its network calls are bounded by the
+    source's own deadline (``http.deadline_s``: the socket is watched and shut down), and its
+    parsing is Python code, which Prefect's timeout does interrupt in a thread (it raises there at
+    the next instruction). The notice, one per source every night, would only bury the warnings
+    that say something.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for that notice only."""
+        return not str(record.msg).startswith("Timeout of %s seconds configured for this task, but the task is running")
+
+
+# On the logger of the task engine, which Prefect configures when it is imported (above).
+logging.getLogger("prefect.task_runs").addFilter(ThreadTimeoutNotice())
 
 
 def retry_if_transient(_task: Any, _task_run: Any, state: State) -> bool:

@@ -304,6 +304,28 @@ def test_flow_retries_only_what_may_pass_and_prints_no_traceback(prefect_harness
     assert requests.count("/broken.ics") == 1  # so is a file that cannot be parsed
     console = capfd.readouterr()
     assert "Traceback" not in console.out + console.err
+    assert "failed" in console.err  # the flow's warnings are shown, but not Prefect's notice on threads' timeouts
+    assert "running in a worker thread" not in console.err
+
+
+@pytest.mark.slow  # a flow run in a process of its own: seconds
+def test_quiet_prints_nothing_on_a_good_run_through_the_flow(prefect_harness, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"sources:\n  - {{id: lab, kind: ical, url: '{SAMPLES / 'laboc-agenda.ics'}'}}\n")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}  # Prefect's default: INFO
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())  # the session's server, not a temporary one
+    command = [sys.executable, "-m", "aggregator.cli", "run", "--sources", str(config), "--out"]
+    quiet = subprocess.run([*command, str(tmp_path / "q"), "-q"], env=env, capture_output=True, text=True, check=False)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == "", quiet.stderr
+    plain = subprocess.run([*command, str(tmp_path / "p")], env=env, capture_output=True, text=True, check=False)
+    assert plain.returncode == 0 and "Finished in state Completed" in plain.stderr  # Prefect's lines otherwise
+    assert "running in a worker thread" not in plain.stderr
 
 
 def test_task_and_flow_time_limits_follow_the_settings(tmp_path):

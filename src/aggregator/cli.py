@@ -227,7 +227,9 @@ def run(
     try:
         if engine is Engine.prefect:
             if verbose:
-                os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read when Prefect is first imported, just below
+                os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read by the flow's process when it imports Prefect
+            elif quiet:  # errors only, as promised, unless the environment asks for more
+                os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
             # The flow lives in flows/ (the orchestration edge), run as a program: the library and
             # the CLI never import Prefect.
             if interactive:
