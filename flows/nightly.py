@@ -24,7 +24,7 @@ from prefect.utilities.annotations import allow_failure
 
 from aggregator import pipeline
 from aggregator.collection import CollectMany, CollectOne, SourceResult, host_of, is_transient
-from aggregator.config import Config, load_config
+from aggregator.config import Config, ConfigError, load_config
 from aggregator.lock import OutputLockedError, new_run_id
 from aggregator.outputs import Outputs, write_outputs
 from aggregator.pipeline import Executor
@@ -349,10 +349,14 @@ def main(argv: list[str]) -> int:
 
     The CLI runs the flow as a program (it never imports flows/): the run writes its report under
     its id, and the last line on stdout says how it ended, as JSON: ``{"status": "reported"}`` or
-    ``{"error": "locked" | "history" | "crashed", "message": "..."}``.
+    ``{"error": "locked" | "history" | "config" | "crashed", "message": "..."}``.
     """
     sources, out, run_id = argv[:3]
-    config = load_config(sources)
+    try:
+        config = load_config(sources)
+    except ConfigError as exc:  # the CLI, which checks the file too, says what is wrong (and stops this)
+        print(json.dumps({"error": "config", "message": str(exc)}, ensure_ascii=False))
+        return 0
     # The CLI waits on this process and reads the run's report: Prefect's heartbeats (crash
     # detection for runs nobody waits on) would only add up to a second at the end, while their
     # thread winds down. Kept when set in the environment; the served deployment keeps them.

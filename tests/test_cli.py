@@ -36,11 +36,12 @@ def _cli(*args, env=None):
         ),
     ],
 )
-@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("command", ["validate", "run", "run-prefect"])
 def test_broken_config_fails_fast_with_one_line(tmp_path, body, expected, command):
     path = write_config(tmp_path, body)
-    extra = ["--engine", "local", "--out", str(tmp_path / "out")] if command == "run" else []
-    proc = _cli(command, "--sources", str(path), *extra)
+    extra = {"run": ["--engine", "local"], "run-prefect": []}.get(command)  # the flow's program is started first
+    arguments = ["run", "--out", str(tmp_path / "out"), *extra] if extra is not None else [command]
+    proc = _cli(*arguments, "--sources", str(path))
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr

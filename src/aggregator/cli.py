@@ -149,26 +149,41 @@ def _flow_program(name: str) -> Path:
     return program
 
 
-def _run_flow(config: Any, out_dir: str, reset_history: bool) -> dict[str, Any]:
-    """Run the nightly flow as a program (``flows/nightly.py``) under a run id chosen here; its own report.
+def _start_flow(sources: Path, out_dir: str, reset_history: bool) -> tuple[subprocess.Popen[str], str]:
+    """Start the nightly flow as a program (``flows/nightly.py``) under a run id chosen here.
 
-    Prefect's log lines go to stderr as they come; the program's last line on stdout says how the
-    run ended (see ``flows.nightly.main``).
+    Started before the CLI reads the sources file: the program's imports (Prefect and the library,
+    seconds) then run on the other core while the CLI checks the file, which the program reads and
+    checks again itself (a scheduled run has only its path). Prefect's log lines go to stderr as
+    they come; the program's last line on stdout says how the run ended (``flows.nightly.main``).
+
+    Returns:
+        The program's process, and the run's id.
     """
     from aggregator.lock import new_run_id
 
     run_id = new_run_id()
-    command = [sys.executable, str(_flow_program("nightly")), str(config.path), out_dir, run_id]
-    with subprocess.Popen(
+    command = [sys.executable, str(_flow_program("nightly")), str(sources), out_dir, run_id]
+    proc = subprocess.Popen(
         [*command, *(["--reset-history"] if reset_history else [])], stdout=subprocess.PIPE, text=True
-    ) as proc:
-        # Imported while the flow's process starts (about a second here, on the other core).
-        from aggregator.lock import OutputLockedError
-        from aggregator.run_report import RunCrashedError
-        from aggregator.state import HistoryUnreadableError
-        from aggregator.storage import own_report
+    )
+    return proc, run_id
 
-        stdout, _ = proc.communicate()
+
+def _finish_flow(proc: subprocess.Popen[str], run_id: str, out_dir: str) -> dict[str, Any]:
+    """Wait for the flow's program (``_start_flow``) and return the run's own report.
+
+    Raises:
+        OutputLockedError: When another run holds the output.
+        HistoryUnreadableError: When no earlier run can be read.
+        RunCrashedError: When the program ended without the run's report.
+    """
+    from aggregator.lock import OutputLockedError
+    from aggregator.run_report import RunCrashedError
+    from aggregator.state import HistoryUnreadableError
+    from aggregator.storage import own_report
+
+    stdout, _ = proc.communicate()
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
     try:
         outcome = json.loads(lines[-1]) if lines else {}
@@ -213,7 +228,22 @@ def run(
     """
     from aggregator.config import Config
 
-    config = _load(sources)
+    flow: tuple[subprocess.Popen[str], str] | None = None
+    if engine is Engine.prefect:
+        if verbose:
+            os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read by the flow's process when it imports Prefect
+        elif quiet:  # errors only, as promised, unless the environment asks for more
+            os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+        # The flow lives in flows/ (the orchestration edge), run as a program: the library and the
+        # CLI never import Prefect. Started first, so that its imports overlap the file's checks here.
+        flow = _start_flow(sources, out_dir, reset_history)
+    try:
+        config = _load(sources)
+    except BaseException:  # a bad file (exit 2, said here once) or an interrupt: the program is not needed
+        if flow is not None:
+            flow[0].kill()
+            flow[0].communicate()
+        raise
     assert isinstance(config, Config)
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
@@ -225,18 +255,12 @@ def run(
         mask_logs(config.secrets)
     interactive = err.is_terminal and not quiet
     try:
-        if engine is Engine.prefect:
-            if verbose:
-                os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"  # read by the flow's process when it imports Prefect
-            elif quiet:  # errors only, as promised, unless the environment asks for more
-                os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
-            # The flow lives in flows/ (the orchestration edge), run as a program: the library and
-            # the CLI never import Prefect.
+        if flow is not None:
             if interactive:
                 with err.status(f"running the nightly flow on {len(config.enabled_sources)} sources (Prefect)"):
-                    report: dict[str, Any] = _run_flow(config, out_dir, reset_history)
+                    report: dict[str, Any] = _finish_flow(*flow, out_dir)
             else:
-                report = _run_flow(config, out_dir, reset_history)
+                report = _finish_flow(*flow, out_dir)
         else:
             report = _run_local(config, out_dir, interactive, verbose, reset_history)
     except Exception as exc:
