@@ -118,7 +118,8 @@ def _moment(value: str, tzid: str | None, value_type: str | None) -> tuple[date 
 # character, two to three times faster on a 48 MB calendar.
 _FLAGS = re.MULTILINE
 _LOWER_NAME = re.compile(r"\n(?:[A-Z0-9-]*[a-z][A-Za-z0-9-]*[;:]|(?:BEGIN|END):[^\r\n]*[a-z])")
-_NESTED = re.compile(r"^BEGIN:([A-Z0-9-]+)[ \t]*\r?$.*?^END:\1[ \t]*\r?$", _FLAGS | re.DOTALL)
+# A nested component (VALARM, VTIMEZONE…): its BEGIN and END lines are exact (``_vevent_spans`` checked).
+_NESTED = re.compile(r"^BEGIN:([A-Z0-9-]+)\r?$.*?^END:\1\r?$", _FLAGS | re.DOTALL)
 # Every BEGIN and END line; a name with anything else on its line (a space: the library then reads
 # another component) sends the file to the library.
 _BEGIN_END = re.compile(r"\n(BEGIN|END):([^\n]*)")
