@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from end_to_end import aggregator_run
+from end_to_end import aggregator_run, medians
 
 from aggregator import reference
 from aggregator.http import Fetched
@@ -139,48 +140,54 @@ def export(n: int, seed: int = 1) -> bytes:
     return json.dumps({"@context": {}, "@graph": graph}, ensure_ascii=False).encode("utf-8")
 
 
-def run(n: int) -> dict[str, float]:
-    """Measure ``n`` event objects; print a line and return the figures (seconds, records/s)."""
+def run(n: int, repeat: int = 1) -> dict[str, Any]:
+    """Measure ``n`` event objects ``repeat`` times (one export); print a line each, return the medians.
+
+    The returned dict also holds each figure's runs, as ``<name>_runs`` (a list).
+    """
+    runs: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.json"
         path.write_bytes(export(n))
         os.sync()  # the 409 MB just written is on disk before anything is timed (no writeback during the runs)
-        started = time.perf_counter()
-        content = path.read_bytes()
-        read = time.perf_counter() - started
-        json.loads(content)
-        floor = time.perf_counter() - started
-        source = DatatourismeSource(id="dt", kind="datatourisme", url=str(path))
-        started = time.perf_counter()
-        records = DatatourismeAdapter().parse(Fetched(url=path.as_uri(), content=content, status=200), source)
-        parse = time.perf_counter() - started
-        count, size = len(records), len(content)
-        # The run below is a fresh process, as a user's: this one gives back the gigabytes it holds
-        # first (with them held, the same run took 61 s instead of 47 s on this VM).
-        del records, content
-        gc.collect()
-        end_to_end = aggregator_run(
-            Path(tmp),
-            f"run: {{people_files_max_events: 0}}\nsources:\n  - {{id: dt, kind: datatourisme, url: {path}, "
-            f"http: {{max_bytes: {size * 2}}}}}\n",
-        )
-    figures = {"events": count, "read_s": read, "json_s": floor, "parse_s": parse,
-               "end_to_end_s": end_to_end.seconds, "write_floor_s": end_to_end.write_floor,
-               "exit_code": end_to_end.exit_code}  # fmt: skip
-    print(
-        f"DATAtourisme {n:,} events ({size / 1e6:.0f} MB): json.loads {floor:.1f} s | adapter {parse:.1f} s "
-        f"({count / parse:,.0f} records/s, {parse / floor:.0f}x the floor) | aggregator run end to end "
-        f"{end_to_end}"
-    )
-    return figures
+        for _ in range(repeat):
+            started = time.perf_counter()
+            content = path.read_bytes()
+            read = time.perf_counter() - started
+            json.loads(content)
+            floor = time.perf_counter() - started
+            source = DatatourismeSource(id="dt", kind="datatourisme", url=str(path))
+            started = time.perf_counter()
+            records = DatatourismeAdapter().parse(Fetched(url=path.as_uri(), content=content, status=200), source)
+            parse = time.perf_counter() - started
+            count, size = len(records), len(content)
+            # The run below is a fresh process, as a user's: this one gives back the gigabytes it holds
+            # first (with them held, the same run took 61 s instead of 47 s on this VM).
+            del records, content
+            gc.collect()
+            end_to_end = aggregator_run(
+                Path(tmp),
+                f"run: {{people_files_max_events: 0}}\nsources:\n  - {{id: dt, kind: datatourisme, url: {path}, "
+                f"http: {{max_bytes: {size * 2}}}}}\n",
+            )
+            runs.append({"events": count, "read_s": read, "json_s": floor, "parse_s": parse,
+                         "end_to_end_s": end_to_end.seconds, "write_floor_s": end_to_end.write_floor,
+                         "exit_code": end_to_end.exit_code})  # fmt: skip
+            print(
+                f"DATAtourisme {n:,} events ({size / 1e6:.0f} MB): json.loads {floor:.1f} s | adapter {parse:.1f} s "
+                f"({count / parse:,.0f} records/s, {parse / floor:.0f}x the floor) | aggregator run end to end "
+                f"{end_to_end}"
+            )
+    return medians(runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", type=int, default=[200_000])
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each size (medians returned)")
     args = parser.parse_args()
     for size in args.sizes:
-        run(size)
+        run(size, args.repeat)
 
 
 if __name__ == "__main__":

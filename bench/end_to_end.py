@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -50,3 +52,17 @@ def aggregator_run(folder: Path, source_yaml: str) -> Run:
         pq.write_table(table, folder / "floor.parquet", compression="zstd")
         floor = time.perf_counter() - started
     return Run(seconds, proc.returncode, counts, floor)
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, Any]:
+    """The median of each figure over ``runs``, and each figure's runs as ``<name>_runs``.
+
+    ``exit_code`` is the first one that is not a success (0, or 3: a source failed), else the largest.
+    """
+    out: dict[str, Any] = {}
+    for name in runs[0]:
+        values = [r[name] for r in runs]
+        failed = [v for v in values if v not in (0, 3)]
+        out[name] = (failed[0] if failed else max(values)) if name == "exit_code" else statistics.median(values)
+        out[f"{name}_runs"] = values
+    return out

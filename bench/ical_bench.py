@@ -15,10 +15,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from end_to_end import aggregator_run
+from end_to_end import aggregator_run, medians
 
 from aggregator import reference
 from aggregator.http import Fetched
@@ -134,39 +135,46 @@ def _parse(content: bytes, library: bool) -> tuple[int, float]:
         ical_module.read_fast = saved
 
 
-def run(n: int) -> dict[str, float]:
-    """Measure ``n`` events; print a line and return the figures (seconds, events/s)."""
+def run(n: int, repeat: int = 1) -> dict[str, Any]:
+    """Measure ``n`` events ``repeat`` times (one calendar); print a line each, return the medians.
+
+    The returned dict also holds each figure's runs, as ``<name>_runs`` (a list), so that a
+    table can give the spread of a machine whose speed moves between runs.
+    """
+    runs: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.ics"
         path.write_bytes(calendar(n))
-        started = time.perf_counter()
-        content = path.read_bytes()
-        floor = time.perf_counter() - started
-        count, fast = _parse(content, library=False)
         sample = calendar(max(n // 10, 1))
-        sample_count, slow = _parse(sample, library=True)
-        end_to_end = aggregator_run(
-            Path(tmp),
-            f"sources:\n  - {{id: bench, kind: ical, url: {path}, http: {{max_bytes: {len(content) * 2}}}}}\n",
-        )
-    size = len(content) / 1e6
-    figures = {"events": count, "read_s": floor, "parse_s": fast, "parse_rate": count / fast,
-               "library_rate": sample_count / slow, "end_to_end_s": end_to_end.seconds,
-               "write_floor_s": end_to_end.write_floor, "exit_code": end_to_end.exit_code}  # fmt: skip
-    print(
-        f"iCal {n:,} events ({size:.1f} MB): read {floor:.2f} s | fast path {fast:.2f} s ({count / fast:,.0f} events/s, "
-        f"{fast / floor:,.0f}x the read) | library {sample_count / slow:,.0f} events/s (on {sample_count:,}) | "
-        f"aggregator run end to end {end_to_end}"
-    )
-    return figures
+        for _ in range(repeat):
+            started = time.perf_counter()
+            content = path.read_bytes()
+            floor = time.perf_counter() - started
+            count, fast = _parse(content, library=False)
+            sample_count, slow = _parse(sample, library=True)
+            end_to_end = aggregator_run(
+                Path(tmp),
+                f"sources:\n  - {{id: bench, kind: ical, url: {path}, http: {{max_bytes: {len(content) * 2}}}}}\n",
+            )
+            size = len(content) / 1e6
+            runs.append({"events": count, "read_s": floor, "parse_s": fast, "parse_rate": count / fast,
+                         "library_rate": sample_count / slow, "end_to_end_s": end_to_end.seconds,
+                         "write_floor_s": end_to_end.write_floor, "exit_code": end_to_end.exit_code})  # fmt: skip
+            print(
+                f"iCal {n:,} events ({size:.1f} MB): read {floor:.2f} s | fast path {fast:.2f} s "
+                f"({count / fast:,.0f} events/s, {fast / floor:,.0f}x the read) | library "
+                f"{sample_count / slow:,.0f} events/s (on {sample_count:,}) | aggregator run end to end {end_to_end}"
+            )
+    return medians(runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", type=int, default=[100_000])
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each size (medians returned)")
     args = parser.parse_args()
     for size in args.sizes:
-        run(size)
+        run(size, args.repeat)
 
 
 if __name__ == "__main__":

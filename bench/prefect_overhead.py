@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -38,19 +39,13 @@ def main() -> None:
     measure(parser.parse_args().repeat)
 
 
-def measure(repeat: int) -> dict[str, float]:
+def measure(repeat: int) -> dict[str, Any]:
     """Run each kind ``repeat`` times, interleaved; print the medians and return them (seconds)."""
     base = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     base.update({"PREFECT_HOME": str(ROOT / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                  "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", "PREFECT_LOGGING_LEVEL": "WARNING"})  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        timed_run("local", base, out / "warm-up")  # page cache, .pyc files
-        # Interleaved, so that a slow spell of the machine hits every kind alike.
-        library, ephemeral, served = [], [], []
-        for i in range(repeat):
-            library.append(timed_run("local", base, out / f"local-{i}"))
-            ephemeral.append(timed_run("prefect", base, out / f"ephemeral-{i}"))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -60,6 +55,7 @@ def measure(repeat: int) -> dict[str, float]:
             env={**base, "PREFECT_HOME": str(out / "server-home")}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
+            timed_run("local", base, out / "warm-up")  # page cache, .pyc files
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 try:
@@ -67,7 +63,11 @@ def measure(repeat: int) -> dict[str, float]:
                     break
                 except OSError:
                     time.sleep(1)
+            # Interleaved, so that a slow spell of the machine hits every kind alike.
+            library, ephemeral, served = [], [], []
             for i in range(repeat):
+                library.append(timed_run("local", base, out / f"local-{i}"))
+                ephemeral.append(timed_run("prefect", base, out / f"ephemeral-{i}"))
                 served.append(timed_run("prefect", {**base, "PREFECT_API_URL": api}, out / f"served-{i}"))
         finally:
             server.terminate()
@@ -83,7 +83,8 @@ def measure(repeat: int) -> dict[str, float]:
         flow_time = statistics.median(times)
         print(f"flow, {label + ':':<40} {flow_time:.1f} s -> overhead {flow_time - lib:.1f} s")
     return {"library_s": lib, "temporary_server_s": statistics.median(ephemeral),
-            "running_server_s": statistics.median(served)}  # fmt: skip
+            "running_server_s": statistics.median(served), "library_runs": library,
+            "temporary_server_runs": ephemeral, "running_server_runs": served}  # fmt: skip
 
 
 def _list(times: list[float]) -> str:
