@@ -150,12 +150,13 @@ def _flow_program(name: str) -> Path:
 
 
 def _start_flow(sources: Path, out_dir: str, reset_history: bool) -> tuple[subprocess.Popen[str], str]:
-    """Start the nightly flow as a program (``flows/nightly.py``) under a run id chosen here.
+    """Start the nightly flow as a program (``flows/program.py``) under a run id chosen here.
 
     Started before the CLI reads the sources file: the program's imports (Prefect and the library,
-    seconds) then run on the other core while the CLI checks the file, which the program reads and
-    checks again itself (a scheduled run has only its path). Prefect's log lines go to stderr as
-    they come; the program's last line on stdout says how the run ended (``flows.nightly.main``).
+    seconds), and Prefect's temporary server when no server is configured, then start on the other
+    core while the CLI checks the file, which the program reads and checks again itself (a
+    scheduled run has only its path). Prefect's log lines go to stderr as they come; the program's
+    last line on stdout says how the run ended (``flows.nightly.main``).
 
     Returns:
         The program's process, and the run's id.
@@ -163,7 +164,7 @@ def _start_flow(sources: Path, out_dir: str, reset_history: bool) -> tuple[subpr
     from aggregator.lock import new_run_id
 
     run_id = new_run_id()
-    command = [sys.executable, str(_flow_program("nightly")), str(sources), out_dir, run_id]
+    command = [sys.executable, str(_flow_program("program")), str(sources), out_dir, run_id]
     proc = subprocess.Popen(
         [*command, *(["--reset-history"] if reset_history else [])], stdout=subprocess.PIPE, text=True
     )

@@ -1,0 +1,36 @@
+"""The program ``aggregator run`` starts: the nightly flow, with Prefect's temporary server started first."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    """``python flows/program.py SOURCES OUT RUN_ID [--reset-history]``: ``flows.nightly.main``, sooner.
+
+    With no Prefect server configured, the temporary server Prefect would start at the flow's first
+    API call is started before the flow's modules are imported (``TemporaryServer``), so that its
+    start-up (seconds) and those imports (seconds) overlap. If it does not come up, it is stopped
+    and Prefect starts its own as before, and reports its own error if that fails too.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import flows  # noqa: F401  (Prefect's defaults for this project, set before any setting is read)
+    from flows.temporary_server import TemporaryServer
+
+    server = TemporaryServer.start()
+    from flows.nightly import main as nightly  # Prefect's flow machinery and the library: seconds
+
+    if server is None:
+        return nightly(argv)
+    if not server.ready():
+        server.stop()  # and says why: Prefect starts its own, as without it
+        return nightly(argv)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        return nightly(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
