@@ -345,7 +345,7 @@ OUTCOMES: dict[type[Exception], str] = {
 
 
 def main(argv: list[str]) -> int:
-    """``python flows/nightly.py SOURCES OUT RUN_ID [--reset-history]``, as ``aggregator run`` starts it.
+    """``python flows/nightly.py SOURCES OUT RUN_ID [--reset-history]``, run by ``flows/program.py``.
 
     The CLI runs the flow as a program (it never imports flows/): the run writes its report under
     its id, and the last line on stdout says how it ended, as JSON: ``{"status": "reported"}`` or

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     if server is None:
         return nightly(argv)
     if not server.ready():
-        server.stop()  # and says why: Prefect starts its own, as without it
+        server.stop()  # ready() said why; Prefect starts its own, as it would have
         return nightly(argv)
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
