@@ -121,7 +121,9 @@ def _core(events: int) -> dict[str, Any]:
     """``core_bench.run`` in a fresh process, so that its peak RSS is its own.
 
     A process's peak is over its whole life: run here, after the DATAtourisme floor (409 MB of JSON
-    decoded whole), the core's peak read 3.86-3.90 GiB whatever the core itself used.
+    decoded whole), the core's peak read 3.86-3.90 GiB whatever the core itself used. In a child,
+    ``core_bench`` reads its own program's peak (``VmHWM``): ``ru_maxrss`` would still be this
+    process's, which a child keeps across fork and exec.
     """
     script = Path(core_bench.__file__)
     proc = subprocess.run(
