@@ -1,6 +1,6 @@
 """Benchmark: every speed target of the project, its figure, the floor measured in the same run, the ratio.
 
-Run: ``.venv/bin/python bench/targets.py`` (about half an hour: every workload three times, since
+Run: ``.venv/bin/python bench/targets.py`` (about twenty minutes: every workload three times, since
 this VM's speed moves between runs; ``--repeat 1`` for one; ``make bench`` runs it with ``--docs``,
 which rewrites the "Targets" section of docs/benchmarks.md with the table, the machine, the
 versions and the machine's speed gauge). Figures are medians, with their range. Floors: reading
@@ -173,8 +173,8 @@ def main() -> None:
     rows, gauge = measure(args.repeat, args.scale)
     text = (
         f"Measured by `make bench` ({machine()}) Medians of {args.repeat} runs, with their range. The machine's "
-        f"speed gauge, icalendar's own parser: {gauge:,.0f} events/s (runs 8 to 11 of 2026-12-02, at this "
-        f"VM's usual speed: 1,622-1,897).\n\n{table(rows)}"
+        f"speed gauge, icalendar's own parser: {gauge:,.0f} events/s (1,622-1,897 in runs 8 to 11 of "
+        f"2026-12-02, this VM's usual speed).\n\n{table(rows)}"
     )
     print("\n" + text)
     if args.docs:
