@@ -45,7 +45,9 @@ class TemporaryServer:
     API, once the program has loaded Prefect and the library (seconds), then waits for it to come
     up (seconds more). Started here, before those imports, it comes up while they run: the same
     command and settings as Prefect's own (no UI, the services of an ephemeral server), on a free
-    loopback port, stopped when the program exits and killed with it.
+    loopback port, stopped when the program exits and killed with it. Prefect's class itself is not
+    used: importing its module loads the server's own modules first (seconds, measured), which is
+    the time this saves.
     """
 
     def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
