@@ -10,7 +10,7 @@ from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
-from aggregator.runs import PUBLISHED, published_runs
+from aggregator.runs import PUBLISHED, published_runs, run_dir
 
 
 def _config(tmp_path, calendar, keep=2):
@@ -34,6 +34,18 @@ def test_each_run_publishes_a_whole_folder_and_latest_follows(tmp_path):
     # Yesterday's data stays readable beside today's, to compare or restore.
     assert len(pd.read_parquet(folders[0] / "events.parquet")) == len(pd.read_parquet(out / "events.parquet"))
     assert oct(os.stat(out / "events.parquet").st_mode & 0o777) == "0o644"
+
+
+def test_runs_started_within_one_second_sort_by_time_not_by_their_ids(tmp_path):
+    # Ids are random: a later run may have the smaller one. Seen in CI, where three runs took under a second.
+    first = pd.Timestamp("2026-11-30T02:00:00.250000", tz="UTC")
+    second = first + pd.Timedelta(milliseconds=500)
+    for started_at, run_id in ((second, "000000000000"), (first, "ffffffffffff")):
+        folder = run_dir(tmp_path, started_at, run_id)
+        folder.mkdir(parents=True)
+        (folder / "events.parquet").touch()
+        (folder / "run.json").touch()
+    assert [f.name.split("-", 1)[1] for f in published_runs(tmp_path)] == ["ffffffffffff", "000000000000"]
 
 
 def test_a_failed_run_reports_but_never_replaces_the_data(tmp_path):

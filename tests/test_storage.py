@@ -11,7 +11,7 @@ from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
-from aggregator.storage import local_mirror
+from aggregator.storage import _latest_name, local_mirror
 
 
 @pytest.fixture
@@ -52,3 +52,18 @@ def test_remote_outputs_are_published_whole_and_survive_a_new_machine(tmp_path, 
     changes = pd.read_parquet(f"{url}/runs/{latest}/changes.parquet")
     assert set(changes["run_id"]) == {first.run_id}  # nothing changed on the second night
     assert len(fs.ls(f"{url}/runs")) == 2
+
+
+@pytest.mark.parametrize(
+    ("pointer", "read"),
+    [
+        ("20261130T020000.250000Z-0123456789ab", True),  # today's names
+        ("20261130T020000Z-0123456789ab", True),  # names written before they had microseconds
+        ("../../etc-0123456789ab", False),  # never a path from outside
+        ("20261130T020000Z-0123456789ab/../x", False),
+    ],
+)
+def test_latest_is_read_only_when_it_names_a_run_folder(bucket, pointer, read):
+    url, fs = bucket
+    fs.pipe_file(f"{url}/LATEST", (pointer + "\n").encode())
+    assert _latest_name(fs, url) == (pointer if read else None)

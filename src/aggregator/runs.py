@@ -38,8 +38,13 @@ def runs_root(out_dir: Path) -> Path:
 
 
 def run_dir(out_dir: Path, started_at: pd.Timestamp, run_id: str) -> Path:
-    """The folder of one run: its UTC start time then its id, so that names sort by time."""
-    return runs_root(out_dir) / f"{started_at.tz_convert('UTC'):%Y%m%dT%H%M%SZ}-{run_id}"
+    """The folder of one run: its UTC start time then its id, so that names sort by time.
+
+    The time keeps its microseconds: two runs started within one second (a re-run, a test) would
+    otherwise sort by their random ids, and pruning or the previous run for history could pick the
+    wrong one.
+    """
+    return runs_root(out_dir) / f"{started_at.tz_convert('UTC'):%Y%m%dT%H%M%S.%fZ}-{run_id}"
 
 
 def _swap_link(link: Path, target: Path) -> None:

@@ -44,7 +44,8 @@ def _latest_name(fs: fsspec.AbstractFileSystem, url: str, pointer: str = "LATEST
     if not fs.exists(path):
         return None
     name = fs.cat_file(path).decode("utf-8").strip()
-    return name if re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{12}", name) else None  # never a path from outside
+    # Never a path from outside. Names written before microseconds were added (no fraction) stay readable.
+    return name if re.fullmatch(r"\d{8}T\d{6}(\.\d{6})?Z-[0-9a-f]{12}", name) else None
 
 
 def hydrate(url: str, local: Path, keep: int) -> str | None:
