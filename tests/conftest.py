@@ -44,10 +44,23 @@ def write_config(tmp_path: Path, text: str) -> Path:
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect server for the whole session (each start costs seconds)."""
+    import random
+
+    import websockets.asyncio.connection
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
+    # Prefect's events client keeps a websocket to this server open for the rest of the session, and its
+    # keepalive pings (every 20 s, on Prefect's own thread) draw from the global random module. A ping
+    # landing while Hypothesis generates an example changes that state under it: a HypothesisDeprecationWarning
+    # ("do not use the random module inside strategies") in whichever property test runs then. The
+    # pings get a generator of their own; the global one is left to Hypothesis.
+    patch = pytest.MonkeyPatch()
+    patch.setattr(websockets.asyncio.connection, "random", random.Random())
+    try:
+        with prefect_test_harness(server_startup_timeout=90):
+            yield
+    finally:
+        patch.undo()
 
 
 ROBOTS_ALLOW_ALL = "User-agent: *\nAllow: /\n"
