@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -141,3 +142,35 @@ def test_spreadsheet_csv_reads_back_cell_for_cell(tmp_path_factory, texts, numbe
             assert number == ""
         else:
             assert "." not in number and float(number.replace(",", ".")) == want["nombre"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    moments=st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2037, 12, 31))),
+                     min_size=1, max_size=20),
+    zone=st.sampled_from([None, "UTC", "Europe/Paris", "America/Cayenne", "Indian/Reunion", "Pacific/Noumea"]),
+)  # fmt: skip
+def test_csv_times_print_the_wall_clock_time_to_the_second(moments, zone):
+    """Times in CSVs: the time in the column's zone (naive: as it is), sub-seconds dropped, as Python prints it.
+
+    Up to 2037: past it, Arrow's time-zone database on this machine stops applying summer time (April
+    2038 in Paris reads UTC+1), where Python's reads the zone's rule on.
+    """
+    from zoneinfo import ZoneInfo
+
+    import pyarrow as pa
+
+    from aggregator.publish import csv_times
+
+    array = pa.array(moments, type=pa.timestamp("us"))  # naive: read as UTC when the column has a zone
+    if zone is not None:
+        array = array.cast(pa.timestamp("us", zone))
+    expected = [
+        None
+        if m is None
+        else (m if zone is None else m.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+        for m in moments
+    ]
+    assert csv_times(array).to_pylist() == expected
