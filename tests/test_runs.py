@@ -10,7 +10,7 @@ from conftest import FIXTURES, write_config
 
 from aggregator.config import load_config
 from aggregator.pipeline import run
-from aggregator.runs import PUBLISHED, published_runs, run_dir
+from aggregator.runs import PUBLISHED, RUN_FOLDER_NAME, published_runs, run_dir
 
 
 def _config(tmp_path, calendar, keep=2):
@@ -42,6 +42,7 @@ def test_runs_started_within_one_second_sort_by_time_not_by_their_ids(tmp_path):
     second = first + pd.Timedelta(milliseconds=500)
     for started_at, run_id in ((second, "000000000000"), (first, "ffffffffffff")):
         folder = run_dir(tmp_path, started_at, run_id)
+        assert RUN_FOLDER_NAME.fullmatch(folder.name)  # what a remote LATEST may name (storage)
         folder.mkdir(parents=True)
         (folder / "events.parquet").touch()
         (folder / "run.json").touch()

@@ -16,6 +16,7 @@ A reader of ``events.parquet`` and ``listings.parquet`` thus never sees half a r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -30,6 +31,10 @@ PUBLISHED = (
     "totals.json", "totals.md", "report.html", "history", "events.csv", "events.xlsx", "events.geojson",
     "events.jsonld", "calendars", "maps", "datapackage.json",
 )  # fmt: skip
+
+
+# A run folder's name (``run_dir``); names written before microseconds were added (no fraction) too.
+RUN_FOLDER_NAME = re.compile(r"\d{8}T\d{6}(\.\d{6})?Z-[0-9a-f]{12}")
 
 
 def runs_root(out_dir: Path) -> Path:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import fsspec
 
-from aggregator.runs import promote, published_runs
+from aggregator.runs import RUN_FOLDER_NAME, promote, published_runs
 
 LOCAL_SCHEMES = ("", "file")
 
@@ -44,8 +44,7 @@ def _latest_name(fs: fsspec.AbstractFileSystem, url: str, pointer: str = "LATEST
     if not fs.exists(path):
         return None
     name = fs.cat_file(path).decode("utf-8").strip()
-    # Never a path from outside. Names written before microseconds were added (no fraction) stay readable.
-    return name if re.fullmatch(r"\d{8}T\d{6}(\.\d{6})?Z-[0-9a-f]{12}", name) else None
+    return name if RUN_FOLDER_NAME.fullmatch(name) else None  # never a path from outside
 
 
 def hydrate(url: str, local: Path, keep: int) -> str | None:
