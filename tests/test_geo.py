@@ -108,7 +108,7 @@ def test_there_are_at_least_sixty_cases():
 
 @pytest.mark.parametrize(("given", "expected"), CASES, ids=[json.dumps(c[0], ensure_ascii=False) for c in CASES])
 def test_resolution(given, expected):
-    out, _ = geo.resolve(pd.DataFrame([given], index=[7]))
+    out, _, _ = geo.resolve(pd.DataFrame([given], index=[7]))
     row = out.loc[7]
     got = (row["commune_insee"], row["departement_code"], row["region_code"], row["geo_precision"], row["timezone_geo"])
     assert got == expected
@@ -117,7 +117,7 @@ def test_resolution(given, expected):
 def test_all_cases_at_once_give_the_same_answers():
     """Resolution is done on whole frames: batching must not change any answer."""
     frame = pd.DataFrame([c[0] for c in CASES])
-    out, _ = geo.resolve(frame)
+    out, _, _ = geo.resolve(frame)
     for i, (_, expected) in enumerate(CASES):
         row = out.iloc[i]
         assert (row["commune_insee"], row["departement_code"], row["region_code"], row["geo_precision"]) == expected[:4]
@@ -141,17 +141,17 @@ ARRONDISSEMENTS = [
 
 @pytest.mark.parametrize(("given", "expected"), ARRONDISSEMENTS, ids=[json.dumps(c[0]) for c in ARRONDISSEMENTS])
 def test_paris_lyon_marseille_have_one_convention(given, expected):
-    out, _ = geo.resolve(pd.DataFrame([given]))
+    out, _, _ = geo.resolve(pd.DataFrame([given]))
     assert (out.loc[0, "commune_insee"], out.loc[0, "arrondissement_insee"]) == expected
 
 
 def test_former_region_names_raise_a_warning():
-    _, warnings = geo.resolve(pd.DataFrame([{"region": "Aquitaine"}, {"region": "IDF"}]))
+    _, warnings, _ = geo.resolve(pd.DataFrame([{"region": "Aquitaine"}, {"region": "IDF"}]))
     assert warnings == ["former region name 'Aquitaine' read as Nouvelle-Aquitaine (regions merged in 2016)"]
 
 
 def test_names_come_from_the_reference_tables():
-    out, _ = geo.resolve(pd.DataFrame([{"postal_code": "20000"}]))
+    out, _, _ = geo.resolve(pd.DataFrame([{"postal_code": "20000"}]))
     assert (out.loc[0, "departement_name"], out.loc[0, "region_name"]) == ("Corse-du-Sud", "Corse")
 
 
@@ -200,7 +200,7 @@ def test_real_opendatasoft_records_resolve_to_the_right_places(shared_dir):
             "longitude": [(r.get("location_coordinates") or {}).get("lon") for r in records],
         }
     )
-    out, _ = geo.resolve(frame)
+    out, _, _ = geo.resolve(frame)
 
     ref = shared_dir / "data" / "reference"
     cog = pd.read_parquet(ref / "cog-communes-2025.parquet").drop_duplicates("code").set_index("code")

@@ -37,10 +37,11 @@ def _frame(rows: list[dict[str, object]], index: list[int] | None = None) -> pd.
 def test_placing_distinct_rows_gives_what_placing_every_row_gives(rows, rng):
     index = rng.sample(range(10_000), len(rows))  # any index: the answer comes back on it
     frame = _frame(rows, index)
-    placed, warnings = geo.resolve(frame)
-    row_by_row, row_warnings = geo._place_rows(frame, np.ones(len(frame), dtype=np.int64))
+    placed, warnings, votes = geo.resolve(frame)
+    row_by_row, row_warnings, row_votes = geo._place_rows(frame, np.ones(len(frame), dtype=np.int64))
     pd.testing.assert_frame_equal(placed, row_by_row)
     assert warnings == row_warnings
+    pd.testing.assert_frame_equal(votes, row_votes)  # the majorities count listings either way
 
 
 def test_a_source_majority_counts_listings_not_distinct_places():
@@ -48,7 +49,7 @@ def test_a_source_majority_counts_listings_not_distinct_places():
     # source is mostly in Finistère, where its Saint-Martin-des-Champs is 29254.
     cities = ["Brest", "Brest", "Brest", "Meaux", "Melun", "Saint-Martin-des-Champs"]
     frame = pd.DataFrame({"city": cities, "source_id": "a"})
-    placed, _ = geo.resolve(frame)
+    placed, _, _ = geo.resolve(frame)
     assert (placed.loc[5, "commune_insee"], placed.loc[5, "geo_precision"]) == ("29254", "city_name_majority")
     assert placed["departement_code"].tolist()[:5] == ["29", "29", "29", "77", "77"]
 
@@ -57,7 +58,7 @@ def test_the_same_place_in_two_sources_is_settled_by_each_source_majority():
     # Identical rows but for their source: one source is mostly in Finistère, the other in Seine-et-Marne.
     cities = ["Brest", "Brest", "Saint-Martin-des-Champs", "Meaux", "Melun", "Saint-Martin-des-Champs"]
     frame = pd.DataFrame({"city": cities, "source_id": ["a", "a", "a", "d", "d", "d"]})
-    placed, _ = geo.resolve(frame)
+    placed, _, _ = geo.resolve(frame)
     assert placed.loc[2, "commune_insee"] == "29254"
     assert placed.loc[5, "departement_code"] == "77"
     assert placed.loc[5, "geo_precision"] == "city_name_majority"

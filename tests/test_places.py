@@ -109,7 +109,7 @@ def test_a_shared_city_name_is_settled_by_the_source_majority_and_never_guessed(
     ],
 )  # fmt: skip
 def test_a_postal_code_of_another_commune_gives_way_to_name_and_coordinates(given, expected):
-    out, _ = geo.resolve(pd.DataFrame([given]))
+    out, _, _ = geo.resolve(pd.DataFrame([given]))
     assert (out.loc[0, "commune_insee"], out.loc[0, "geo_precision"]) == expected
 
 

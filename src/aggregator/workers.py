@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
-from aggregator.normalise import Normalised, warm_up
+from aggregator.normalise import Part, warm_up
 
 # A fetched source this big (in bytes) holds tens of thousands of listings (an iCalendar event is
 # about 500 bytes, a DATAtourisme object about 2,000): worth starting the workers while it is parsed.
@@ -86,7 +86,7 @@ class Workers:
         if n_bytes >= PRESTART_BYTES:
             self.start()
 
-    def __call__(self, func: Callable[[pd.DataFrame], Normalised], items: list[pd.DataFrame]) -> list[Normalised]:
+    def __call__(self, func: Callable[[pd.DataFrame], Part], items: list[pd.DataFrame]) -> list[Part]:
         """Normalise ``items`` with ``func``, on the workers when there are several, in their order."""
         try:
             if self.processes <= 1 or len(items) <= 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from aggregator.frames import map_distinct
-from aggregator.normalise import classify, communes, geo, places
+from aggregator.normalise import classify, communes, geo, majorities, places
 from aggregator.normalise.datecols import read_dates
 from aggregator.normalise.datelists import explode_lists
-from aggregator.normalise.text import MAX_LENGTHS, clean_text, clean_url, fold_column, join_words, truncate
+from aggregator.normalise.lengths import cap_lengths, cut_warnings, join_notes
+from aggregator.normalise.text import MAX_LENGTHS, clean_text, clean_url, fold_column, join_words
 from aggregator.reasons import reason
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.settings import SourceConfig
@@ -37,6 +38,38 @@ class Normalised:
     listings: pd.DataFrame
     rejects: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition normalised (``normalise_chunk``), with what ``normalise`` needs to put partitions together.
+
+    ``listing_rows`` and ``reject_rows`` give the raw row (its index label) each listing and reject
+    came from; ``votes`` the partition's votes for the source majorities (``majorities.count_votes``);
+    ``pending`` the raw rows (``raw_row``, ``source_id``) step 6b settled with those majorities;
+    ``cuts`` the values cut to their maximum length (``lengths.cap_lengths``).
+    """
+
+    listings: pd.DataFrame
+    rejects: pd.DataFrame
+    warnings: list[str]
+    votes: pd.DataFrame
+    pending: pd.DataFrame
+    cuts: pd.DataFrame
+    listing_rows: np.ndarray
+    reject_rows: np.ndarray
+
+    def without(self, rows: np.ndarray) -> Part:
+        """This partition without what came from the raw rows ``rows``."""
+        keep, keep_rejects = ~np.isin(self.listing_rows, rows), ~np.isin(self.reject_rows, rows)
+        return replace(
+            self,
+            listings=self.listings[keep],
+            cuts=self.cuts[~self.cuts["raw_row"].isin(rows)],
+            rejects=self.rejects[keep_rejects],
+            listing_rows=self.listing_rows[keep],
+            reject_rows=self.reject_rows[keep_rejects],
+        )
 
 
 def _postal(value: object) -> str | None:
@@ -106,7 +139,7 @@ def _reject_frame(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     )
 
 
-MapChunks = Callable[[Callable[[pd.DataFrame], Normalised], list[pd.DataFrame]], Iterable[Normalised]]
+MapChunks = Callable[[Callable[[pd.DataFrame], Part], list[pd.DataFrame]], Iterable[Part]]
 
 
 def normalise(
@@ -129,10 +162,18 @@ def normalise(
             (default: the builtin, in this process).
 
     Returns:
-        Listings conforming to the ``listings`` table (``event_id`` still empty) and rejects.
+        Listings conforming to the ``listings`` table (``event_id`` still empty) and rejects, the
+        same whatever ``chunks``: the rows a partition settled by its own source majorities (step 6b
+        of geography) are normalised again, here, with the majorities of all the rows, where the two differ.
     """
+    if not isinstance(raw.index, pd.RangeIndex) or raw.index.start != 0 or raw.index.step != 1:
+        raw = raw.reset_index(drop=True)  # each row's label is its position: the order partitions restore
     work = partial(normalise_chunk, sources=dict(sources), reference=reference or date.today())
-    return combine(list((map_chunks or map)(work, split_rows(raw, chunks))))
+    parts = list((map_chunks or map)(work, split_rows(raw, chunks)))
+    again, votes = majorities.rows_to_settle_again([p.votes for p in parts], [p.pending for p in parts])
+    if len(again):
+        parts = [*(p.without(again) for p in parts), work(raw.iloc[again], votes=votes)]
+    return combine(parts, in_raw_order=bool(len(again)))
 
 
 def split_rows(raw: pd.DataFrame, chunks: int) -> list[pd.DataFrame]:
@@ -142,43 +183,56 @@ def split_rows(raw: pd.DataFrame, chunks: int) -> list[pd.DataFrame]:
     return [raw.iloc[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def combine(parts: list[Normalised]) -> Normalised:
+def combine(parts: list[Part], in_raw_order: bool = False) -> Normalised:
     """Partitions normalised separately, as one: repeated listing ids are told apart here, over all the rows.
 
     Args:
         parts: ``normalise_chunk`` results, in the order of the rows.
+        in_raw_order: Put the rows back in the order of the raw rows they came from (when the
+            last part holds rows normalised again).
 
     Returns:
         The listings and rejects of every partition, and their distinct warnings.
     """
     listings = pd.concat([p.listings for p in parts], ignore_index=True) if parts else LISTINGS.empty_frame()
     rejects = pd.concat([p.rejects for p in parts], ignore_index=True) if parts else REJECTS.empty_frame()
+    if in_raw_order:
+        listings = listings.take(np.argsort(np.concatenate([p.listing_rows for p in parts]), kind="stable"))
+        rejects = rejects.take(np.argsort(np.concatenate([p.reject_rows for p in parts]), kind="stable"))
+        listings, rejects = listings.reset_index(drop=True), rejects.reset_index(drop=True)
     listings["listing_id"] = _distinct_ids(listings["listing_id"]) if len(listings) else pd.Series(dtype="object")
-    warnings = sorted({w for p in parts for w in p.warnings})
+    cuts = [p.cuts for p in parts if len(p.cuts)]
+    warnings = sorted({w for p in parts for w in p.warnings} | set(cut_warnings(pd.concat(cuts)) if cuts else []))
     return Normalised(conform(listings, LISTINGS), conform(rejects, REJECTS), warnings)
 
 
-def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference: date) -> Normalised:
+def normalise_chunk(
+    raw: pd.DataFrame, sources: Mapping[str, SourceConfig], reference: date, votes: pd.DataFrame | None = None
+) -> Part:
     """Normalise one partition of the raw records; ``combine`` tells repeated ``listing_id`` apart.
 
     Every step is row by row (with per-distinct-value caches), so partitions can be normalised
-    in separate processes or on separate machines.
+    in separate processes or on separate machines, but one: the source majorities of geography
+    (step 6b), counted over the partition unless ``votes`` gives them.
 
     Args:
         raw: Some rows of ``normalise``'s ``raw``.
         sources: Source settings by id.
         reference: Date used to infer missing years in French prose dates.
+        votes: The source majorities counted over all the rows (``geo.resolve``'s ``votes``).
 
     Returns:
-        Listings (``event_id`` not set) and rejects.
+        Listings (``event_id`` not set) and rejects, with the raw rows they came from.
     """
     frame = raw.copy()
     for name in ("source_id", "source_kind", "fetched_at", *RAW_FIELDS, "raw", "reject_reason"):
         if name not in frame:
             frame[name] = None
         frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
+    frame["raw_row"] = raw.index.to_numpy()
     # A start that lists several dates ("14, 15 et 21 mai à 20h30") becomes one row per date.
     frame = explode_lists(frame, {k: s.reference_date or reference for k, s in sources.items()}, reference)
+    origin = frame["raw_row"]
     rejects: list[pd.DataFrame] = []
 
     bad = frame["reject_reason"].notna()
@@ -188,7 +242,7 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     raw_lengths = {name: frame[name].str.len() for name in MAX_LENGTHS}
     for name in TEXT_FIELDS:
         frame[name] = map_distinct(frame[name], _clean_bounded)
-    frame, cut_notes, cut_warnings = _cap_lengths(frame, raw_lengths)
+    frame, cut_notes, cuts = cap_lengths(frame, raw_lengths)
     for name in ("url", "registration_url", "online_url"):
         frame[name] = map_distinct(frame[name], clean_url)
     frame["postal_code"] = map_distinct(frame["postal_code"], _postal)
@@ -202,7 +256,8 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
     source_of = frame["source_id"]
     frame["default_departement"] = source_of.map({k: s.departement for k, s in sources.items()})
     frame["default_region"] = source_of.map({k: s.region for k, s in sources.items()})
-    place, geo_warnings = geo.resolve(frame)
+    place, geo_warnings, counted = geo.resolve(frame, votes)
+    pending = frame.loc[place["by_majority"].to_numpy(), ["raw_row", "source_id"]].reset_index(drop=True)
     # Time zone: the département's (overseas), else what the source said, else the source's setting.
     source_tz = source_of.map({k: s.timezone for k, s in sources.items()})
     frame["timezone"] = place["timezone_geo"].where(
@@ -261,11 +316,12 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
             "online_url": frame["online_url"],
             "page_url": frame["page_url"],
             "fetched_at": frame["fetched_at"],
-            "parse_warning": _join_notes(dates["warning"], cut_notes.reindex(frame.index)),
+            "parse_warning": join_notes(dates["warning"], cut_notes.reindex(frame.index)),
         },
         index=frame.index,
     )
     listings["event_id"] = ""
+    listing_rows = frame["raw_row"].to_numpy()
     listings = conform(listings, LISTINGS)
     listings["listing_id"] = _listing_ids(listings) if len(listings) else pd.Series(dtype="object")
     # In the order of the raw rows, whichever stage rejected them: partitions then concatenate alike.
@@ -274,7 +330,10 @@ def normalise_chunk(raw: pd.DataFrame, sources: Mapping[str, SourceConfig], refe
         if any(len(r) for r in rejects)
         else REJECTS.empty_frame()
     )
-    return Normalised(listings, conform(reject_frame, REJECTS), geo_warnings + cut_warnings)
+    reject_rows = origin.loc[reject_frame.index].to_numpy()
+    return Part(
+        listings, conform(reject_frame, REJECTS), geo_warnings, counted, pending, cuts, listing_rows, reject_rows
+    )
 
 
 def warm_up() -> None:
@@ -300,34 +359,3 @@ def _clean_bounded(value: object) -> str | None:
     if isinstance(value, str) and len(value) > MAX_RAW_LENGTH:
         value = value[:MAX_RAW_LENGTH]
     return clean_text(value)
-
-
-def _cap_lengths(frame: pd.DataFrame, raw_lengths: dict[str, pd.Series]) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """Cut text fields to ``MAX_LENGTHS`` (marked "…"): a note per row, a warning per source and field.
-
-    The note gives the length the source sent (``raw_lengths``), not the length once cleaned.
-    """
-    notes = pd.Series(None, index=frame.index, dtype=object)
-    warnings: list[str] = []
-    for name, limit in MAX_LENGTHS.items():
-        lengths = frame[name].str.len()
-        long = lengths > limit
-        if not long.any():
-            continue
-        frame.loc[long, name] = frame.loc[long, name].map(lambda text, n=limit: truncate(text, n))
-        given = raw_lengths[name][long].fillna(lengths[long]).clip(lower=lengths[long])
-        note = f"{name} cut from " + given.astype("int64").astype(str) + f" to {limit} characters"
-        notes[long] = _join_notes(notes[long], note)
-        for source_id, count in frame.loc[long, "source_id"].value_counts().items():
-            warnings.append(
-                f"source {source_id}: {count} {name} value(s) longer than {limit} characters cut (marked …)"
-            )
-    return frame, notes, warnings
-
-
-def _join_notes(first: pd.Series, second: pd.Series) -> pd.Series:
-    """Two columns of notes joined with "; " where both have one."""
-    both = first.notna() & second.notna()
-    joined = first.where(first.notna(), second)
-    joined[both] = first[both].astype(str) + "; " + second[both].astype(str)
-    return joined

@@ -14,7 +14,7 @@ import pandas as pd
 
 from aggregator import reference
 from aggregator.frames import map_distinct
-from aggregator.normalise import communes
+from aggregator.normalise import communes, majorities
 from aggregator.normalise.territory_text import departement_from_text, prefix_departement, region_from_text
 from aggregator.normalise.text import place_keys
 
@@ -175,19 +175,6 @@ def _coordinates_given(lat: pd.Series, lon: pd.Series) -> pd.Series:
     return pd.to_numeric(lat, errors="coerce").notna() & pd.to_numeric(lon, errors="coerce").notna()
 
 
-def _majority(area: pd.Series, sources: pd.Series, weights: pd.Series) -> pd.Series:
-    """Per row, the area (département or region) most of its source's resolved rows are in (None if none).
-
-    ``weights``: how many listings each row stands for (``resolve`` places each distinct row once).
-    """
-    known = pd.DataFrame({"area": area, "source": sources, "n": weights})[area.notna()]
-    if known.empty:
-        return pd.Series(None, index=area.index, dtype="object")
-    counts = known.groupby(["source", "area"])["n"].sum().reset_index()
-    top = counts.sort_values(["source", "n", "area"], ascending=[True, False, True]).drop_duplicates("source")
-    return sources.map(top.set_index("source")["area"]).astype("object")
-
-
 def _arrondissements(commune: pd.Series, postal: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Paris, Lyon and Marseille under their commune's code; the arrondissement in a column of its own.
 
@@ -214,19 +201,23 @@ INPUTS = (
 )  # fmt: skip
 
 
-def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def resolve(frame: pd.DataFrame, votes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """Fill commune, département, region and ``geo_precision`` for every row.
 
     Args:
         frame: Listings with any of ``commune_insee``, ``postal_code``, ``city``, ``departement``,
             ``region``, ``latitude``, ``longitude`` and the source defaults ``default_departement``
             and ``default_region`` (strings; missing columns count as empty).
+        votes: The source majorities of step 6b, counted over more rows than these
+            (``majorities.count_votes``' form); None: counted over these rows.
 
     Returns:
         A frame on the same index with ``commune_insee``, ``arrondissement_insee``, ``departement_code``,
         ``departement_name``,
-        ``region_code``, ``region_name``, ``geo_precision`` and ``timezone_geo`` (the département's
-        zone), and the distinct warnings raised (former region names).
+        ``region_code``, ``region_name``, ``geo_precision``, ``timezone_geo`` (the département's
+        zone) and ``by_majority`` (the row reached step 6b: its answer depends on the other rows of
+        its source); the distinct warnings raised (former region names); and these rows' votes
+        for the source majorities (areas found before step 6b).
 
     Each distinct combination of the ``INPUTS`` is placed once (a source lists the same places
     many times: a third to two thirds of the rows are distinct in the benchmarks' workloads), then
@@ -239,16 +230,20 @@ def resolve(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         else np.zeros(len(read), dtype=np.int64)
     )
     first = np.unique(codes, return_index=True)[1]  # each distinct row's first, in order of appearance
-    placed, warnings = _place_rows(read.iloc[first].reset_index(drop=True), np.bincount(codes, minlength=len(first)))
-    return placed.take(codes).set_axis(frame.index), warnings
+    distinct = read.iloc[first].reset_index(drop=True)
+    placed, warnings, counted = _place_rows(distinct, np.bincount(codes, minlength=len(first)), votes)
+    return placed.take(codes).set_axis(frame.index), warnings, counted
 
 
-def _place_rows(frame: pd.DataFrame, weights: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+def _place_rows(
+    frame: pd.DataFrame, weights: np.ndarray, votes: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """``resolve`` row by row; ``weights``: how many listings each row stands for (the source majorities).
 
     Args:
         frame: Rows with any of ``resolve``'s columns.
         weights: Listings per row.
+        votes: As ``resolve``'s.
 
     Returns:
         As ``resolve``.
@@ -301,15 +296,23 @@ def _place_rows(frame: pd.DataFrame, weights: np.ndarray) -> tuple[pd.DataFrame,
         found_commune, found_dep = _by_coordinates(lat[todo], lon[todo])
         take("coordinates", found_dep.reindex(index), found_commune.reindex(index))
     todo = dep.isna() & region.isna() & (city_key != "")
-    if todo.any() and "source_id" in frame:
+    sources = _column(frame, "source_id")
+    counted = majorities.count_votes(
+        {"departement": dep, "region": region.where(region.notna(), dep.map(deps["region_code"]))},
+        sources,
+        pd.Series(weights, index=index),
+    )
+    by_majority = todo & sources.notna()
+    if by_majority.any():
         # A city name several communes bear, settled by the département most of the source's listings are
         # in, or else by its region ("Saint-Ouen" in an Île-de-France-heavy agenda).
-        counts = pd.Series(weights, index=index)
-        majority = _majority(dep, frame["source_id"], counts)
-        majority_region = _majority(
-            region.where(region.notna(), dep.map(deps["region_code"])), frame["source_id"], counts
+        top = majorities.top_areas(counted if votes is None else votes)
+        rows = sources[by_majority]
+        found_commune, found_dep = _by_city(
+            city_key[by_majority],
+            rows.map(top["departement"]).astype("object"),
+            rows.map(top["region"]).astype("object"),
         )
-        found_commune, found_dep = _by_city(city_key[todo], majority[todo], majority_region[todo])
         take("city_name_majority", found_dep.reindex(index), found_commune.reindex(index))
     take("source_default", default_dep)
     rows = dep.isna() & region.isna() & default_region.notna()
@@ -334,4 +337,6 @@ def _place_rows(frame: pd.DataFrame, weights: np.ndarray) -> tuple[pd.DataFrame,
         },
         index=index,
     )
-    return out.astype("object").where(out.notna(), None), warnings
+    out = out.astype("object").where(out.notna(), None)
+    out["by_majority"] = by_majority.to_numpy(dtype=bool)
+    return out, warnings, counted
