@@ -17,6 +17,7 @@ from aggregator.frames import map_distinct
 from aggregator.normalise import classify, communes, geo, majorities, places
 from aggregator.normalise.datecols import read_dates
 from aggregator.normalise.datelists import explode_lists
+from aggregator.normalise.given import values_as_text
 from aggregator.normalise.lengths import cap_lengths, cut_warnings, join_notes
 from aggregator.normalise.text import MAX_LENGTHS, clean_text, clean_url, fold_column, join_words
 from aggregator.reasons import reason
@@ -229,6 +230,7 @@ def normalise_chunk(
         if name not in frame:
             frame[name] = None
         frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
+    frame = values_as_text(frame)
     frame["raw_row"] = raw.index.to_numpy()
     # A start that lists several dates ("14, 15 et 21 mai à 20h30") becomes one row per date.
     frame = explode_lists(frame, {k: s.reference_date or reference for k, s in sources.items()}, reference)
@@ -266,7 +268,9 @@ def normalise_chunk(
     )
     frame["timezone"] = map_distinct(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
 
-    references = source_of.map({k: s.reference_date or reference for k, s in sources.items()}).fillna(reference)
+    references = (
+        source_of.map({k: s.reference_date or reference for k, s in sources.items()}).astype("object").fillna(reference)
+    )
     dates = read_dates(frame, references)
     failed = dates["error"].notna()
     rejects.append(_reject_frame(frame[failed], dates.loc[failed, "error"]))
