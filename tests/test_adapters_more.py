@@ -9,8 +9,8 @@ import pytest
 from conftest import fixture_bytes, page_requests, serve_openagenda
 
 from aggregator.collection import collect_source
-from aggregator.config import parse_config
-from aggregator.http import HttpClient
+from aggregator.config import ConfigError, parse_config
+from aggregator.http import Fetched, HttpClient
 from aggregator.normalise import normalise
 from aggregator.settings import HttpSettings
 from aggregator.sources import get_adapter
@@ -324,6 +324,40 @@ def test_openagenda_cursor_pagination_and_mapping(httpserver):
     atelier = result.listings[result.listings["title"] == "Atelier design de services"].iloc[0]
     assert atelier["registration_url"] == "https://inscription.example.org/111"
     assert atelier["commune_insee"] == "31555"
+
+
+def test_openagenda_reads_a_saved_export_or_api_response_as_one_file(tmp_path):
+    # An agenda's export downloaded by hand, and an API page saved with curl: no agenda uid, no API.
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "agenda.json").write_bytes(fixture_bytes("openagenda", "agenda-export.json"))
+    (tmp_path / "exports" / "page.json").write_bytes(fixture_bytes("openagenda", "events-page1.json"))
+    config_path = tmp_path / "sources.yaml"
+    for name, fixture in (("agenda.json", "agenda-export.json"), ("page.json", "events-page1.json")):
+        source = parse_config(
+            {"sources": [{"id": "oa", "kind": "openagenda", "url": f"exports/{name}"}]}, config_path, {}
+        ).sources[0]
+        result = collect_source(source, config_path)
+        assert result.status == "ok" and result.pages == 1
+        expected = get_adapter("openagenda").parse(
+            Fetched(result.records["page_url"].iloc[0], fixture_bytes("openagenda", fixture)), source
+        )
+        read = result.records.drop(columns=["source_id", "source_kind", "fetched_at"])
+        read = read.astype(object).where(read.notna(), None)
+        assert read.to_dict("records") == [{k: r.get(k) for k in read.columns} for r in expected]
+        assert len(expected) >= 3
+
+
+def test_openagenda_settings_say_what_a_saved_file_and_the_api_each_need(tmp_path):
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(id=oa\)\.agenda: .*required when url is the API"):
+        parse_config({"sources": [{"id": "oa", "kind": "openagenda"}]}, tmp_path / "s.yaml", {})
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(id=oa\)\.incremental: .*a saved file is read whole"):
+        parse_config(
+            {"sources": [{"id": "oa", "kind": "openagenda", "url": "export.json", "incremental": True}]},
+            tmp_path / "s.yaml",
+            {},
+        )
+    api = parse_config({"sources": [{"id": "oa", "kind": "openagenda", "agenda": "1"}]}, tmp_path / "s.yaml", {})
+    assert api.sources[0].url == "https://api.openagenda.com"
 
 
 def test_openagenda_incremental_runs_update_and_remove(httpserver, tmp_path):

@@ -3,7 +3,9 @@
 Two shapes are read: the API v2 response (``events`` with ``timings[].begin/end``, or only
 ``firstTiming``/``lastTiming`` when not asked for details) and an agenda's JSON export (``events``
 with ``timings[].start/end``, multilingual ``title.fr``, a ``location`` object), also as a bare
-list of events or one event alone. Anything else is refused in one line naming what it is.
+list of events or one event alone. Anything else is refused in one line naming what it is. A
+source whose ``url`` is a file (an export downloaded by hand, an API page saved with ``curl``) is
+read whole, as one page, without the API.
 
 Timings: each timing is an occurrence; timings on consecutive days form one session (see
 ``sessions.group_sessions``), and each session is one listing whose uid is ``{event uid}#{start}``.
@@ -18,11 +20,12 @@ events whose uid is gone: removed events disappear, cancelled ones stay with the
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import reason
@@ -37,17 +40,48 @@ MAX_SIZE = 300
 INCREMENTAL_MARGIN = timedelta(hours=1)
 
 
+def is_file(url: str) -> bool:
+    """Whether ``url`` names a saved file (``file://`` or a path) rather than the API."""
+    return not re.match(r"^https?://", url.strip(), re.IGNORECASE)
+
+
 class OpenAgendaSource(SourceConfig):
-    """Settings of an ``openagenda`` source; ``url`` is the API root (overridable for tests)."""
+    """Settings of an ``openagenda`` source: the API (``url`` its root), or a saved response or export (a file).
+
+    A ``file://`` URL or a path (relative to sources.yaml) is read whole as one page: an agenda's
+    JSON export, or an API v2 response saved from a browser or ``curl``; ``agenda`` is then not needed.
+    """
 
     kind: Literal["openagenda"] = "openagenda"
-    url: str = Field(API_ROOT, description="API root; change it only to test against a local server.")
-    agenda: str = Field(description="The agenda's uid.")
+    url: str = Field(
+        API_ROOT,
+        description="API root (change it only to test against a local server), or a saved export or API "
+        "response: a file:// URL or a path relative to sources.yaml.",
+    )
+    agenda: str | None = Field(
+        None, validate_default=True, description="The agenda's uid (required when reading the API)."
+    )
     key: str | None = Field(None, description="API key, sent in the 'key' header: '${OPENAGENDA_KEY}'.")
     size: int = Field(MAX_SIZE, ge=1, le=MAX_SIZE, description="Events per page (at most 300).")
     params: dict[str, Any] = Field(default_factory=dict, description="Extra filters, e.g. {'relative[]': 'upcoming'}.")
     incremental: bool = Field(False, description="Ask only for events updated since the last run.")
     max_pages: int = Field(1000, ge=1, description="Stop after this many pages.")
+
+    @field_validator("agenda")
+    @classmethod
+    def _agenda(cls, value: str | None, info: ValidationInfo) -> str | None:
+        url = info.data.get("url")
+        if value is None and isinstance(url, str) and not is_file(url):
+            raise ValueError("required when url is the API (the agenda's uid); a saved file needs none")
+        return value
+
+    @field_validator("incremental")
+    @classmethod
+    def _incremental(cls, value: bool, info: ValidationInfo) -> bool:
+        url = info.data.get("url")
+        if value and isinstance(url, str) and is_file(url):
+            raise ValueError("reads only what changed through the API; a saved file is read whole (remove it)")
+        return value
 
 
 def _text(value: Any) -> str | None:
@@ -130,8 +164,10 @@ class OpenAgendaAdapter:
         return paginate(http, Request(endpoint, params, headers), cursor, source.max_pages)
 
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch every page of the agenda's events."""
+        """Fetch every page of the agenda's events, or the saved file ``url`` names."""
         assert isinstance(source, OpenAgendaSource)
+        if is_file(url):
+            return [http.get(url)]
         return self._pages(source, url, http, {})
 
     def parse(self, page: Fetched, source: SourceConfig) -> list[Record]:
