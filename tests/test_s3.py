@@ -92,3 +92,69 @@ def test_the_lock_object_s_heartbeat_is_renewed_while_the_run_lasts(tmp_path, s3
         later = json.loads(fs.cat_file("mip/beat/LOCK"))
     assert later["run_id"] == "feedfacecafe" and later["heartbeat_at"] > first
     assert not fs.exists("mip/beat/LOCK")
+
+
+def _lock_fs():
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    return s3fs.S3FileSystem()
+
+
+def test_of_two_runs_that_both_found_the_lock_free_only_one_holds_it(s3_endpoint, monkeypatch):
+    # Run B looked before run A wrote its lock (it found none), and writes after A has read its own
+    # back: B's write is conditional on the object being absent, fails, and B sees A holding it.
+    import json
+
+    from aggregator import lock
+    from aggregator.lock import OutputLockedError, remote_lock
+
+    fs = _lock_fs()
+    with remote_lock("s3://mip/race", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=60):
+        real_read = lock._LockObject.read
+        looks = iter([(None, None)])  # B's first look: before A's write
+        monkeypatch.setattr(lock._LockObject, "read", lambda self: next(looks, None) or real_read(self))
+        late = remote_lock("s3://mip/race", "bbbbbbbbbbbb", wait_s=0, heartbeat_s=60)
+        with pytest.raises(OutputLockedError, match="in use by run aaaaaaaaaaaa"), late:
+            pass
+        monkeypatch.undo()
+        assert json.loads(fs.cat_file("mip/race/LOCK"))["run_id"] == "aaaaaaaaaaaa"
+    assert not fs.exists("mip/race/LOCK")
+
+
+def test_of_two_runs_taking_over_the_same_dead_lock_only_one_holds_it(s3_endpoint, monkeypatch):
+    import json
+
+    from aggregator import lock
+    from aggregator.lock import OutputLockedError, remote_lock
+
+    fs = _lock_fs()
+    dead = {"run_id": "deaddeaddead", "host": "gone", "pid": 1, "since": "2026-11-01T00:00:00+00:00",
+            "heartbeat_at": "2026-11-01T00:00:00+00:00"}  # fmt: skip
+    fs.pipe_file("mip/takeover/LOCK", json.dumps(dead).encode())
+    seen = lock._LockObject(fs, "s3://mip/takeover/LOCK").read()  # what B read: the dead run's lock
+    assert seen[0] == dead and seen[1]
+    with remote_lock("s3://mip/takeover", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=60):  # A took it over
+        real_read = lock._LockObject.read
+        looks = iter([seen])
+        monkeypatch.setattr(lock._LockObject, "read", lambda self: next(looks, None) or real_read(self))
+        late = remote_lock("s3://mip/takeover", "bbbbbbbbbbbb", wait_s=0, heartbeat_s=60)
+        with pytest.raises(OutputLockedError, match="in use by run aaaaaaaaaaaa"), late:
+            pass
+        monkeypatch.undo()
+        assert json.loads(fs.cat_file("mip/takeover/LOCK"))["run_id"] == "aaaaaaaaaaaa"
+
+
+def test_a_heartbeat_does_not_overwrite_a_lock_another_run_took_over(s3_endpoint):
+    import json
+    import time
+
+    from aggregator.lock import remote_lock
+
+    fs = _lock_fs()
+    other = {"run_id": "cccccccccccc", "host": "b", "pid": 2, "since": "x", "heartbeat_at": "2099-01-01T00:00:00+00:00"}
+    with remote_lock("s3://mip/stolen", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=0.2):
+        fs.pipe_file("mip/stolen/LOCK", json.dumps(other).encode())  # this run was taken for dead
+        time.sleep(1.0)  # several heartbeats
+        assert json.loads(fs.cat_file("mip/stolen/LOCK"))["run_id"] == "cccccccccccc"
+    assert json.loads(fs.cat_file("mip/stolen/LOCK"))["run_id"] == "cccccccccccc"  # not released: not ours

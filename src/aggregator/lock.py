@@ -124,24 +124,28 @@ def remote_lock(
 
     Object stores have no lock that dies with its holder: the object names its owner and is
     rewritten every ``heartbeat_s``; one whose heartbeat is older than ``stale_after_s`` belongs to
-    a dead run and is taken over. Taking it is write-then-read-back (the store keeps the last
-    write): of two runs starting in the same instant, the one that reads back another owner backs
-    off.
+    a dead run and is taken over. On S3 every write of the lock is conditional: it is created only
+    if absent (``If-None-Match: *``) and replaced only if it is still the object read
+    (``If-Match`` its ETag), so of two runs starting in the same instant, or taking over the same
+    dead run's lock, one wins and the other sees it; a heartbeat does not overwrite a lock another
+    run took over. Every write is then read back, which also decides on stores that ignore the
+    conditions.
 
     Raises:
         OutputLockedError: When another live run still holds it after ``wait_s``.
     """
     fs, _ = fsspec.core.url_to_fs(url)
     path = f"{url.rstrip('/')}/LOCK"
+    store = _LockObject(fs, path)
     me = _owner(run_id)
     deadline = clock() + wait_s
     while True:
-        holder = _remote_owner(fs, path)
+        holder, etag = store.read()
         if holder is None or holder.get("run_id") == run_id or _stale(holder, stale_after_s):
-            fs.pipe_file(path, json.dumps(me).encode())
-            sleep(0.2)  # let a concurrent writer's object land before reading back
-            if (_remote_owner(fs, path) or {}).get("run_id") == run_id:
-                break
+            if store.write(me, expected=etag, absent=holder is None):
+                sleep(0.2)  # let a concurrent writer's object land before reading back
+                if (store.read()[0] or {}).get("run_id") == run_id:
+                    break
             continue
         if clock() >= deadline:
             raise OutputLockedError(
@@ -155,7 +159,7 @@ def remote_lock(
         while not stop.wait(heartbeat_s):
             me["heartbeat_at"] = pd.Timestamp.now(tz="UTC").isoformat()
             with contextlib.suppress(Exception):  # a missed beat is retried at the next one
-                fs.pipe_file(path, json.dumps(me).encode())
+                store.write(me, expected=store.written, absent=False)
 
     beating = threading.Thread(target=beat, daemon=True, name="lock-heartbeat")
     beating.start()
@@ -165,18 +169,78 @@ def remote_lock(
         stop.set()
         beating.join(5)
         with contextlib.suppress(Exception):
-            if (_remote_owner(fs, path) or {}).get("run_id") == run_id:
+            if (store.read()[0] or {}).get("run_id") == run_id:
                 fs.rm(path)
 
 
-def _remote_owner(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(fs.cat_file(path).decode("utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        return {}  # unreadable: treated as stale below
-    return data if isinstance(data, dict) else {}
+class _LockObject:
+    """The lock object, read with its ETag and written on condition where the store is S3."""
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, path: str) -> None:
+        self.fs = fs
+        self.path = path
+        protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+        self.conditional = any(p in ("s3", "s3a") for p in protocols)  # s3fs: If-None-Match, If-Match
+        self.written: str | None = None  # the ETag of this run's last write
+
+    def read(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The owner the object names (None: no object; {}: unreadable) and its ETag (None if unknown).
+
+        The ETag is read before and after the content: equal, they are the content's.
+        """
+        for _ in range(3):
+            try:
+                before = self._etag()
+                data = self.fs.cat_file(self.path)
+                after = self._etag()
+            except FileNotFoundError:
+                return None, None
+            if before == after:
+                break
+        else:
+            before = None  # the object keeps changing: no ETag to replace it on
+        try:
+            owner = json.loads(data.decode("utf-8"))
+        except ValueError:
+            return {}, before  # unreadable: treated as stale
+        return (owner if isinstance(owner, dict) else {}), before
+
+    def _etag(self) -> str | None:
+        if not self.conditional:
+            return None
+        self.fs.invalidate_cache(self.path)
+        etag = self.fs.info(self.path).get("ETag")
+        return None if etag is None else str(etag)
+
+    def write(self, owner: dict[str, Any], expected: str | None, absent: bool) -> bool:
+        """Write ``owner`` if the object is still as read: absent, or the object of ETag ``expected``.
+
+        Returns:
+            False when another run created or changed it since (or its ETag is unknown).
+        """
+        body = json.dumps(owner).encode()
+        if not self.conditional:
+            self.fs.pipe_file(self.path, body)
+            return True
+        if not absent and expected is None:
+            return False
+        try:
+            if absent:
+                out = self.fs.pipe_file(self.path, body, mode="create")
+            else:
+                out = self.fs.pipe_file(self.path, body, IfMatch=expected)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if "pre-condition" in str(exc).lower() or "precondition" in str(exc).lower():
+                return False
+            # An S3-compatible store that does not take the conditions: written as before, read back.
+            self.conditional = False
+            self.fs.pipe_file(self.path, body)
+            return True
+        etag = out.get("ETag") if isinstance(out, dict) else None
+        self.written = str(etag) if etag is not None else self._etag()
+        return True
 
 
 def _stale(holder: dict[str, Any], stale_after_s: float) -> bool:
