@@ -4,8 +4,8 @@ Two shapes are read: the API v2 response (``events`` with ``timings[].begin/end`
 ``firstTiming``/``lastTiming`` when not asked for details) and an agenda's JSON export (``events``
 with ``timings[].start/end``, multilingual ``title.fr``, a ``location`` object), also as a bare
 list of events or one event alone. Anything else is refused in one line naming what it is. A
-source whose ``url`` is a file (an export downloaded by hand, an API page saved with ``curl``) is
-read whole, as one page, without the API.
+source without ``agenda`` reads its ``url``, a file (an export downloaded by hand, an API page
+saved with ``curl``), whole, as one page, without the API.
 
 Timings: each timing is an occurrence; timings on consecutive days form one session (see
 ``sessions.group_sessions``), and each session is one listing whose uid is ``{event uid}#{start}``.
@@ -41,25 +41,28 @@ INCREMENTAL_MARGIN = timedelta(hours=1)
 
 
 def is_file(url: str) -> bool:
-    """Whether ``url`` names a saved file (``file://`` or a path) rather than the API."""
+    """Whether ``url`` is local (``file://`` or a path), not the API on the web."""
     return not re.match(r"^https?://", url.strip(), re.IGNORECASE)
 
 
 class OpenAgendaSource(SourceConfig):
-    """Settings of an ``openagenda`` source: the API (``url`` its root), or a saved response or export (a file).
+    """Settings of an ``openagenda`` source: an agenda of the API (``url`` its root), or a saved response or export.
 
-    A ``file://`` URL or a path (relative to sources.yaml) is read whole as one page: an agenda's
-    JSON export, or an API v2 response saved from a browser or ``curl``; ``agenda`` is then not needed.
+    Without ``agenda``, ``url`` is a file (a ``file://`` URL or a path relative to sources.yaml)
+    read whole as one page: an agenda's JSON export, or an API v2 response saved with ``curl``.
+    With ``agenda``, ``url`` is the API root (a local folder laid out like the API works too).
     """
 
     kind: Literal["openagenda"] = "openagenda"
     url: str = Field(
         API_ROOT,
-        description="API root (change it only to test against a local server), or a saved export or API "
-        "response: a file:// URL or a path relative to sources.yaml.",
+        description="API root (change it only to test against a local server); without agenda, a saved "
+        "export or API response: a file:// URL or a path relative to sources.yaml.",
     )
     agenda: str | None = Field(
-        None, validate_default=True, description="The agenda's uid (required when reading the API)."
+        None,
+        validate_default=True,
+        description="The agenda's uid, read through the API; none: url is a saved file, read whole.",
     )
     key: str | None = Field(None, description="API key, sent in the 'key' header: '${OPENAGENDA_KEY}'.")
     size: int = Field(MAX_SIZE, ge=1, le=MAX_SIZE, description="Events per page (at most 300).")
@@ -78,9 +81,10 @@ class OpenAgendaSource(SourceConfig):
     @field_validator("incremental")
     @classmethod
     def _incremental(cls, value: bool, info: ValidationInfo) -> bool:
-        url = info.data.get("url")
-        if value and isinstance(url, str) and is_file(url):
-            raise ValueError("reads only what changed through the API; a saved file is read whole (remove it)")
+        if value and "agenda" in info.data and info.data["agenda"] is None:
+            raise ValueError(
+                "reads only what changed through the API; without agenda, a saved file is read whole (remove it)"
+            )
         return value
 
 
@@ -164,9 +168,9 @@ class OpenAgendaAdapter:
         return paginate(http, Request(endpoint, params, headers), cursor, source.max_pages)
 
     def fetch(self, source: SourceConfig, url: str, http: HttpClient) -> list[Fetched]:
-        """Fetch every page of the agenda's events, or the saved file ``url`` names."""
+        """Fetch every page of the agenda's events, or (without ``agenda``) the saved file ``url`` names."""
         assert isinstance(source, OpenAgendaSource)
-        if is_file(url):
+        if source.agenda is None:
             return [http.get(url)]
         return self._pages(source, url, http, {})
 
