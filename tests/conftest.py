@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,19 @@ SHARED = ROOT.parent / "shared"
 def realworld_dir() -> Path:
     """Where the real-world corpus is looked for: $AGGREGATOR_REALWORLD, else ../shared/data/realworld."""
     return Path(os.environ.get("AGGREGATOR_REALWORLD") or SHARED / "data" / "realworld")
+
+
+def raw_frame(rows: list[dict], kind: str = "ical", fetched_at: str = "2026-11-25T02:00:00Z") -> Any:
+    """Raw records as an adapter of ``kind`` gives them to normalisation, with their JSON in ``raw``."""
+    import json
+
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    frame["source_kind"] = kind
+    frame["fetched_at"] = pd.Timestamp(fetched_at)
+    frame["raw"] = [json.dumps(r, ensure_ascii=False) for r in rows]
+    return frame
 
 
 def fixture_bytes(kind: str, name: str) -> bytes:

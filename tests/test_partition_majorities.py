@@ -1,9 +1,8 @@
 """Normalisation gives the same tables however its rows are cut into partitions, source majorities included."""
 
-import json
-
 import pandas as pd
 import pytest
+from conftest import raw_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,11 +24,7 @@ def _sources():
 
 
 def _raw(rows):
-    frame = pd.DataFrame(rows)
-    frame["source_kind"] = "ical"
-    frame["fetched_at"] = FETCHED
-    frame["raw"] = [json.dumps(r, ensure_ascii=False) for r in rows]
-    return frame
+    return raw_frame(rows, fetched_at=FETCHED.isoformat())
 
 
 def _assert_same(whole, parts):

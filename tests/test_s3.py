@@ -101,24 +101,30 @@ def _lock_fs():
     return s3fs.S3FileSystem()
 
 
-def test_of_two_runs_that_both_found_the_lock_free_only_one_holds_it(s3_endpoint, monkeypatch):
-    # Run B looked before run A wrote its lock (it found none), and writes after A has read its own
-    # back: B's write is conditional on the object being absent, fails, and B sees A holding it.
+def _a_late_run_sees_the_holder(monkeypatch, fs, prefix, first_look):
+    """Run B, whose first look at the lock saw ``first_look``, writes after run A took it: B backs off."""
     import json
 
     from aggregator import lock
-    from aggregator.lock import OutputLockedError, remote_lock
+
+    real_read = lock._LockObject.read
+    looks = iter([first_look])
+    monkeypatch.setattr(lock._LockObject, "read", lambda self: next(looks, None) or real_read(self))
+    late = lock.remote_lock(f"s3://mip/{prefix}", "bbbbbbbbbbbb", wait_s=0, heartbeat_s=60)
+    with pytest.raises(lock.OutputLockedError, match="in use by run aaaaaaaaaaaa"), late:
+        pass
+    monkeypatch.undo()
+    assert json.loads(fs.cat_file(f"mip/{prefix}/LOCK"))["run_id"] == "aaaaaaaaaaaa"
+
+
+def test_of_two_runs_that_both_found_the_lock_free_only_one_holds_it(s3_endpoint, monkeypatch):
+    # Run B looked before run A wrote its lock (it found none), and writes after A has read its own
+    # back: B's write is conditional on the object being absent, fails, and B sees A holding it.
+    from aggregator.lock import remote_lock
 
     fs = _lock_fs()
     with remote_lock("s3://mip/race", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=60):
-        real_read = lock._LockObject.read
-        looks = iter([(None, None)])  # B's first look: before A's write
-        monkeypatch.setattr(lock._LockObject, "read", lambda self: next(looks, None) or real_read(self))
-        late = remote_lock("s3://mip/race", "bbbbbbbbbbbb", wait_s=0, heartbeat_s=60)
-        with pytest.raises(OutputLockedError, match="in use by run aaaaaaaaaaaa"), late:
-            pass
-        monkeypatch.undo()
-        assert json.loads(fs.cat_file("mip/race/LOCK"))["run_id"] == "aaaaaaaaaaaa"
+        _a_late_run_sees_the_holder(monkeypatch, fs, "race", first_look=(None, None))  # before A's write
     assert not fs.exists("mip/race/LOCK")
 
 
@@ -126,7 +132,7 @@ def test_of_two_runs_taking_over_the_same_dead_lock_only_one_holds_it(s3_endpoin
     import json
 
     from aggregator import lock
-    from aggregator.lock import OutputLockedError, remote_lock
+    from aggregator.lock import remote_lock
 
     fs = _lock_fs()
     dead = {"run_id": "deaddeaddead", "host": "gone", "pid": 1, "since": "2026-11-01T00:00:00+00:00",
@@ -135,14 +141,7 @@ def test_of_two_runs_taking_over_the_same_dead_lock_only_one_holds_it(s3_endpoin
     seen = lock._LockObject(fs, "s3://mip/takeover/LOCK").read()  # what B read: the dead run's lock
     assert seen[0] == dead and seen[1]
     with remote_lock("s3://mip/takeover", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=60):  # A took it over
-        real_read = lock._LockObject.read
-        looks = iter([seen])
-        monkeypatch.setattr(lock._LockObject, "read", lambda self: next(looks, None) or real_read(self))
-        late = remote_lock("s3://mip/takeover", "bbbbbbbbbbbb", wait_s=0, heartbeat_s=60)
-        with pytest.raises(OutputLockedError, match="in use by run aaaaaaaaaaaa"), late:
-            pass
-        monkeypatch.undo()
-        assert json.loads(fs.cat_file("mip/takeover/LOCK"))["run_id"] == "aaaaaaaaaaaa"
+        _a_late_run_sees_the_holder(monkeypatch, fs, "takeover", first_look=seen)
 
 
 def test_a_heartbeat_does_not_overwrite_a_lock_another_run_took_over(s3_endpoint):

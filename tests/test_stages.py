@@ -5,6 +5,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from conftest import raw_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,11 +32,7 @@ def _sources(**extra):
 
 
 def _raw(rows):
-    frame = pd.DataFrame(rows)
-    frame["source_kind"] = "ical"
-    frame["fetched_at"] = FETCHED
-    frame["raw"] = [json.dumps(r, ensure_ascii=False) for r in rows]
-    return frame
+    return raw_frame(rows, fetched_at=FETCHED.isoformat())
 
 
 def test_normalise_types_places_and_rejects():
