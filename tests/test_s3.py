@@ -157,3 +157,25 @@ def test_a_heartbeat_does_not_overwrite_a_lock_another_run_took_over(s3_endpoint
         time.sleep(1.0)  # several heartbeats
         assert json.loads(fs.cat_file("mip/stolen/LOCK"))["run_id"] == "cccccccccccc"
     assert json.loads(fs.cat_file("mip/stolen/LOCK"))["run_id"] == "cccccccccccc"  # not released: not ours
+
+
+def test_a_run_ending_does_not_delete_a_lock_another_run_took_over_meanwhile(s3_endpoint, monkeypatch):
+    # The ending run reads its own lock, then another run replaces it before the delete: the delete
+    # is conditional on the object read, so the other run's lock stays.
+    import json
+
+    from aggregator import lock
+
+    fs = _lock_fs()
+    other = {"run_id": "cccccccccccc", "host": "b", "pid": 2, "since": "x", "heartbeat_at": "2099-01-01T00:00:00+00:00"}
+    real_read = lock._LockObject.read
+
+    def read_then_lose_it(self):
+        seen = real_read(self)
+        if seen[0] and seen[0].get("run_id") == "aaaaaaaaaaaa":
+            fs.pipe_file("mip/ending/LOCK", json.dumps(other).encode())  # taken over just after the read
+        return seen
+
+    with lock.remote_lock("s3://mip/ending", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=60):
+        monkeypatch.setattr(lock._LockObject, "read", read_then_lose_it)
+    assert json.loads(fs.cat_file("mip/ending/LOCK"))["run_id"] == "cccccccccccc"

@@ -169,8 +169,7 @@ def remote_lock(
         stop.set()
         beating.join(5)
         with contextlib.suppress(Exception):
-            if (store.read()[0] or {}).get("run_id") == run_id:
-                fs.rm(path)
+            store.remove(run_id)
 
 
 class _LockObject:
@@ -241,6 +240,24 @@ class _LockObject:
         etag = out.get("ETag") if isinstance(out, dict) else None
         self.written = str(etag) if etag is not None else self._etag()
         return True
+
+    def remove(self, run_id: str) -> None:
+        """Delete the object if it is this run's, and on S3 only if it is still the object read (``If-Match``)."""
+        holder, etag = self.read()
+        if (holder or {}).get("run_id") != run_id:
+            return
+        if not self.conditional or etag is None:
+            self.fs.rm(self.path)
+            return
+        bucket, key, _ = self.fs.split_path(self.path)
+        try:
+            self.fs.call_s3("delete_object", Bucket=bucket, Key=key, IfMatch=etag)
+        except Exception as exc:  # botocore's ClientError; s3fs does not pass conditions to rm
+            if "PreconditionFailed" in str(exc) or "pre-condition" in str(exc).lower():
+                return  # another run took it over between the read and the delete: its lock stays
+            self.fs.rm(self.path)  # a store that refuses the condition: deleted as before
+        finally:
+            self.fs.invalidate_cache(self.path)
 
 
 def _stale(holder: dict[str, Any], stale_after_s: float) -> bool:
