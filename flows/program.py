@@ -10,15 +10,18 @@ def main(argv: list[str]) -> int:
     """``python flows/program.py SOURCES OUT RUN_ID [--reset-history]``: ``flows.nightly.main``, sooner.
 
     With no Prefect server configured, the temporary server Prefect would start at the flow's first
-    API call is started before the flow's modules are imported (``TemporaryServer``), so that its
-    start-up (seconds) and those imports (seconds) overlap. If it does not come up, it is stopped
+    API call is launched first, before Prefect itself is imported (``TemporaryServer``), so that
+    its start-up (seconds) and the program's imports (seconds) overlap; it is stopped at once if
+    Prefect's settings, read next, configure a server after all. If it does not come up, it is stopped
     and Prefect starts its own as before, and reports its own error if that fails too.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import flows  # noqa: F401  (Prefect's defaults for this project, set before any setting is read)
     from flows.temporary_server import TemporaryServer
 
-    server = TemporaryServer.start()
+    server = TemporaryServer.launch()  # before Prefect is imported: a second sooner
+    if server is not None and not server.keep_if_prefect_would_start_one():
+        server = None
     from flows.nightly import main as nightly  # Prefect's flow machinery and the library: seconds
 
     if server is None:

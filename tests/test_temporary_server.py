@@ -38,17 +38,42 @@ def _config(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
+    ("name", "value"),
+    [("PREFECT_API_URL", "http://127.0.0.1:9/api"), ("PREFECT_SERVER_EPHEMERAL_ENABLED", "false"),
+     ("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "0")],
+)  # fmt: skip
+def test_no_server_is_launched_where_the_environment_configures_one_or_forbids_it(monkeypatch, name, value):
+    from flows.temporary_server import TemporaryServer
+
+    monkeypatch.setenv(name, value)
+    assert TemporaryServer.launch() is None
+
+
+@pytest.mark.parametrize(
     "setting", [("PREFECT_API_URL", "http://127.0.0.1:9/api"), ("PREFECT_SERVER_EPHEMERAL_ENABLED", False)]
 )
-def test_no_server_is_started_where_prefect_would_not_start_one(setting):
+def test_a_server_prefect_would_not_start_is_stopped_once_its_settings_are_read(monkeypatch, setting):
+    # A profile or prefect.toml can configure a server where the environment does not: only
+    # Prefect's settings, read after the launch, know.
     import prefect.settings
     from prefect.settings import temporary_settings
 
     from flows.temporary_server import TemporaryServer
 
+    for variable in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_ENABLED", "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"):
+        monkeypatch.delenv(variable, raising=False)
+    server = TemporaryServer.launch()
+    assert server is not None
     name, value = setting
     with temporary_settings({getattr(prefect.settings, name): value}):
-        assert TemporaryServer.start() is None
+        assert not server.keep_if_prefect_would_start_one()
+    assert server.process.poll() is not None
+
+
+def test_the_launch_does_not_wait_for_prefect_to_load():
+    # The point of launching from this module: it starts the server before Prefect's (slow) import.
+    code = "import sys; import flows.temporary_server; assert 'prefect' not in sys.modules, sorted(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
 @pytest.mark.slow  # a flow run in a process of its own, with its own server: seconds
@@ -66,7 +91,7 @@ def test_a_run_with_no_server_configured_starts_its_server_first_and_stops_it(tm
     assert proc.returncode == 0, stderr
     assert json.loads((out / "run.json").read_text())["counts"]["listings"] > 0
     # The program's own server, and only it: Prefect says when it starts one of its own.
-    assert "Starting a temporary Prefect server on http://127.0.0.1:" in stderr
+    assert "Waiting for the temporary Prefect server on http://127.0.0.1:" in stderr
     assert "Starting temporary server on" not in stderr
     assert len(started) == 1
     assert "Stopping the temporary Prefect server on" in stderr

@@ -227,8 +227,6 @@ def run(
     published (or the run crashed, or the earlier runs cannot be read); **2** bad configuration;
     **4** another run holds --out.
     """
-    from aggregator.config import Config
-
     flow: tuple[subprocess.Popen[str], str] | None = None
     if engine is Engine.prefect:
         if verbose:
@@ -245,6 +243,8 @@ def run(
             flow[0].kill()
             flow[0].communicate()
         raise
+    from aggregator.config import Config  # after the flow's start: the config's imports take most of a second
+
     assert isinstance(config, Config)
     if verbose:
         handler = logging.StreamHandler(sys.stderr)

@@ -12,17 +12,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import fsspec
-import pandas as pd
 
 LOCK_NAME = ".lock"
 # A lock object whose heartbeat is older than this belongs to a run that died (object storage has
 # no lock that dies with its process); its holder rewrites it every HEARTBEAT_S.
 STALE_AFTER_S = 600.0
 HEARTBEAT_S = 60.0
+
+
+def _now() -> str:
+    # datetime, not pandas: the CLI takes a run id from this module before it loads pandas.
+    return datetime.now(UTC).isoformat()
 
 
 def new_run_id() -> str:
@@ -39,8 +44,8 @@ def _owner(run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "since": pd.Timestamp.now(tz="UTC").isoformat(),
-        "heartbeat_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "since": _now(),
+        "heartbeat_at": _now(),
     }
 
 
@@ -157,7 +162,7 @@ def remote_lock(
 
     def beat() -> None:
         while not stop.wait(heartbeat_s):
-            me["heartbeat_at"] = pd.Timestamp.now(tz="UTC").isoformat()
+            me["heartbeat_at"] = _now()
             with contextlib.suppress(Exception):  # a missed beat is retried at the next one
                 store.write(me, expected=store.written, absent=False)
 
@@ -262,7 +267,9 @@ class _LockObject:
 
 def _stale(holder: dict[str, Any], stale_after_s: float) -> bool:
     try:
-        beat = pd.Timestamp(holder["heartbeat_at"])
+        beat = datetime.fromisoformat(holder["heartbeat_at"])
     except (KeyError, ValueError, TypeError):
         return True
-    return (pd.Timestamp.now(tz="UTC") - beat).total_seconds() > stale_after_s
+    if beat.tzinfo is None:  # written without an offset: read as UTC, as every run writes it
+        beat = beat.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - beat).total_seconds() > stale_after_s
