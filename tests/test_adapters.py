@@ -197,3 +197,14 @@ def test_json_that_is_not_json_names_the_url(httpserver):
     httpserver.expect_request("/shape").respond_with_data(json.dumps({"data": {"not": "a list"}}))
     with pytest.raises(ParseError, match="does not lead to a list"):
         _collect(source, httpserver.url_for("/shape"))
+
+
+def test_a_list_with_nulls_keeps_its_values_and_its_record(httpserver):
+    # A JSON export's empty slots (["Ville", null]): the record was rejected as holding "a list of objects".
+    items = [{"t": "Forum", "org": ["Ville", None, "Région"]}, {"t": "Salon", "org": [None]}, {"t": "Bal", "org": [{}]}]
+    httpserver.expect_request("/nulls").respond_with_json({"items": items})
+    fields = {"title": "t", "organizer": "org"}
+    source = _source(httpserver, id="n", kind="json", url="x", records="items", fields=fields)
+    _, records = _collect(source, httpserver.url_for("/nulls"))
+    assert [(r.get("title"), r.get("organizer")) for r in records[:2]] == [("Forum", "Ville, Région"), ("Salon", "")]
+    assert "holds a list of objects or lists" in records[2]["reject_reason"]  # a real structure still is

@@ -30,6 +30,7 @@ def test_lists_of_scalars_are_joined_and_structures_reject_their_row_with_what_t
         {"uid": "4", "title": "Salon", "start": "2026-11-05", "organizer": [["Ville"], "Région"]},
         {"uid": "5", "title": 2026, "start": pd.Timestamp("2026-11-06T10:00"), "end": date(2026, 11, 7),
          "postal_code": 29200},
+        {"uid": "6", "title": "Forum", "start": "2026-11-08", "organizer": ["Ville", None, "Région", np.nan]},
     ])  # fmt: skip
     result = normalise(raw, {}, REFERENCE)
     listings = result.listings.set_index("source_uid")
@@ -37,6 +38,7 @@ def test_lists_of_scalars_are_joined_and_structures_reject_their_row_with_what_t
     assert listings.loc["3", "title"] == "Forum, ouvert"
     assert (listings.loc["3", "latitude"], listings.loc["3", "longitude"]) == (48.39, -4.48)
     assert listings.loc["5", "title"] == "2026"
+    assert listings.loc["6", "organizer"] == "Ville, Région"  # a list's nulls are left out, not a reject
     assert listings.loc["5", "start_at"] == pd.Timestamp("2026-11-06T09:00Z")  # read as Paris time
     assert (listings.loc["5", "postal_code"], listings.loc["5", "departement_code"]) == ("29200", "29")
     rejects = result.rejects.set_index("source_uid")

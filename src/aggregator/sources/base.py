@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlparse
@@ -82,7 +83,8 @@ class NotTextError(ValueError):
 def to_text(value: Any) -> str | None:
     """Render a scalar, or a list of scalars (joined with ", "), read from a source as a string.
 
-    None stays None.
+    None stays None. A list's nulls (``["Brest", null]``, a JSON export's empty slots) are left
+    out: they say nothing, and the record is not lost for them.
 
     Raises:
         NotTextError: For an object or a list holding objects or lists: published as text, it
@@ -96,8 +98,10 @@ def to_text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(str(v) for v in value)
+    if isinstance(value, list):
+        present = [v for v in value if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        if all(isinstance(v, str | int | float) for v in present):
+            return ", ".join(str(v) for v in present)
     raise NotTextError(value)
 
 
