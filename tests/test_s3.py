@@ -179,3 +179,21 @@ def test_a_run_ending_does_not_delete_a_lock_another_run_took_over_meanwhile(s3_
     with lock.remote_lock("s3://mip/ending", "aaaaaaaaaaaa", wait_s=0, heartbeat_s=60):
         monkeypatch.setattr(lock._LockObject, "read", read_then_lose_it)
     assert json.loads(fs.cat_file("mip/ending/LOCK"))["run_id"] == "cccccccccccc"
+
+
+@pytest.mark.parametrize(
+    ("age", "written", "stale"),
+    [
+        (pd.Timedelta(seconds=5), lambda t: t.isoformat(), False),
+        (pd.Timedelta(hours=1), lambda t: t.isoformat(), True),
+        (pd.Timedelta(seconds=5), lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"), False),  # "Z", as other tools write
+        (pd.Timedelta(seconds=5), lambda t: t.tz_localize(None).isoformat(), False),  # no offset: read as UTC
+        (pd.Timedelta(hours=1), lambda t: t.tz_localize(None).isoformat(), True),
+        (pd.Timedelta(0), lambda t: "yesterday", True),  # unreadable: the holder is taken for dead
+    ],
+)
+def test_a_lock_holder_is_stale_when_its_heartbeat_is_old_or_unreadable(age, written, stale):
+    from aggregator.lock import _stale
+
+    beat = pd.Timestamp.now(tz="UTC") - age
+    assert _stale({"heartbeat_at": written(beat)}, stale_after_s=600) is stale
