@@ -32,9 +32,11 @@ def main(argv: list[str]) -> int:
     if not server.ready():
         server.stop()  # ready() said why; Prefect starts its own, as it would have
         return nightly(argv)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: server.api_url}):
+    # No UI URL, as with Prefect's own temporary server: this one serves no UI and ends with the
+    # program, so the "View at" link Prefect would derive from the API URL would lead nowhere.
+    with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}):
         return nightly(argv)
 
 

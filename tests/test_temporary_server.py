@@ -93,6 +93,7 @@ def test_a_run_with_no_server_configured_starts_its_server_first_and_stops_it(tm
     # The program's own server, and only it: Prefect says when it starts one of its own.
     assert "Waiting for the temporary Prefect server on http://127.0.0.1:" in stderr
     assert "Starting temporary server on" not in stderr
+    assert "View at http" not in stderr  # no link to a UI the server does not serve, and that ends with it
     assert len(started) == 1
     assert "Stopping the temporary Prefect server on" in stderr
     assert not any(s.is_running() and s.status() != psutil.STATUS_ZOMBIE for s in started.values())
