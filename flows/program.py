@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import logging
-import os
 import sys
 from pathlib import Path
 
@@ -40,30 +37,9 @@ def main(argv: list[str]) -> int:
         return nightly(argv)
 
 
-class _Exit:
-    """The program's exit status, for the exit handler registered before anything else (so that it runs last)."""
-
-    code: int | None = None
-
-
-def _exit_without_teardown() -> None:
-    """Exit with the program's status once every other exit handler has run, without tearing the interpreter down.
-
-    It runs last: Prefect's services have sent their last logs and events (they drain as threads
-    shut down, before exit handlers run), the temporary server and the worker processes are
-    stopped, and the run wrote and closed every output. What is left, freeing every module's objects
-    one by one, takes about half a second here and leaves nothing behind. Logging and the standard
-    streams are flushed first. A program that raised ends as usual, its traceback shown.
-    """
-    if _Exit.code is None:
-        return
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_Exit.code)
-
-
 if __name__ == "__main__":
-    atexit.register(_exit_without_teardown)  # first, before any import registers its own: it runs last
-    _Exit.code = main(sys.argv[1:])
-    sys.exit(_Exit.code)
+    from aggregator.exiting import LastExit
+
+    ending = LastExit()  # first, before any import registers its own exit handler: it runs last
+    ending.code = main(sys.argv[1:])
+    sys.exit(ending.code)

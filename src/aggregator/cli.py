@@ -26,6 +26,7 @@ from aggregator.cli_output import (
     print_table,
     report_run,
 )
+from aggregator.exiting import LastExit
 
 HELP = """Collect the innovation month's events from the sources of a sources file, and publish them.
 
@@ -372,8 +373,14 @@ def docs(
 
 
 def main() -> None:
-    """Entry point of the ``aggregator`` command."""
-    sys.exit(app())
+    """Entry point of the ``aggregator`` command: ends without the interpreter's teardown (``LastExit``)."""
+    ending = LastExit()
+    try:
+        app()
+    except SystemExit as exc:  # typer ends every command so; a message instead of a status: as usual
+        if exc.code is None or isinstance(exc.code, int):
+            ending.code = exc.code or 0
+        raise
 
 
 if __name__ == "__main__":
