@@ -363,12 +363,25 @@ def _ids_oracle(listing_ids: list[str], labels: list[int], previous: dict[str, s
     for _, _, old, label in sorted(claims):  # full ties: the cluster whose representative comes first
         if label not in chosen and old not in chosen.values():
             chosen[label] = old
-    return [chosen.get(label) or new_id_from_key(min(members[label])) for label in labels]
+    named = dict(chosen)
+    for label in members:
+        if label not in chosen:  # named after its smallest listing, never an old id kept this run
+            key, n = min(members[label]), 1
+            named[label] = new_id_from_key(key)
+            while named[label] in chosen.values():
+                n += 1
+                named[label] = new_id_from_key(f"{key}|{n}")
+    return [named[label] for label in labels]
 
 
 @given(
     st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), min_size=0, max_size=40, unique_by=lambda t: t[0]),
-    st.dictionaries(st.integers(0, 40), st.sampled_from([f"ev-old{i}" for i in range(6)]), max_size=25),
+    st.dictionaries(
+        st.integers(0, 40),
+        # Old ids as runs name them too: after a listing (the smallest of its event then).
+        st.sampled_from([f"ev-old{i}" for i in range(6)] + [new_id_from_key(f"li-{n:04d}") for n in range(8)]),
+        max_size=25,
+    ),
 )
 def test_event_ids_are_old_ids_by_votes_or_named_after_the_smallest_listing(
     rows: list[tuple[int, int]], previous: dict[int, str]
@@ -383,3 +396,20 @@ def test_event_ids_are_old_ids_by_votes_or_named_after_the_smallest_listing(
     )
     assert got.index.equals(index)
     assert got.tolist() == _ids_oracle(listing_ids, labels, earlier)
+
+
+def test_an_event_split_in_two_gives_two_ids_and_both_stay_the_next_night():
+    # Last night li-1 and li-2 were one event, named after li-1, its smallest listing. Tonight li-1
+    # stands alone and li-2 is matched with a new li-3: the larger part keeps the old id, and the part
+    # holding li-1 must not be named after li-1 again (it was: the two parts stayed one event).
+    old = new_id_from_key("li-1")
+    listing_ids = pd.Series(["li-1", "li-2", "li-3"], dtype=object)
+    tonight = assign_event_ids(
+        listing_ids, pd.Series([0, 1, 1]), pd.DataFrame({"listing_id": ["li-1", "li-2"], "event_id": [old, old]})
+    )
+    assert tonight[1] == tonight[2] == old
+    assert tonight[0] not in (old, "") and tonight[0].startswith("ev-")
+    again = assign_event_ids(
+        listing_ids, pd.Series([0, 1, 1]), pd.DataFrame({"listing_id": listing_ids, "event_id": tonight})
+    )
+    assert again.tolist() == tonight.tolist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,20 @@ import pandas as pd
 def new_id_from_key(key: str) -> str:
     """``ev-`` and 16 hex digits of the SHA-1 of ``key``."""
     return "ev-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def free_id(key: str, taken: set[str]) -> str:
+    """``new_id_from_key(key)``, unless an old id kept this run is that: then that of ``key|2``, ``key|3``, etc.
+
+    An old event is named after its smallest listing: when it splits and the larger part keeps its
+    id, the part holding that listing would otherwise be given the same id again, and the two parts
+    would stay one event. ``|`` never occurs in a listing id, so these names are never another's.
+    """
+    name, n = new_id_from_key(key), 1
+    while name in taken:
+        n += 1
+        name = new_id_from_key(f"{key}|{n}")
+    return name
 
 
 def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.DataFrame | None) -> pd.Series:
@@ -25,8 +40,8 @@ def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.Dat
     of them wins, ties going to the smallest id; when two clusters claim the same old id (one event
     split in two), the larger cluster keeps it (then the one more of whose listings held it, then
     the one whose representative comes first) and the other gets a new id, named after its smallest
-    listing id. A source joining a cluster, or a corrected title (the listing keeps its id when the
-    source gives a uid), keeps the id.
+    listing id (``free_id``: never an old id kept this run). A source joining a cluster, or a
+    corrected title (the listing keeps its id when the source gives a uid), keeps the id.
     """
     old = pd.Series(dtype="object")
     if previous is not None and len(previous):
@@ -58,11 +73,9 @@ def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.Dat
         # Arrow strings: pandas takes minima of Python objects one comparison at a time (10 s here).
         grouped = pd.Series(ids[~alone], dtype="str").groupby(codes[~alone]).min()
         smallest[grouped.index.to_numpy()] = grouped.to_numpy()
+    name = partial(free_id, taken=taken) if taken else new_id_from_key
     named = np.array(
-        [
-            chosen.get(label) or new_id_from_key(key)
-            for label, key in zip(clusters.tolist(), smallest.tolist(), strict=True)
-        ],
+        [chosen.get(label) or name(key) for label, key in zip(clusters.tolist(), smallest.tolist(), strict=True)],
         dtype=object,
     )
     return pd.Series(named[codes], index=frame.index, dtype="str")
