@@ -413,3 +413,11 @@ def test_an_event_split_in_two_gives_two_ids_and_both_stay_the_next_night():
         listing_ids, pd.Series([0, 1, 1]), pd.DataFrame({"listing_id": listing_ids, "event_id": tonight})
     )
     assert again.tolist() == tonight.tolist()
+
+
+def test_a_listing_twice_in_last_nights_table_holds_its_first_id_and_a_missing_id_holds_none():
+    previous = pd.DataFrame(
+        {"listing_id": ["li-1", "li-1", "li-2", "li-2"], "event_id": ["ev-a", "ev-b", None, "ev-c"]}
+    )
+    got = assign_event_ids(pd.Series(["li-1", "li-2"], dtype=object), pd.Series([0, 1]), previous)
+    assert got.tolist() == ["ev-a", new_id_from_key("li-2")]

@@ -26,11 +26,14 @@ PRECISION_ORDER = (
 PRECISION_RANK = {name: rank for rank, name in enumerate(PRECISION_ORDER)}
 
 
-def lists_by_group(groups: np.ndarray, values: pd.Series, n_groups: int) -> tuple[list[list[str]], np.ndarray]:
+def lists_by_group(
+    groups: np.ndarray, values: pd.Series, n_groups: int, rows: np.ndarray | None = None
+) -> tuple[list[list[str]], np.ndarray]:
     """For each group ``0..n_groups-1``, its distinct non-empty ``values`` in their current order, and their count.
 
     ``groups`` holds the group of each row, rows already in the wanted order and grouped together.
-    Built from integer codes and list slices rather than a pandas operation per group.
+    Built from integer codes and list slices rather than a pandas operation per group. The lists
+    come in the order of the groups ``rows`` (default: all of them, in order); the counts by group.
     """
     codes, uniques = pd.factorize(values)
     strings = np.asarray(uniques, dtype=object)
@@ -40,8 +43,11 @@ def lists_by_group(groups: np.ndarray, values: pd.Series, n_groups: int) -> tupl
     keep = present & ~key.duplicated().to_numpy()
     flat = strings[codes[keep]].tolist()
     counts = np.bincount(groups[keep], minlength=n_groups)
-    ends = np.cumsum(counts).tolist()
-    return [flat[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)], counts
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    if rows is not None:
+        starts, ends = starts[rows], ends[rows]
+    return [flat[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)], counts
 
 
 def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
@@ -54,9 +60,12 @@ def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
     return pd.Series(hashed[codes], index=events.index, dtype="object")
 
 
-def _string_ranks(values: pd.Series) -> np.ndarray:
-    """Rank of each string in sorted order, by Arrow's sort (numpy sorts object arrays far slower)."""
-    order = pc.sort_indices(pa.array(values.astype(object).tolist(), type=pa.string())).to_numpy()
+def _string_ranks(values: pd.Series | pd.Index) -> np.ndarray:
+    """Rank of each string in sorted order, by Arrow's sort (numpy sorts object arrays far slower).
+
+    Arrow-backed strings are sorted where they are; Python strings are read into Arrow first.
+    """
+    order = pc.sort_indices(pa.array(values.array, type=pa.large_string(), from_pandas=True)).to_numpy()
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(len(order))
     return ranks
@@ -130,16 +139,14 @@ def build_events(
     # Events come out by start, then id: the order is applied to the positions, so that every
     # column is taken once (a sort of the finished frame would take every column again).
     starts = _utc_micros(listings["start_at"])[positions["start_at"]]
-    ids = np.asarray(event_ids, dtype=object)
-    final = np.lexsort((_string_ranks(pd.Series(ids)), starts))
-    columns: dict[str, object] = {"event_id": ids[final]}
+    final = np.lexsort((_string_ranks(event_ids), starts))
+    columns: dict[str, object] = {"event_id": pd.Series(event_ids.take(final))}
     columns.update(take_columns({name: listings[name] for name in fields}, positions, final))
     events = pd.DataFrame(columns)
-    source_ids, n_sources = lists_by_group(sorted_groups, listings["source_id"].take(order), n_events)
-    source_urls, _ = lists_by_group(sorted_groups, listings["url"].take(order), n_events)
-    rows = final.tolist()
-    events["source_ids"] = pd.Series([source_ids[i] for i in rows], dtype="object")
-    events["source_urls"] = pd.Series([source_urls[i] for i in rows], dtype="object")
+    source_ids, n_sources = lists_by_group(sorted_groups, listings["source_id"].take(order), n_events, final)
+    source_urls, _ = lists_by_group(sorted_groups, listings["url"].take(order), n_events, final)
+    events["source_ids"] = pd.Series(source_ids, dtype="object")
+    events["source_urls"] = pd.Series(source_urls, dtype="object")
     events["n_sources"] = n_sources[final]
     events["n_listings"] = sizes[final]
     title_keys = title_keys.reset_index(drop=True).take(best[final]).reset_index(drop=True)

@@ -7,6 +7,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def new_id_from_key(key: str) -> str:
@@ -43,39 +45,70 @@ def assign_event_ids(listing_ids: pd.Series, labels: pd.Series, previous: pd.Dat
     listing id (``free_id``: never an old id kept this run). A source joining a cluster, or a
     corrected title (the listing keeps its id when the source gives a uid), keeps the id.
     """
-    old = pd.Series(dtype="object")
-    if previous is not None and len(previous):
-        old = previous.drop_duplicates("listing_id").set_index("listing_id")["event_id"]
-    frame = pd.DataFrame({"listing_id": listing_ids, "label": labels})
-    frame["old"] = frame["listing_id"].map(old)
-    votes = frame.dropna(subset=["old"]).groupby(["label", "old"]).size().reset_index(name="n")
-    votes = votes.sort_values(["n", "old"], ascending=[False, True])
-    sizes = frame.groupby("label").size()
-    votes["size"] = votes["label"].map(sizes)
-    chosen: dict[object, str] = {}
-    taken: set[str] = set()
-    for label, old_id in zip(
-        *votes.sort_values(["size", "n", "old"], ascending=[False, False, True])[["label", "old"]].T.to_numpy(),
-        strict=True,
-    ):
-        if label not in chosen and old_id not in taken:
-            chosen[label] = str(old_id)
-            taken.add(str(old_id))
+    # Clusters numbered in the order of their labels (a label is its representative's position).
+    codes, clusters = pd.factorize(np.asarray(labels), sort=True)
+    members = np.bincount(codes, minlength=len(clusters))
+    keeping, kept = _old_ids_kept(listing_ids, codes, members, previous)
+    named = np.full(len(clusters), "", dtype=object)
+    named[keeping] = kept
+    taken = set(kept.tolist())
     # New ids for the clusters no old id went to: each is named after its smallest listing id
     # (unique), hashed once per cluster. Clusters of one listing (most of them) need no grouping.
-    codes, clusters = pd.factorize(frame["label"])
-    ids = frame["listing_id"].to_numpy(dtype=object)
-    members = np.bincount(codes, minlength=len(clusters))
+    unnamed = named == ""
+    rows = unnamed[codes]
+    ids = np.asarray(listing_ids, dtype=object)
     smallest = np.empty(len(clusters), dtype=object)
-    alone = members[codes] == 1
+    alone = rows & (members[codes] == 1)
     smallest[codes[alone]] = ids[alone]
-    if not alone.all():
+    grouped_rows = rows & ~alone
+    if grouped_rows.any():
         # Arrow strings: pandas takes minima of Python objects one comparison at a time (10 s here).
-        grouped = pd.Series(ids[~alone], dtype="str").groupby(codes[~alone]).min()
+        grouped = pd.Series(ids[grouped_rows], dtype="str").groupby(codes[grouped_rows]).min()
         smallest[grouped.index.to_numpy()] = grouped.to_numpy()
     name = partial(free_id, taken=taken) if taken else new_id_from_key
-    named = np.array(
-        [chosen.get(label) or name(key) for label, key in zip(clusters.tolist(), smallest.tolist(), strict=True)],
-        dtype=object,
+    todo = np.flatnonzero(unnamed)
+    named[todo] = [name(key) for key in smallest[todo].tolist()]
+    return pd.Series(pd.array(named, dtype="str").take(codes), index=listing_ids.index)
+
+
+def _old_ids_kept(
+    listing_ids: pd.Series, codes: np.ndarray, members: np.ndarray, previous: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clusters that keep an old id, and the old id each keeps.
+
+    Each cluster's claims (old id, listings that held it) are met strongest first: larger clusters,
+    then more listings, then the smaller old id, then the cluster whose representative comes first
+    (``codes`` follow the labels' order); a claim wins when neither its cluster nor its id is taken.
+    A claim that no other claim competes with (its cluster's only one, on an id no other cluster
+    held) wins whatever the order: only the others are met one by one.
+    """
+    if previous is None or not len(previous):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    # A listing's row last run: its first, as Arrow's lookup finds it; a row without an event id holds none.
+    found = pc.index_in(_arrow(listing_ids), value_set=_arrow(previous["listing_id"])).fill_null(-1).to_numpy()
+    all_codes, olds = pd.factorize(previous["event_id"].astype("str"))
+    held = found >= 0
+    held[held] = all_codes[found[held]] >= 0
+    old_codes = all_codes[found[held]]
+    rank = np.empty(len(olds), dtype=np.int64)  # each old id's place in sorted order
+    rank[pc.sort_indices(_arrow(pd.Series(olds))).to_numpy()] = np.arange(len(olds))
+    claims, votes = np.unique(codes[held].astype(np.int64) * max(len(olds), 1) + old_codes, return_counts=True)
+    cluster, claimed = claims // max(len(olds), 1), claims % max(len(olds), 1)
+    order = np.lexsort((cluster, rank[claimed], -votes, -members[cluster]))
+    cluster, claimed = cluster[order], claimed[order]
+    alone = (np.bincount(cluster, minlength=len(members))[cluster] == 1) & (
+        np.bincount(claimed, minlength=len(olds))[claimed] == 1
     )
-    return pd.Series(named[codes], index=frame.index, dtype="str")
+    chosen = dict(zip(cluster[alone].tolist(), claimed[alone].tolist(), strict=True))
+    taken = set(chosen.values())
+    for label, old_id in zip(cluster[~alone].tolist(), claimed[~alone].tolist(), strict=True):
+        if label not in chosen and old_id not in taken:
+            chosen[label] = old_id
+            taken.add(old_id)
+    names = np.array([str(v) for v in olds.tolist()], dtype=object)
+    return np.fromiter(chosen.keys(), np.int64, len(chosen)), names[np.fromiter(chosen.values(), np.int64, len(chosen))]
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """Strings as an Arrow array (Arrow-backed ones as they are)."""
+    return pa.array(values.array, type=pa.large_string(), from_pandas=True)
