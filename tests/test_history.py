@@ -236,3 +236,29 @@ def test_changes_come_sorted_by_kind_then_event_id(before, now, gone_before):
     again = out.sort_values(["change", "event_id"], kind="stable").reset_index(drop=True)
     pd.testing.assert_frame_equal(out, again)
     assert len(out) == len(out.drop_duplicates(["change", "event_id"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(event_rows, event_rows, event_rows)
+def test_changes_are_those_of_the_two_nights_compared_event_by_event(before, now, gone_before):
+    known = {r[0] for r in before}
+    removed = [r for r in gone_before if r[0] not in known]
+    previous = pd.concat([_events_of(before), _events_of(removed, removed=True)], ignore_index=True)
+    out = changes(_events_of(now), previous, "run", pd.Timestamp("2026-11-26T02:00Z"))
+    got = {tuple(None if pd.isna(v) else v for v in row) for row in out[["change", "event_id", "title", "before",
+                                                                        "after"]].itertuples(index=False)}  # fmt: skip
+    old, new = {r[0]: r for r in before}, {r[0]: r for r in now}
+    start = lambda hours: (pd.Timestamp("2026-11-01T09:00Z") + pd.Timedelta(hours=hours)).isoformat()  # noqa: E731
+    expected = {("removed", i, r[1], None, None) for i, r in old.items() if i not in new}
+    for i, r in new.items():
+        if i not in old:
+            back = i in {g[0] for g in removed}
+            expected.add(("restored" if back else "added", i, r[1], None, None))
+            continue
+        if old[i][2] != r[2]:
+            expected.add(("rescheduled", i, r[1], start(old[i][2]), start(r[2])))
+        if old[i][1] != r[1]:
+            expected.add(("retitled", i, r[1], old[i][1], r[1]))
+        if r[3] == "cancelled" and old[i][3] != "cancelled":
+            expected.add(("cancelled", i, r[1], old[i][3], r[3]))
+    assert got == expected and len(out) == len(expected)

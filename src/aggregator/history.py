@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from aggregator.schema import CHANGES, EVENTS
 from aggregator.validation import conform
@@ -34,40 +37,54 @@ def active(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, run_at: pd.Timestamp) -> pd.DataFrame:
-    """The changes between last run's events and this run's (both with removed events kept)."""
-    now = active(events).set_index("event_id")
-    before = active(previous).set_index("event_id") if previous is not None and len(previous) else now.iloc[0:0]
+    """The changes between last run's events and this run's (both with removed events kept).
+
+    Rows by kind of change, then by event id. Events are found in the other run by Arrow's hash
+    lookups on their ids, and rows taken by position (label lookups on 700,000 ids cost seconds).
+    """
+    now = active(events).reset_index(drop=True)
+    before = active(previous).reset_index(drop=True) if previous is not None and len(previous) else now.iloc[0:0]
     removed_before = (
-        set(previous.loc[previous["removed_at"].notna(), "event_id"])
+        previous.loc[previous["removed_at"].notna(), "event_id"]
         if previous is not None and "removed_at" in previous.columns
-        else set()
+        else now["event_id"].iloc[0:0]
     )
+    now_ids, before_ids = _strings(now["event_id"]), _strings(before["event_id"])
     parts: dict[str, pd.DataFrame] = {}
 
-    def part(ids: pd.Index, change: str, title: pd.Series, old: object = None, new: object = None) -> None:
-        rows = pd.DataFrame({"event_id": ids, "change": change, "title": title.to_numpy(), "before": old,
-                             "after": new})  # fmt: skip
-        # Each kind of change sorted by id on its own (``difference`` gives them sorted already):
-        # sorting all rows by kind and id costs about a second at 700,000 new events.
-        parts[change] = rows if rows["event_id"].is_monotonic_increasing else rows.sort_values("event_id")
+    def part(
+        ids: pa.Array, rows: np.ndarray, change: str, title: pd.Series, old: object = None, new: object = None
+    ) -> None:
+        # Each kind of change sorted by id on its own: sorting all rows by kind and id costs more.
+        order = pc.sort_indices(ids.take(rows)).to_numpy()
+        values = {"before": old, "after": new}
+        parts[change] = pd.DataFrame(
+            {
+                "event_id": pd.Series(ids.take(rows[order]), dtype="str"),
+                "change": change,
+                "title": title.take(order).reset_index(drop=True),
+                **{k: v if v is None else np.asarray(v, dtype=object)[order] for k, v in values.items()},
+            }
+        )
 
-    appeared = now.index.difference(before.index)
-    back = appeared.isin(list(removed_before))
-    part(appeared[~back], "added", now.loc[appeared[~back], "title"])
-    part(appeared[back], "restored", now.loc[appeared[back], "title"])
-    gone = before.index.difference(now.index)
-    part(gone, "removed", before.loc[gone, "title"])
-    common = now.index.intersection(before.index)
-    old, new = before.loc[common], now.loc[common]
+    where = pc.index_in(now_ids, value_set=before_ids).fill_null(-1).to_numpy()
+    appeared = np.flatnonzero(where < 0)
+    back = pc.is_in(now_ids.take(appeared), value_set=_strings(removed_before)).to_numpy(zero_copy_only=False)
+    for rows, change in ((appeared[~back], "added"), (appeared[back], "restored")):
+        part(now_ids, rows, change, now["title"].take(rows))
+    gone = np.flatnonzero(~pc.is_in(before_ids, value_set=now_ids).to_numpy(zero_copy_only=False))
+    part(before_ids, gone, "removed", before["title"].take(gone))
+    common = np.flatnonzero(where >= 0)
+    old, new = before.take(where[common]).reset_index(drop=True), now.take(common).reset_index(drop=True)
     moved = (old["start_at"] != new["start_at"]).to_numpy()
     iso = pd.Timestamp.isoformat
-    part(common[moved], "rescheduled", new["title"][moved], old["start_at"][moved].map(iso).to_numpy(),
+    part(now_ids, common[moved], "rescheduled", new["title"][moved], old["start_at"][moved].map(iso).to_numpy(),
          new["start_at"][moved].map(iso).to_numpy())  # fmt: skip
     renamed = (old["title"] != new["title"]).to_numpy()
-    part(common[renamed], "retitled", new["title"][renamed], old["title"][renamed].to_numpy(),
+    part(now_ids, common[renamed], "retitled", new["title"][renamed], old["title"][renamed].to_numpy(),
          new["title"][renamed].to_numpy())  # fmt: skip
     cancelled = ((new["status"] == "cancelled") & (old["status"] != "cancelled")).to_numpy()
-    part(common[cancelled], "cancelled", new["title"][cancelled], old["status"][cancelled].to_numpy(),
+    part(now_ids, common[cancelled], "cancelled", new["title"][cancelled], old["status"][cancelled].to_numpy(),
          new["status"][cancelled].to_numpy())  # fmt: skip
     filled = [parts[change] for change in sorted(parts) if len(parts[change])]  # by kind, then id
     frame = (
@@ -78,3 +95,8 @@ def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, ru
     frame.insert(0, "run_at", run_at)
     frame.insert(0, "run_id", run_id)
     return conform(frame, CHANGES)
+
+
+def _strings(values: pd.Series) -> pa.Array:
+    """Strings as an Arrow array (Arrow-backed ones as they are)."""
+    return pa.array(values.array, type=pa.large_string(), from_pandas=True)
