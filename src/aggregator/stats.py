@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
+from collections.abc import Sequence
 from typing import cast
 
+import numpy as np
 import pandas as pd
 
 from aggregator import reference
@@ -60,8 +64,10 @@ def by_day(events: pd.DataFrame) -> pd.DataFrame:
     """Events starting each local day, for days that have any."""
     if events.empty:
         return pd.DataFrame({"date": pd.Series([], dtype="object"), "events": pd.Series([], dtype="int64")})
-    counts = local_dates(events).value_counts().sort_index()
-    return pd.DataFrame({"date": list(counts.index), "events": counts.to_numpy().astype("int64")})
+    # Counted on numpy days, then the few distinct ones made dates (a date object per event costs more).
+    days = local_times(events["start_at"], events["timezone"]).to_numpy().astype("datetime64[D]")
+    distinct, counts = np.unique(days[~np.isnat(days)], return_counts=True)
+    return pd.DataFrame({"date": distinct.astype(object).tolist(), "events": counts.astype("int64")})
 
 
 def by_source(
@@ -77,9 +83,11 @@ def by_source(
     """
     out = sources[["source_id", "kind", "status"]].copy()
     out["listings"] = out["source_id"].map(listings["source_id"].value_counts()).fillna(0).astype("int64")
-    contributes = events[["event_id", "source_ids"]].explode("source_ids")
-    out["events"] = out["source_id"].map(contributes["source_ids"].value_counts()).fillna(0).astype("int64")
-    only = events.loc[events["n_sources"] == 1, "source_ids"].str[0].value_counts()
+    lists: list[Sequence[str]] = [v if v is not None else [] for v in events["source_ids"].tolist()]
+    contributes = Counter(itertools.chain.from_iterable(lists))
+    out["events"] = out["source_id"].map(contributes).fillna(0).astype("int64")
+    alone = events["n_sources"].to_numpy() == 1
+    only = Counter(v[0] for v, one in zip(lists, alone, strict=True) if one and len(v))
     out["events_only_here"] = out["source_id"].map(only).fillna(0).astype("int64")
     out["rejects"] = out["source_id"].map(rejects["source_id"].value_counts()).fillna(0).astype("int64")
     return out.reset_index(drop=True)
@@ -105,7 +113,8 @@ def geo_quality(listings: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         row.update({p: int(counts.get(p, 0)) for p in GEO_PRECISIONS})
         return row
 
-    rows = [summary(str(source), group) for source, group in listings.groupby("source_id", sort=True)]
+    read = listings[["source_id", "geo_precision", "region_code"]]  # groups copy only what they count
+    rows = [summary(str(source), group) for source, group in read.groupby("source_id", sort=True)]
     rows += [summary("all_listings", listings), summary("all_events", events)]
     return pd.DataFrame(rows)
 
