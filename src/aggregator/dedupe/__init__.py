@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from aggregator.dedupe.blocks import MapBlocks, match_in_blocks
@@ -36,13 +37,17 @@ class Deduplicated:
 
 def _matches(keyed: pd.DataFrame, scored: pd.DataFrame, settings: DedupeSettings) -> pd.DataFrame:
     keep = scored[(scored["decision"] != "rejected") | (scored["title_score"] >= settings.title_near_miss)]
-    ids = keyed["listing_id"].to_numpy()
-    sources = keyed["source_id"].to_numpy()
+    left, right = keep["left"].to_numpy(), keep["right"].to_numpy()
+
+    def taken(column: str, rows: np.ndarray) -> pd.Series:
+        # Taken as the column's own (Arrow) strings: no Python string per pair, none to convert back.
+        return pd.Series(keyed[column].array.take(rows), index=keep.index)
+
     out = keep.assign(
-        left_listing_id=ids[keep["left"].to_numpy()],
-        right_listing_id=ids[keep["right"].to_numpy()],
-        left_source_id=sources[keep["left"].to_numpy()],
-        right_source_id=sources[keep["right"].to_numpy()],
+        left_listing_id=taken("listing_id", left),
+        right_listing_id=taken("listing_id", right),
+        left_source_id=taken("source_id", left),
+        right_source_id=taken("source_id", right),
     )
     return conform(out, MATCHES)
 

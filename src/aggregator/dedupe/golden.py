@@ -71,6 +71,11 @@ def _string_ranks(values: pd.Series | pd.Index) -> np.ndarray:
     return ranks
 
 
+def _strings(values: pd.Series) -> pa.Array:
+    """Strings as an Arrow array (Arrow-backed ones as they are)."""
+    return pa.array(values.array, type=pa.large_string(), from_pandas=True)
+
+
 def _utc_micros(values: pd.Series) -> np.ndarray:
     """UTC timestamps as int64 microseconds (sortable with numpy; NaT as the smallest integer)."""
     naive = pd.to_datetime(values, utc=True).dt.tz_localize(None).to_numpy()
@@ -153,7 +158,9 @@ def build_events(
     events["series_id"] = series_ids(events, title_keys)
     events["first_seen_at"] = run_at
     if previous_events is not None and len(previous_events):
-        seen = previous_events.drop_duplicates("event_id").set_index("event_id")["first_seen_at"]
-        events["first_seen_at"] = events["event_id"].map(seen).fillna(run_at)
+        # Each event's first row last run, found by Arrow's hash lookup (a label lookup costs more).
+        found = pc.index_in(_strings(events["event_id"]), value_set=_strings(previous_events["event_id"]))
+        seen = previous_events["first_seen_at"].array.take(found.fill_null(-1).to_numpy(), allow_fill=True)
+        events["first_seen_at"] = pd.Series(seen, index=events.index).fillna(run_at)
     events["last_seen_at"] = run_at
     return conform(events, EVENTS)
