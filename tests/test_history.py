@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import FIXTURES, write_config
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import load_config
-from aggregator.history import changes
+from aggregator.history import carry_removed, changes
 from aggregator.pipeline import run
 from aggregator.schema import EVENTS
 from aggregator.stats import edition_of, local_dates
@@ -262,3 +263,24 @@ def test_changes_are_those_of_the_two_nights_compared_event_by_event(before, now
         if r[3] == "cancelled" and old[i][3] != "cancelled":
             expected.add(("cancelled", i, r[1], old[i][3], r[3]))
     assert got == expected and len(out) == len(expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(event_rows, event_rows, st.booleans())
+def test_removed_events_are_carried_and_every_event_comes_by_start_then_id(before, now, removed_before):
+    run = pd.Timestamp("2026-11-26T02:00Z")
+    previous = _events_of(before, removed=removed_before)
+    # As read back from Parquet: the lists come as arrays.
+    previous["source_ids"] = [np.array(["src", r[1]], dtype=object) for r in before]
+    previous["source_urls"] = [np.array([], dtype=object) for _ in before]
+    out = carry_removed(_events_of(now), previous, run)
+    gone = previous[~previous["event_id"].isin([r[0] for r in now])].assign(
+        removed_at=lambda f: f["removed_at"].fillna(run),
+        source_ids=lambda f: [list(v) for v in f["source_ids"]],
+        source_urls=lambda f: [list(v) for v in f["source_urls"]],
+    )
+    current = _events_of(now).assign(removed_at=pd.NaT)
+    both = pd.concat([current, gone], ignore_index=True) if len(gone) else current
+    # Without a last night, this night's events are kept in their order (deduplication's: by start, then id).
+    expected = conform(both.sort_values(["start_at", "event_id"], kind="stable") if before else both, EVENTS)
+    pd.testing.assert_frame_equal(out, expected)
