@@ -3,6 +3,8 @@
 Run: ``.venv/bin/python bench/core_bench.py 60000 600000`` (numbers of true events; about 1.67 listings
 each). Prints per stage wall time, rows per second and peak RSS, and, as the floor, the time pyarrow
 alone takes to write the same listings to zstd Parquet; record the figures in docs/benchmarks.md.
+``--second-night`` then times the build of a second night on it (5 % of the records gone, last
+night's tables as history), as every night after the first is built.
 The workload is ``dedupe_workload.generate`` (independent of the test fixtures) turned back into the
 raw records adapters give: local date strings, postal codes, cities, venues, titles with noise.
 """
@@ -33,7 +35,7 @@ from aggregator.collection import SourceResult
 from aggregator.drawing import draw_elsewhere, start_helper
 from aggregator.outputs import write_outputs
 from aggregator.schema import LISTINGS
-from aggregator.state import Previous
+from aggregator.state import Previous, last_good
 from aggregator.workers import Workers
 
 
@@ -117,14 +119,42 @@ def run(n_events: int, processes: int) -> dict[str, float]:
             "peak_tree_gib": tree}  # fmt: skip
 
 
+def second_night(n_events: int, processes: int) -> dict[str, float]:
+    """Build a first night, then time the build of a second one with the first as its history."""
+    raw = raw_records(n_events)
+    config = bench_config()
+    first_at, second_at = pd.Timestamp("2026-11-26T02:00Z"), pd.Timestamp("2026-11-27T02:00Z")
+
+    def results(frame: pd.DataFrame, at: pd.Timestamp) -> list[SourceResult]:
+        return [
+            SourceResult(str(s), "json", f"https://{s}.example.org", "ok", rows.reset_index(drop=True), at)
+            for s, rows in frame.groupby("source_id")
+        ]
+
+    first = build_outputs(results(raw, first_at), config, first_at, Previous(), "first", map_chunks=Workers(processes))
+    previous = Previous(
+        first.events, first.listings, first.health_rows, first.changes, last_good(first.listings, config)
+    )
+    tonight = raw.sample(frac=0.95, random_state=11).sort_index()
+    started = time.perf_counter()
+    second = build_outputs(results(tonight, second_at), config, second_at, previous, "second",
+                           map_chunks=Workers(processes))  # fmt: skip
+    built = time.perf_counter() - started
+    kinds = second.changes.loc[second.changes["run_id"] == "second", "change"].value_counts().to_dict()
+    print(f"second night: {len(tonight):,} raw records, last night's {len(first.events):,} events as history -> "
+          f"{len(second.events):,} events (changes {kinds}) | build {built:.1f} s")  # fmt: skip
+    return {"records": len(tonight), "events": len(second.events), "build_s": built}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", type=int, default=[60_000])
     parser.add_argument("--processes", type=int, default=2, help="normalisation processes (run.processes)")
     parser.add_argument("--json", action="store_true", help="also print each size's figures as one JSON line")
+    parser.add_argument("--second-night", action="store_true", help="then time a second night's build on it")
     args = parser.parse_args()
     for size in args.sizes:
-        figures = run(size, args.processes)
+        figures = run(size, args.processes) if not args.second_night else second_night(size, args.processes)
         if args.json:
             print(json.dumps(figures))
 
