@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def map_distinct(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
@@ -23,6 +24,15 @@ def map_distinct(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
         results[i] = func(value)
     results[-1] = None
     return pd.Series(results[codes], index=series.index, dtype="object")
+
+
+def arrow_strings(values: pd.Series | pd.Index) -> pa.Array:
+    """Strings as an Arrow array, for Arrow's lookups and sorts: Arrow-backed ones as they are.
+
+    pandas' own ``isin``, ``map`` and label lookups read Arrow strings as Python objects one by
+    one, seconds at a million values; Arrow's ``index_in``, ``is_in`` and ``sort_indices`` do not.
+    """
+    return pa.array(values.array, type=pa.large_string(), from_pandas=True)
 
 
 def take_columns(

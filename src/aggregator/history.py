@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aggregator.frames import arrow_strings
 from aggregator.schema import CHANGES, EVENTS
 from aggregator.validation import conform
 
@@ -22,7 +23,7 @@ def carry_removed(events: pd.DataFrame, previous: pd.DataFrame | None, run_at: p
         return conform(current, EVENTS)
     gone = conform(previous, EVENTS)
     # Arrow's set lookup: pandas' ``isin`` of Arrow strings reads the values as Python objects (5 s at 650,000).
-    listed = pc.is_in(_strings(gone["event_id"]), value_set=_strings(current["event_id"]))
+    listed = pc.is_in(arrow_strings(gone["event_id"]), value_set=arrow_strings(current["event_id"]))
     gone = gone[~listed.to_numpy(zero_copy_only=False)].copy()
     gone["removed_at"] = gone["removed_at"].fillna(run_at)
     for name in ("source_ids", "source_urls"):  # Parquet gives arrays back; the schema wants lists
@@ -32,7 +33,7 @@ def carry_removed(events: pd.DataFrame, previous: pd.DataFrame | None, run_at: p
     starts = pd.to_datetime(both["start_at"], utc=True).dt.tz_localize(None).to_numpy().view(np.int64)
     starts = np.where(both["start_at"].isna().to_numpy(), np.iinfo(np.int64).max, starts)  # NaT last
     ids = np.empty(len(both), dtype=np.int64)
-    ids[pc.sort_indices(_strings(both["event_id"])).to_numpy()] = np.arange(len(both))
+    ids[pc.sort_indices(arrow_strings(both["event_id"])).to_numpy()] = np.arange(len(both))
     return conform(both.take(np.lexsort((ids, starts))), EVENTS)
 
 
@@ -56,7 +57,7 @@ def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, ru
         if previous is not None and "removed_at" in previous.columns
         else now["event_id"].iloc[0:0]
     )
-    now_ids, before_ids = _strings(now["event_id"]), _strings(before["event_id"])
+    now_ids, before_ids = arrow_strings(now["event_id"]), arrow_strings(before["event_id"])
     parts: dict[str, pd.DataFrame] = {}
 
     def part(
@@ -76,7 +77,7 @@ def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, ru
 
     where = pc.index_in(now_ids, value_set=before_ids).fill_null(-1).to_numpy()
     appeared = np.flatnonzero(where < 0)
-    back = pc.is_in(now_ids.take(appeared), value_set=_strings(removed_before)).to_numpy(zero_copy_only=False)
+    back = pc.is_in(now_ids.take(appeared), value_set=arrow_strings(removed_before)).to_numpy(zero_copy_only=False)
     for rows, change in ((appeared[~back], "added"), (appeared[back], "restored")):
         part(now_ids, rows, change, now["title"].take(rows))
     gone = np.flatnonzero(~pc.is_in(before_ids, value_set=now_ids).to_numpy(zero_copy_only=False))
@@ -102,8 +103,3 @@ def changes(events: pd.DataFrame, previous: pd.DataFrame | None, run_id: str, ru
     frame.insert(0, "run_at", run_at)
     frame.insert(0, "run_id", run_id)
     return conform(frame, CHANGES)
-
-
-def _strings(values: pd.Series) -> pa.Array:
-    """Strings as an Arrow array (Arrow-backed ones as they are)."""
-    return pa.array(values.array, type=pa.large_string(), from_pandas=True)

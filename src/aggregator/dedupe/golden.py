@@ -7,10 +7,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from aggregator.frames import take_columns
+from aggregator.frames import arrow_strings, take_columns
 from aggregator.schema import EVENT_FIELDS, EVENTS
 from aggregator.validation import conform
 
@@ -65,15 +64,10 @@ def _string_ranks(values: pd.Series | pd.Index) -> np.ndarray:
 
     Arrow-backed strings are sorted where they are; Python strings are read into Arrow first.
     """
-    order = pc.sort_indices(pa.array(values.array, type=pa.large_string(), from_pandas=True)).to_numpy()
+    order = pc.sort_indices(arrow_strings(values)).to_numpy()
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(len(order))
     return ranks
-
-
-def _strings(values: pd.Series) -> pa.Array:
-    """Strings as an Arrow array (Arrow-backed ones as they are)."""
-    return pa.array(values.array, type=pa.large_string(), from_pandas=True)
 
 
 def _utc_micros(values: pd.Series) -> np.ndarray:
@@ -159,7 +153,7 @@ def build_events(
     events["first_seen_at"] = run_at
     if previous_events is not None and len(previous_events):
         # Each event's first row last run, found by Arrow's hash lookup (a label lookup costs more).
-        found = pc.index_in(_strings(events["event_id"]), value_set=_strings(previous_events["event_id"]))
+        found = pc.index_in(arrow_strings(events["event_id"]), value_set=arrow_strings(previous_events["event_id"]))
         seen = previous_events["first_seen_at"].array.take(found.fill_null(-1).to_numpy(), allow_fill=True)
         events["first_seen_at"] = pd.Series(seen, index=events.index).fillna(run_at)
     events["last_seen_at"] = run_at

@@ -7,8 +7,9 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
+
+from aggregator.frames import arrow_strings
 
 
 def new_id_from_key(key: str) -> str:
@@ -85,13 +86,17 @@ def _old_ids_kept(
     if previous is None or not len(previous):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
     # A listing's row last run: its first, as Arrow's lookup finds it; a row without an event id holds none.
-    found = pc.index_in(_arrow(listing_ids), value_set=_arrow(previous["listing_id"])).fill_null(-1).to_numpy()
+    found = (
+        pc.index_in(arrow_strings(listing_ids), value_set=arrow_strings(previous["listing_id"]))
+        .fill_null(-1)
+        .to_numpy()
+    )
     all_codes, olds = pd.factorize(previous["event_id"].astype("str"))
     held = found >= 0
     held[held] = all_codes[found[held]] >= 0
     old_codes = all_codes[found[held]]
     rank = np.empty(len(olds), dtype=np.int64)  # each old id's place in sorted order
-    rank[pc.sort_indices(_arrow(pd.Series(olds))).to_numpy()] = np.arange(len(olds))
+    rank[pc.sort_indices(arrow_strings(pd.Series(olds))).to_numpy()] = np.arange(len(olds))
     claims, votes = np.unique(codes[held].astype(np.int64) * max(len(olds), 1) + old_codes, return_counts=True)
     cluster, claimed = claims // max(len(olds), 1), claims % max(len(olds), 1)
     order = np.lexsort((cluster, rank[claimed], -votes, -members[cluster]))
@@ -107,8 +112,3 @@ def _old_ids_kept(
             taken.add(old_id)
     names = np.array([str(v) for v in olds.tolist()], dtype=object)
     return np.fromiter(chosen.keys(), np.int64, len(chosen)), names[np.fromiter(chosen.values(), np.int64, len(chosen))]
-
-
-def _arrow(values: pd.Series) -> pa.Array:
-    """Strings as an Arrow array (Arrow-backed ones as they are)."""
-    return pa.array(values.array, type=pa.large_string(), from_pandas=True)
