@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aggregator.frames import arrow_strings
+from aggregator.frames import arrow_strings, string_ranks
 from aggregator.schema import CHANGES, EVENTS
 from aggregator.validation import conform
 
@@ -32,9 +32,7 @@ def carry_removed(events: pd.DataFrame, previous: pd.DataFrame | None, run_at: p
     # By start, then id (stable): numpy's sort of integers and Arrow's of strings, not pandas' of both columns.
     starts = pd.to_datetime(both["start_at"], utc=True).dt.tz_localize(None).to_numpy().view(np.int64)
     starts = np.where(both["start_at"].isna().to_numpy(), np.iinfo(np.int64).max, starts)  # NaT last
-    ids = np.empty(len(both), dtype=np.int64)
-    ids[pc.sort_indices(arrow_strings(both["event_id"])).to_numpy()] = np.arange(len(both))
-    return conform(both.take(np.lexsort((ids, starts))), EVENTS)
+    return conform(both.take(np.lexsort((string_ranks(both["event_id"]), starts))), EVENTS)
 
 
 def active(events: pd.DataFrame) -> pd.DataFrame:

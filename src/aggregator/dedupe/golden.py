@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from aggregator.frames import arrow_strings, take_columns
+from aggregator.frames import arrow_strings, string_ranks, take_columns
 from aggregator.schema import EVENT_FIELDS, EVENTS
 from aggregator.validation import conform
 
@@ -57,17 +57,6 @@ def series_ids(events: pd.DataFrame, title_keys: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(keys)
     hashed = np.array(["se-" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in uniques], dtype=object)
     return pd.Series(hashed[codes], index=events.index, dtype="object")
-
-
-def _string_ranks(values: pd.Series | pd.Index) -> np.ndarray:
-    """Rank of each string in sorted order, by Arrow's sort (numpy sorts object arrays far slower).
-
-    Arrow-backed strings are sorted where they are; Python strings are read into Arrow first.
-    """
-    order = pc.sort_indices(arrow_strings(values)).to_numpy()
-    ranks = np.empty(len(order), dtype=np.int64)
-    ranks[order] = np.arange(len(order))
-    return ranks
 
 
 def _utc_micros(values: pd.Series) -> np.ndarray:
@@ -121,7 +110,7 @@ def build_events(
     # The listing-id tie-break matters only inside merged events: the sort of strings is kept to those.
     merged = sizes[groups] > 1
     tie = np.zeros(len(listings), dtype=np.int64)
-    tie[merged] = _string_ranks(listings.loc[merged, "listing_id"])
+    tie[merged] = string_ranks(listings.loc[merged, "listing_id"])
     order = np.lexsort((tie, -fetched, -filled, -priority, groups))
     sorted_groups = groups[order]
     best = order[np.searchsorted(sorted_groups, np.arange(n_events))]
@@ -138,7 +127,7 @@ def build_events(
     # Events come out by start, then id: the order is applied to the positions, so that every
     # column is taken once (a sort of the finished frame would take every column again).
     starts = _utc_micros(listings["start_at"])[positions["start_at"]]
-    final = np.lexsort((_string_ranks(event_ids), starts))
+    final = np.lexsort((string_ranks(event_ids), starts))
     columns: dict[str, object] = {"event_id": pd.Series(event_ids.take(final))}
     columns.update(take_columns({name: listings[name] for name in fields}, positions, final))
     events = pd.DataFrame(columns)

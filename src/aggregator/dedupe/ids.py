@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from aggregator.frames import arrow_strings
+from aggregator.frames import arrow_strings, string_ranks
 
 
 def new_id_from_key(key: str) -> str:
@@ -95,8 +95,7 @@ def _old_ids_kept(
     held = found >= 0
     held[held] = all_codes[found[held]] >= 0
     old_codes = all_codes[found[held]]
-    rank = np.empty(len(olds), dtype=np.int64)  # each old id's place in sorted order
-    rank[pc.sort_indices(arrow_strings(pd.Series(olds))).to_numpy()] = np.arange(len(olds))
+    rank = string_ranks(olds)  # each old id's place in sorted order
     claims, votes = np.unique(codes[held].astype(np.int64) * max(len(olds), 1) + old_codes, return_counts=True)
     cluster, claimed = claims // max(len(olds), 1), claims % max(len(olds), 1)
     order = np.lexsort((cluster, rank[claimed], -votes, -members[cluster]))
