@@ -14,6 +14,7 @@ from aggregator.normalise.datecols import _read_column, _read_span
 from aggregator.normalise.dates import DateParseError, parse_local, to_utc
 from aggregator.normalise.text import (
     _clean,
+    clean_column,
     clean_text,
     clean_url,
     fold,
@@ -58,6 +59,49 @@ def test_clean_text_is_idempotent_and_never_crashes(value):
 @given(st.text())
 def test_clean_text_fast_path_gives_what_the_full_cleaning_gives(value):
     assert clean_text(value) == _clean(value)
+
+
+# Words of clean French text, and what makes a text unclean: markup, entities, whitespace but the
+# space, a decomposed accent; then any character up to the euro sign.
+WORDS = ["Atelier", "données", "L’État", "5 €", "«", "–", "…", "œ", " ", "9h30", "a-b", "Ÿ"]
+UNCLEAN = [
+    "<b>",
+    "</p>",
+    "&amp;",
+    "&lt;i&gt;",
+    "&#39;",
+    "  ",
+    "\n",
+    "\t",
+    "e\u0301",
+    "\u00a0",
+    "\u00ad",
+    "\u202f",
+    "<",
+    ">",
+]
+PIECES = st.sampled_from([*WORDS, *UNCLEAN]) | st.characters(max_codepoint=0x20AC)
+TEXTS = st.lists(PIECES, max_size=8).map("".join)
+
+
+@given(st.lists(st.none() | TEXTS, max_size=30), st.integers(min_value=1, max_value=40))
+@example(["Atelier : données", "Atelier : données", " Atelier", "Atelier ", "a  b", "Œuvre – 5 €", "", "x" * 50], 20)
+@example(["<b>Atelier</b>", "Atelier &amp; données", "L&#39;État", "a&lt;i&gt;b", "a < b", "a > b"], 40)
+@example(["Atelier", 7, None, "a<b"], 40)  # not only text: every value read by clean_text
+def test_clean_column_is_clean_text_of_each_value_cut_to_the_longest(values, longest):
+    series = pd.Series(values, index=range(5, 5 + len(values)), dtype=object)
+    cleaned = clean_column(series, longest)
+    assert cleaned.index.equals(series.index) and cleaned.dtype == object
+    assert cleaned.tolist() == [clean_text(v[:longest] if isinstance(v, str) else v) for v in values]
+
+
+def test_clean_column_finds_every_character_that_makes_a_text_unclean():
+    # Each character of the Basic Multilingual Plane, alone, between words, doubled and at either
+    # end: what Arrow keeps as it is must be what clean_text keeps.
+    characters = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    values = [form.format(c) for c in characters for form in ("{0}", "Atelier {0}b", "a{0}{0}b", " {0}", "{0} ")]
+    series = pd.Series(values, dtype=object)
+    assert clean_column(series, 100).tolist() == [clean_text(v) for v in values]
 
 
 def test_fold_ignores_accents_case_punctuation():

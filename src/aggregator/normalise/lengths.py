@@ -9,11 +9,12 @@ from aggregator.normalise.text import MAX_LENGTHS, truncate
 CUT_COLUMNS = ["raw_row", "source_id", "field"]
 
 
-def cap_lengths(frame: pd.DataFrame, raw_lengths: dict[str, pd.Series]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+def cap_lengths(frame: pd.DataFrame, raw: dict[str, pd.Series]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Cut text fields to ``MAX_LENGTHS`` (marked "…"): a note per row, and a row per value cut.
 
-    The note gives the length the source sent (``raw_lengths``), not the length once cleaned. The
-    values cut (``CUT_COLUMNS``) are counted over all partitions (``cut_warnings``).
+    The note gives the length the source sent (of the value in ``raw``, the field's column before
+    it was cleaned), not the length once cleaned. The values cut (``CUT_COLUMNS``) are counted over
+    all partitions (``cut_warnings``).
     """
     notes = pd.Series(None, index=frame.index, dtype=object)
     cuts: list[pd.DataFrame] = []
@@ -23,7 +24,7 @@ def cap_lengths(frame: pd.DataFrame, raw_lengths: dict[str, pd.Series]) -> tuple
         if not long.any():
             continue
         frame.loc[long, name] = frame.loc[long, name].map(lambda text, n=limit: truncate(text, n))
-        given = raw_lengths[name][long].fillna(lengths[long]).clip(lower=lengths[long])
+        given = raw[name][long].str.len().fillna(lengths[long]).clip(lower=lengths[long])
         note = f"{name} cut from " + given.astype("int64").astype(str) + f" to {limit} characters"
         notes[long] = join_notes(notes[long], note)
         cuts.append(frame.loc[long, ["raw_row", "source_id"]].assign(field=name))

@@ -50,6 +50,48 @@ MAX_LENGTHS = {
 MAX_PASSES = 8
 
 
+# Characters a text made only of (single spaces between words, none at the ends) is clean as it
+# is: printable, in NFC whatever their neighbours (no combining mark, no pair composes), neither
+# markup ("<", ">", "&") nor whitespace. The letters and typography of French text; a text with any
+# other character is read by ``clean_text`` itself.
+_PLAIN = "!-%'-;=?-~\\x{A1}-\\x{AC}\\x{AE}-\\x{17F}\\x{2010}-\\x{2022}\\x{2026}\\x{20AC}"
+CLEAN_AS_IT_IS = f"^[{_PLAIN}]+(?: [{_PLAIN}]+)*$"  # RE2, for pyarrow
+
+
+def clean_column(values: pd.Series, longest: int) -> pd.Series:
+    """``clean_text`` of each value, cut to ``longest`` characters first; missing values are None.
+
+    Most values are clean already: Arrow finds them over the whole column (``CLEAN_AS_IT_IS``), and
+    only the others are cleaned, once per distinct value (cleaning costs time in a text's length:
+    ``longest`` bounds it).
+
+    Args:
+        values: Text (or None), e.g. a column of raw records.
+        longest: Values longer than this are cut to it before they are cleaned.
+
+    Returns:
+        The cleaned values, aligned with ``values`` (object dtype).
+    """
+    try:
+        text = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not only text: every value read by ``clean_text``
+        return map_distinct(values, lambda value: _clean_bounded(value, longest))
+    as_it_is = pc.and_(pc.match_substring_regex(text, CLEAN_AS_IT_IS), pc.less_equal(pc.utf8_length(text), longest))
+    keep = np.asarray(as_it_is.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    rest = ~keep & np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    out = values.to_numpy(dtype=object, copy=True)
+    out[~keep] = None
+    if rest.any():
+        out[rest] = map_distinct(values[rest], lambda value: _clean_bounded(value, longest)).to_numpy()
+    return pd.Series(out, index=values.index, dtype="object")
+
+
+def _clean_bounded(value: object, longest: int) -> str | None:
+    if isinstance(value, str) and len(value) > longest:
+        value = value[:longest]
+    return clean_text(value)
+
+
 def _strip_tags(text: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
