@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import aggregator.publish
 from aggregator.dictionary import render
 from aggregator.publish import BackgroundWrites, write_table, write_text
 from aggregator.schema import EVENTS, REJECTS
@@ -134,7 +136,7 @@ def test_library_never_imports_prefect():
 def test_tables_written_in_the_background_are_the_same_files_and_a_failure_is_raised(tmp_path):
     write_table(_event(), EVENTS, tmp_path / "here.parquet")
     with BackgroundWrites() as background:
-        for name in ("one", "two", "three"):  # each waits for the one before: at most one pending
+        for name in ("one", "two", "three"):
             write_table(_event(), EVENTS, tmp_path / f"{name}.parquet", background=background)
     for name in ("one", "two", "three"):
         assert (tmp_path / f"{name}.parquet").read_bytes() == (tmp_path / "here.parquet").read_bytes()
@@ -151,6 +153,29 @@ def test_tables_written_in_the_background_are_the_same_files_and_a_failure_is_ra
     with pytest.raises(SchemaError):  # validation stays in the caller; its error is not hidden by the thread's
         failing_write_then_invalid_table()
     assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_background_writes_wait_only_when_the_tables_being_written_leave_no_room(tmp_path, monkeypatch):
+    released, written = threading.Event(), []
+
+    def held_write(arrow, path):  # a write that lasts until the test releases it
+        assert released.wait(10)
+        written.append(path.name)
+
+    monkeypatch.setattr(aggregator.publish, "_write_parquet", held_write)
+    big, small = pa.table({"x": list(range(1000))}), pa.table({"x": [1]})
+    with BackgroundWrites(limit=big.nbytes + 2 * small.nbytes) as background:
+        background.submit(big, tmp_path / "big.parquet")
+        background.submit(small, tmp_path / "small.parquet")  # room left: returns at once
+        background.submit(small, tmp_path / "small2.parquet")
+        third = threading.Thread(target=background.submit, args=(small, tmp_path / "small3.parquet"))
+        third.start()
+        third.join(0.3)
+        assert third.is_alive()  # no room left: waits for the big one, still being written
+        released.set()
+        third.join(10)
+        assert not third.is_alive()
+    assert sorted(written) == ["big.parquet", "small.parquet", "small2.parquet", "small3.parquet"]
 
 
 def test_pyarrow_reads_aware_datetimes_in_their_zone_once_pandera_is_imported():

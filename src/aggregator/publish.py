@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,33 +64,40 @@ def _write_with(path: Path, mode: str, writer: Callable[[IO[Any]], object], enco
 
 
 class BackgroundWrites:
-    """Parquet files written in one background thread while the caller validates the next table.
+    """Parquet files written in two background threads while the caller validates the next tables.
 
     Validation holds the interpreter; compressing and writing a Parquet file mostly does not, so
-    the two overlap on two cores. At most one file waits to be written (memory stays bounded);
-    leaving the ``with`` block waits for the last one and raises the first write that failed.
+    they overlap on two cores. Tables waiting to be written hold at most ``limit`` bytes (memory
+    stays bounded), and a table is never made to wait for another one under that bound: the small
+    statistics do not wait for the listings. Leaving the ``with`` block waits for every file and
+    raises the first write that failed.
     """
 
-    def __init__(self) -> None:
-        """A writer thread, idle until a table is submitted."""
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
-        self._last: Future[None] | None = None
+    def __init__(self, limit: int = 1024**3) -> None:
+        """Writer threads, idle until a table is submitted.
+
+        Args:
+            limit: Most bytes of Arrow tables being written at once (the tables of a million
+                listings, about 0.7 GB, are written together); a bigger table waits alone.
+        """
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet-writer")
+        self._limit = limit
+        self._writing: deque[tuple[Future[None], int]] = deque()
 
     def submit(self, arrow: pa.Table, path: Path) -> None:
-        """Write ``arrow`` to ``path`` in the background, once the file before it is written."""
-        if self._last is not None:
-            self._last.result()
-        self._last = self._pool.submit(_write_parquet, arrow, path)
+        """Write ``arrow`` to ``path`` in the background, once the tables being written leave it room."""
+        while self._writing and sum(size for w, size in self._writing if not w.done()) + arrow.nbytes > self._limit:
+            self._writing.popleft()[0].result()  # a failed write stops the caller here
+        self._writing.append((self._pool.submit(_write_parquet, arrow, path), arrow.nbytes))
 
     def __enter__(self) -> BackgroundWrites:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         try:
-            if self._last is not None:
-                failed = self._last.exception()  # waits for the last file
-                if failed is not None and exc_type is None:  # never hides the error already raised
-                    raise failed
+            failures = [f for f in (w.exception() for w, _ in self._writing) if f is not None]  # waits for them all
+            if failures and exc_type is None:  # never hides the error already raised
+                raise failures[0]
         finally:
             self._pool.shutdown(wait=True)
 
