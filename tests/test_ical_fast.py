@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.http import Fetched
+from aggregator.records import raw_json
 from aggregator.sources import ical as ical_module
 from aggregator.sources import ical_fast
-from aggregator.sources.base import ParseError, raw_json
+from aggregator.sources.base import ParseError
 from aggregator.sources.ical import IcalAdapter, IcalSource
 from aggregator.sources.ical_fast import read
 

@@ -16,10 +16,10 @@ import pandas as pd
 
 from aggregator.config import Config
 from aggregator.http import Fetched, FetchError, HttpClient, resolve_url
+from aggregator.records import RAW_FIELDS
 from aggregator.secrets import Secrets
 from aggregator.settings import SourceConfig
 from aggregator.sources import get_adapter
-from aggregator.sources.base import RAW_FIELDS
 from aggregator.state import state_dir
 
 LOG = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from aggregator.normalise.given import values_as_text
 from aggregator.normalise.lengths import cap_lengths, cut_warnings, join_notes
 from aggregator.normalise.text import MAX_LENGTHS, clean_column, clean_text, clean_url, fold_column, join_words
 from aggregator.reasons import reason
+from aggregator.records import RAW_FIELDS, raw_json
 from aggregator.schema import LISTINGS, REJECTS
 from aggregator.settings import SourceConfig
-from aggregator.sources.base import RAW_FIELDS, raw_json
 from aggregator.validation import conform
 
 TEXT_FIELDS = (
@@ -257,22 +257,26 @@ def normalise_chunk(
 
     # Places written as one text ("Salle Cap Caval - Penmarch"): venue, street, postal code and city.
     frame = places.fill_from_text(frame, communes.is_city_name)
-    source_of = frame["source_id"]
-    frame["default_departement"] = source_of.map({k: s.departement for k, s in sources.items()})
-    frame["default_region"] = source_of.map({k: s.region for k, s in sources.items()})
+    source_codes, source_ids = pd.factorize(frame["source_id"], use_na_sentinel=True)
+
+    def by_source(setting: Callable[[SourceConfig], object]) -> pd.Series:
+        # A setting of each row's source (None: a source without settings), read once per source.
+        values = [setting(sources[k]) if k in sources else None for k in source_ids.tolist()]
+        return pd.Series(np.array([*values, None], dtype=object)[source_codes], index=frame.index, dtype=object)
+
+    frame["default_departement"] = by_source(lambda s: s.departement)
+    frame["default_region"] = by_source(lambda s: s.region)
     place, geo_warnings, counted = geo.resolve(frame, votes)
     pending = frame.loc[place["by_majority"].to_numpy(), ["raw_row", "source_id"]].reset_index(drop=True)
     # Time zone: the département's (overseas), else what the source said, else the source's setting.
-    source_tz = source_of.map({k: s.timezone for k, s in sources.items()})
+    source_tz = by_source(lambda s: s.timezone)
     frame["timezone"] = place["timezone_geo"].where(
         place["timezone_geo"].notna() & (place["timezone_geo"] != "Europe/Paris"),
         frame["timezone"].fillna(source_tz),
     )
     frame["timezone"] = map_distinct(frame["timezone"].fillna("Europe/Paris"), _valid_zone).fillna(source_tz)
 
-    references = (
-        source_of.map({k: s.reference_date or reference for k, s in sources.items()}).astype("object").fillna(reference)
-    )
+    references = by_source(lambda s: s.reference_date).fillna(reference)
     dates = read_dates(frame, references)
     failed = dates["error"].notna()
     rejects.append(_reject_frame(frame[failed], dates.loc[failed, "error"]))

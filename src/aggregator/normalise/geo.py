@@ -27,6 +27,10 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
+    given = insee.notna()
+    if not given.all():  # most sources give no code: only the rows that do are looked up
+        commune, dep = _by_insee(insee[given]) if given.any() else (insee[given], insee[given])
+        return commune.reindex(insee.index).astype("object"), dep.reindex(insee.index).astype("object")
     table = communes.communes_by_code()
     code = insee.where(insee.str.fullmatch(r"[0-9][0-9AB][0-9]{3}", na=False))
     commune = code.map(table["resolved"])

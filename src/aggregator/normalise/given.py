@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from aggregator.reasons import reason
-from aggregator.sources.base import RAW_FIELDS, NotTextError, raw_json, to_text
+from aggregator.records import RAW_FIELDS, NotTextError, raw_json, to_text
 
 STRUCTURES = (list, tuple, dict, set, np.ndarray)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from aggregator.sources.base import Record
+from aggregator.records import Record
 
 PLACE_LINE = re.compile(r"\b(?:lieu|adresse|o[uù])\s*:\s*([^\n]{2,120})", re.IGNORECASE)
 # A postal code and a capitalised city name where an address ends in free text: after a comma, a

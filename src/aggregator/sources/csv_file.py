@@ -11,15 +11,14 @@ from pydantic import Field, field_validator
 
 from aggregator.http import Fetched
 from aggregator.reasons import reason
+from aggregator.records import Record, raw_json
 from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
     FieldSpec,
     ParseError,
-    Record,
     SinglePage,
     absolutise_urls,
     check_field_names,
-    raw_json,
     read_fields,
 )
 from aggregator.sources.encoding import decode

@@ -26,9 +26,10 @@ from typing import Any, ClassVar, Literal
 from aggregator.gc_policy import gc_paused
 from aggregator.http import Fetched
 from aggregator.reasons import reason
+from aggregator.records import Record, raw_json, to_text
 from aggregator.settings import SourceConfig
 from aggregator.sources import json_items
-from aggregator.sources.base import Record, SinglePage, map_items, raw_json, to_text
+from aggregator.sources.base import SinglePage, map_items
 from aggregator.sources.json_items import NotStreamableError
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format

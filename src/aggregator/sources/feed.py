@@ -26,17 +26,14 @@ from bs4 import BeautifulSoup
 from pydantic import Field
 
 from aggregator.http import Fetched
+from aggregator.records import NotTextError, Record, raw_json, to_text
 from aggregator.settings import SourceConfig
 from aggregator.sources.addresses import place_in_text
 from aggregator.sources.base import (
-    NotTextError,
     ParseError,
-    Record,
     SinglePage,
     absolutise_urls,
     not_text_reject,
-    raw_json,
-    to_text,
 )
 from aggregator.sources.jsonld import event_nodes
 from aggregator.sources.sniff import describe, wrong_format

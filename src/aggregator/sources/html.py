@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.reasons import reason
+from aggregator.records import Record
 from aggregator.settings import SourceConfig
-from aggregator.sources.base import FieldSpec, ParseError, Record, absolutise_urls, check_field_names, read_fields
+from aggregator.sources.base import FieldSpec, ParseError, absolutise_urls, check_field_names, read_fields
 from aggregator.sources.encoding import decode
 from aggregator.sources.paging import NextLink, Request, paginate
 from aggregator.sources.sniff import describe, wrong_format

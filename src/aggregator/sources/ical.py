@@ -11,8 +11,9 @@ from pydantic import Field
 
 from aggregator.http import Fetched
 from aggregator.reasons import reason
+from aggregator.records import Record, raw_json, to_text
 from aggregator.settings import SourceConfig
-from aggregator.sources.base import ParseError, Record, SinglePage, absolutise_urls, raw_json, to_text
+from aggregator.sources.base import ParseError, SinglePage, absolutise_urls
 from aggregator.sources.ical_fast import read as read_fast
 from aggregator.sources.sniff import describe, wrong_format
 

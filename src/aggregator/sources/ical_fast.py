@@ -14,7 +14,7 @@ from icalendar import Calendar
 from icalendar.prop import vDuration
 
 from aggregator.gc_policy import gc_paused
-from aggregator.sources.base import Record, to_text
+from aggregator.records import Record, to_text
 
 STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "scheduled", "CONFIRMED": "scheduled"}
 # Properties read from a VEVENT; any other is ignored, as the library path ignores it.

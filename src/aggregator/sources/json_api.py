@@ -11,17 +11,15 @@ from pydantic import Field, field_validator
 from aggregator.gc_policy import gc_paused
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
+from aggregator.records import NotTextError, Record, raw_json
 from aggregator.settings import SourceConfig
 from aggregator.sources import json_items
 from aggregator.sources.base import (
     FieldSpec,
-    NotTextError,
     ParseError,
-    Record,
     absolutise_urls,
     check_field_names,
     not_text_reject,
-    raw_json,
     read_fields,
 )
 from aggregator.sources.json_items import NotStreamableError

@@ -11,15 +11,12 @@ from pydantic import Field
 
 from aggregator.http import Fetched, FetchError, HttpClient
 from aggregator.reasons import reason
+from aggregator.records import NotTextError, Record, raw_json, to_text
 from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
-    NotTextError,
     ParseError,
-    Record,
     absolutise_urls,
     not_text_reject,
-    raw_json,
-    to_text,
 )
 from aggregator.sources.encoding import decode
 from aggregator.sources.sniff import describe, wrong_format

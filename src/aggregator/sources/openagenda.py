@@ -29,8 +29,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import reason
+from aggregator.records import Record, raw_json, to_text
 from aggregator.settings import SourceConfig
-from aggregator.sources.base import Record, map_items, raw_json, to_text
+from aggregator.sources.base import map_items
 from aggregator.sources.paging import Cursor, Request, paginate
 from aggregator.sources.sessions import group_sessions
 from aggregator.sources.sniff import load_json, wrong_format

@@ -13,17 +13,14 @@ from pydantic import Field, field_validator
 
 from aggregator.http import Fetched, HttpClient
 from aggregator.reasons import kind_of, reason
+from aggregator.records import NotTextError, Record, raw_json, to_text
 from aggregator.settings import SourceConfig
 from aggregator.sources.base import (
     FieldSpec,
-    NotTextError,
-    Record,
     absolutise_urls,
     check_field_names,
     not_text_reject,
-    raw_json,
     read_fields,
-    to_text,
 )
 from aggregator.sources.paging import OffsetLimit, Request, paginate
 from aggregator.sources.paths import get_path, text_at

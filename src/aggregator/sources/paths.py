@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregator.sources.base import to_text
+from aggregator.records import to_text
 
 MISSING = object()
 
