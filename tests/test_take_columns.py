@@ -1,4 +1,4 @@
-"""Columns taken on two threads give what one take after the other gives."""
+"""Helpers on columns (``aggregator.frames``) give what the pandas operations they replace give."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from aggregator.frames import take_columns
+from aggregator.frames import is_in, take_columns
 
 FRAME = pd.DataFrame(
     {
@@ -31,3 +31,14 @@ def test_threads_take_what_one_take_after_another_takes(rows, order):
     for name, series in got.items():
         wanted = rows[name] if order is None else rows[name][order]
         pd.testing.assert_series_equal(series, FRAME[name].take(wanted).reset_index(drop=True))
+
+
+CODES = st.none() | st.sampled_from(["75056", "29019", "2A004", "", "é"]) | st.text(max_size=3)
+
+
+@given(st.lists(CODES, max_size=30), st.lists(CODES, max_size=30), st.sampled_from(["object", "str"]))
+def test_is_in_is_pandas_isin_of_strings(values, value_set, dtype):
+    series, wanted = pd.Series(values, dtype=dtype), pd.Series(value_set, dtype=dtype)
+    expected = series.isin(wanted).to_numpy() & series.notna().to_numpy()  # a missing value is never in
+    assert is_in(series, wanted).tolist() == expected.tolist()
+    assert is_in(series, pd.Index(wanted)).tolist() == expected.tolist()

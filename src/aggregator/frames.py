@@ -36,6 +36,16 @@ def arrow_strings(values: pd.Series | pd.Index) -> pa.Array:
     return pa.array(values.array, type=pa.large_string(), from_pandas=True)
 
 
+def is_in(values: pd.Series | pd.Index, value_set: pd.Series | pd.Index) -> np.ndarray:
+    """``values.isin(value_set)`` for strings, by Arrow's hash lookup (missing values are never in).
+
+    pandas' ``isin`` reads a value set of Arrow strings one Python object at a time: a third of a
+    second for the 39,000 codes of La Poste's table, in every process that looks codes up.
+    """
+    found = pc.is_in(arrow_strings(values), value_set=arrow_strings(value_set), skip_nulls=True)
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def string_ranks(values: pd.Series | pd.Index) -> np.ndarray:
     """Rank of each string in sorted order, by Arrow's sort (numpy sorts object arrays far slower)."""
     order = pc.sort_indices(arrow_strings(values)).to_numpy()

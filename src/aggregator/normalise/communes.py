@@ -10,6 +10,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from aggregator import reference
+from aggregator.frames import is_in
 from aggregator.normalise.text import fold, place_key
 
 EARTH_RADIUS_KM = 6371.0
@@ -103,7 +104,7 @@ def communes_by_name() -> pd.DataFrame:
     )
     codes = communes_by_code()
     former = reference.former_names()
-    former = former[former["commune_insee"].isin(codes.index)]
+    former = former[is_in(former["commune_insee"], codes.index)]
     resolved = codes.loc[former["commune_insee"], "resolved"].to_numpy()
     places = communes.drop_duplicates("commune_insee").set_index("commune_insee")
     renamed = pd.DataFrame(

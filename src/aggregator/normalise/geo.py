@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from aggregator import reference
-from aggregator.frames import map_distinct
+from aggregator.frames import is_in, map_distinct
 from aggregator.normalise import communes, majorities
 from aggregator.normalise.territory_text import departement_from_text, prefix_departement, region_from_text
 from aggregator.normalise.text import place_keys
@@ -36,7 +36,7 @@ def _by_insee(insee: pd.Series) -> tuple[pd.Series, pd.Series]:
     commune = code.map(table["resolved"])
     dep = code.map(table["departement_code"])
     # Codes of communes merged since (the postal file of 2020 still has them): the prefix tells the département.
-    old = code.notna() & commune.isna() & code.isin(reference.postal_codes()["commune_insee"])
+    old = code.notna() & commune.isna() & is_in(code, reference.postal_codes()["commune_insee"])
     dep[old] = code[old].map(lambda c: c[:3] if c.startswith("97") else c[:2])
     return commune.astype("object"), dep.astype("object")
 
