@@ -40,7 +40,7 @@ def is_in(values: pd.Series | pd.Index, value_set: pd.Series | pd.Index) -> np.n
     """``values.isin(value_set)`` for strings, by Arrow's hash lookup (missing values are never in).
 
     pandas' ``isin`` reads a value set of Arrow strings one Python object at a time: a third of a
-    second for the 39,000 codes of La Poste's table, in every process that looks codes up.
+    second for the 37,000 communes' codes, 5 s for the ids of 650,000 events.
     """
     found = pc.is_in(arrow_strings(values), value_set=arrow_strings(value_set), skip_nulls=True)
     return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
