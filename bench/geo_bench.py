@@ -54,7 +54,7 @@ def main() -> None:
     frame = workload(n)
     geo.resolve(frame.head(10))  # load the reference tables outside the timing
     started = time.perf_counter()
-    out, _ = geo.resolve(frame)
+    out = geo.resolve(frame)[0]
     elapsed = time.perf_counter() - started
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     resolved = out["region_code"].notna().mean()
