@@ -35,6 +35,8 @@ from aggregator.sources.base import (
     absolutise_urls,
     not_text_reject,
 )
+from aggregator.sources.feed_fast import FIELDS
+from aggregator.sources.feed_fast import read as read_fast
 from aggregator.sources.jsonld import event_nodes
 from aggregator.sources.sniff import describe, wrong_format
 from aggregator.sources.xmlsafe import check_xml
@@ -59,9 +61,10 @@ class FeedSource(SourceConfig):
 
 
 def _value(entry: Any, name: str | None) -> str | None:
-    if not name:
-        return None
-    value = entry.get(name)
+    return _text_of(entry.get(name)) if name else None
+
+
+def _text_of(value: Any) -> str | None:
     if isinstance(value, _time.struct_time):
         return _time.strftime("%Y-%m-%dT%H:%M:%S+00:00", value)
     return to_text(value) if value not in ("", None) else None
@@ -129,6 +132,23 @@ class FeedAdapter(SinglePage):
         """Read every entry; the feed's own errors become a clear ParseError."""
         assert isinstance(source, FeedSource)
         check_xml(page.content, page.url)  # billion laughs and XXE are refused before feedparser
+        named = {source.date_field, source.end_field, source.location_field} - {None}
+        # Plain RSS 2.0 is read about five times faster, into the same entries (see feed_fast).
+        fast = read_fast(page.content, page.url) if named <= FIELDS else None
+        entries, raw_entries = (fast, fast) if fast is not None else self._feedparser_entries(page)
+        out: list[Record] = []
+        for entry, raw_entry in zip(entries, raw_entries, strict=False):
+            try:
+                record = _entry_record(entry, raw_entry, source, page.url)
+            except NotTextError as exc:
+                record = {"page_url": page.url, **not_text_reject(dict(entry), "feed item", exc)}
+            absolutise_urls(record, page.url)
+            out.append(record)
+        return out
+
+    @staticmethod
+    def _feedparser_entries(page: Fetched) -> tuple[list[Any], list[Any]]:
+        """The entries feedparser reads, and a copy of them with their HTML unsanitised where it holds microdata."""
         # feedparser never fetches here: it is given bytes, and resolves relative links on page.url.
         parsed = feedparser.parse(page.content, response_headers={"content-location": page.url})
         if parsed.bozo and not parsed.entries:
@@ -141,15 +161,7 @@ class FeedAdapter(SinglePage):
             if b"startDate" in page.content
             else parsed.entries
         )
-        out: list[Record] = []
-        for entry, raw_entry in zip(parsed.entries, raw_entries, strict=False):
-            try:
-                record = _entry_record(entry, raw_entry, source, page.url)
-            except NotTextError as exc:
-                record = {"page_url": page.url, **not_text_reject(dict(entry), "feed item", exc)}
-            absolutise_urls(record, page.url)
-            out.append(record)
-        return out
+        return parsed.entries, raw_entries
 
 
 def _entry_record(entry: Any, raw_entry: Any, source: FeedSource, page_url: str) -> Record:
@@ -173,7 +185,9 @@ def _entry_record(entry: Any, raw_entry: Any, source: FeedSource, page_url: str)
         record["start"], record["end"] = machine_dates(entry, html)
         if not record["start"]:
             record["when"] = f"{entry.get('title', '')}. {_plain(summary)}"
-            record["published"] = _value(entry, "published_parsed") or _value(entry, "updated_parsed")
+            # The item's own update time: read past FeedParserDict's mapping of a missing
+            # updated_parsed to published_parsed (deprecated by feedparser, and already tried).
+            record["published"] = _value(entry, "published_parsed") or _text_of(dict.get(entry, "updated_parsed"))
     located = _value(entry, source.location_field) if source.location_field else None
     written = _value(entry, "ev_location") or _value(entry, "xcal_location")
     if located:
