@@ -16,6 +16,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+# feedparser's own helpers, private ones included: its version is pinned, and the differential
+# tests (tests/test_feed_fast.py) fail if an upgrade changes what they or feedparser do.
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
@@ -138,7 +140,6 @@ def _read(entry: dict[str, Any], name: str, child: ET.Element, base: str) -> Non
             raise _UnusualShapeError("isPermaLink")
         value = _value("id", text, base, resolve=permalink == "true")
         entry["id"] = value
-        entry.setdefault("guidislink", permalink == "true" and "link" not in entry)
         if permalink == "true":
             entry.setdefault("link", value)
     elif name == "link":
