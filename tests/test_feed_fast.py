@@ -14,7 +14,6 @@ from feedparser.urls import resolve_relative_uris
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from aggregator.config import parse_config
 from aggregator.http import Fetched
 from aggregator.sources import feed as feed_module
 from aggregator.sources import get_adapter
@@ -22,7 +21,7 @@ from aggregator.sources.feed_fast import read
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from parsers_bench import feed_file  # noqa: E402
+from parsers_bench import _source, feed_file  # noqa: E402
 
 KEYS = ("id", "title", "link", "summary", "author", "published", "published_parsed", "tags")
 URL = "https://agenda.example.org/dir/feed.xml"
@@ -32,17 +31,13 @@ NS = (
 )
 
 
-def _source(**fields: str) -> object:
-    return parse_config({"sources": [{"id": "f", "kind": "feed", "url": "x", **fields}]}, Path("s.yaml"), {}).sources[0]
-
-
 def _records(content: bytes, fast: bool, url: str = URL, **fields: str) -> list[dict]:
     """The adapter's records, with or without the fast path."""
     page = Fetched(url=url, content=content, status=200)
     with pytest.MonkeyPatch.context() as patch:
         if not fast:
             patch.setattr(feed_module, "read_fast", lambda content, url: None)
-        return get_adapter("feed").parse(page, _source(**fields))
+        return get_adapter("feed").parse(page, _source({"id": "f", "kind": "feed", "url": "x", **fields}))
 
 
 def _same_as_feedparser(content: bytes, url: str = URL) -> bool:
